@@ -1,0 +1,46 @@
+"""Loaders for the real datasets, in their publishers' file formats.
+
+Files are looked up, in order, in the ``data_dir`` argument, the
+``KERAS_AE_DATA_DIR`` environment variable and the Keras cache
+(``~/.keras/datasets``), under the same sub-folders (``mnist/``,
+``fashion_mnist/``, ``satimage/``, ``ecg5000/``, ``20newsgroups/``,
+``reuters21578/``). When online (and ``KERAS_AE_OFFLINE`` is unset) missing
+files are fetched from their publisher into the Keras cache. Every file is
+checked against a known sha256 on first load; a corrupt or truncated file
+raises `DatasetError` naming it.
+
+Example:
+    >>> from keras_ae import datasets
+    >>> (x_train, _), (x_test, _) = datasets.load_mnist("../shared/data")
+    >>> ds = datasets.make_dataset(x_train, batch_size=256, flatten=True, seed=0)
+"""
+
+from keras_ae.datasets._paths import (  # noqa: F401
+    DatasetError,
+    DatasetNotFoundError,
+    search_dirs,
+)
+from keras_ae.datasets.images import load_fashion_mnist, load_mnist, read_idx  # noqa: F401
+from keras_ae.datasets.newsgroups import load_20newsgroups, strip_newsgroup_header  # noqa: F401
+from keras_ae.datasets.pipeline import make_dataset, preprocess  # noqa: F401
+from keras_ae.datasets.reuters import load_reuters21578, multi_hot  # noqa: F401
+from keras_ae.datasets.tabular import load_ecg5000, load_satimage  # noqa: F401
+from keras_ae.datasets.text import vectorize_text  # noqa: F401
+
+__all__ = [
+    "DatasetError",
+    "DatasetNotFoundError",
+    "load_20newsgroups",
+    "load_ecg5000",
+    "load_fashion_mnist",
+    "load_mnist",
+    "load_reuters21578",
+    "load_satimage",
+    "make_dataset",
+    "multi_hot",
+    "preprocess",
+    "read_idx",
+    "search_dirs",
+    "strip_newsgroup_header",
+    "vectorize_text",
+]

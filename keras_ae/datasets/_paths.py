@@ -1,0 +1,205 @@
+"""Locating, verifying and (when online) downloading dataset files.
+
+Search order for a file ``<subdir>/<name>``:
+
+1. the ``data_dir`` argument of the loader,
+2. the ``KERAS_AE_DATA_DIR`` environment variable,
+3. the Keras cache ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``),
+
+each tried both as ``<dir>/<subdir>/<name>`` and ``<dir>/<name>``. When none
+holds the file and downloads are allowed (``download=True`` and the
+environment variable ``KERAS_AE_OFFLINE`` is not set to a true value) and the
+publisher's host answers a short TCP connect, the file is fetched into the
+Keras cache. Every file is checked against the sha256 table below once per
+process (keyed by path, size and mtime), so repeated loads are cheap.
+"""
+
+import hashlib
+import os
+import socket
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+# sha256 of the publishers' files. The MNIST and Fashion-MNIST files have the
+# official md5 sums; ECG5000 is the file pinned by TensorFlow's tutorial.
+CHECKSUMS = {
+    "mnist/train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "mnist/train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    "mnist/t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "mnist/t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    "fashion_mnist/train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "fashion_mnist/train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "fashion_mnist/t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "fashion_mnist/t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    "satimage/sat.trn": "e896dc88a960fa2404160fc4c3cb3dc53fcf4afd80ba920bf2d261bd42d12613",
+    "satimage/sat.tst": "4b9167b8a92baafafed7c8809aef86d0683a5e685c19d98d119fa6974f0f2479",
+    "ecg5000/ecg.csv": "72ce7b040ca0c6ed36c3368e570c6ac4ddf20100476e47373c63b2395e012df1",
+    "20newsgroups/20news-bydate.tar.gz": "ab38758cab2b7cea733d7a34b9dd44f541ec94f7fefa34e7558eb3cfe567a2f3",
+    "reuters21578/reuters21578.tar.gz": "1c5d1b60efe0d696841aaf000e9135d5f967d989b1639d326e9aaa5c3bf628e7",
+}
+
+# Where each file is published.
+URLS = {
+    "mnist/": "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "fashion_mnist/": "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    "satimage/": "https://archive.ics.uci.edu/ml/machine-learning-databases/statlog/satimage/",
+    "ecg5000/": "https://storage.googleapis.com/download.tensorflow.org/data/",
+    "20newsgroups/": "http://qwone.com/~jason/20Newsgroups/",
+    "reuters21578/": "http://www.daviddlewis.com/resources/testcollections/reuters21578/",
+}
+
+ENV_DATA_DIR = "KERAS_AE_DATA_DIR"
+ENV_OFFLINE = "KERAS_AE_OFFLINE"
+
+_VERIFIED = set()
+
+
+class DatasetError(ValueError):
+    """A dataset file exists but is corrupt, truncated or malformed."""
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset file was found in none of the searched directories."""
+
+
+def keras_cache_dir():
+    """Returns the Keras dataset cache, ``$KERAS_HOME/datasets``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "datasets"
+
+
+def search_dirs(data_dir=None):
+    """Returns the directories searched for data files, in order.
+
+    Args:
+        data_dir: Optional directory given by the caller; searched first.
+    """
+    dirs = []
+    if data_dir is not None:
+        dirs.append(Path(data_dir).expanduser())
+    env = os.environ.get(ENV_DATA_DIR)
+    if env:
+        dirs.append(Path(env).expanduser())
+    dirs.append(keras_cache_dir())
+    return dirs
+
+
+def offline():
+    """Whether ``KERAS_AE_OFFLINE`` forbids downloads."""
+    return os.environ.get(ENV_OFFLINE, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _online(url, timeout=2.0):
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def sha256_file(path, chunk=1 << 20):
+    """Returns the hex sha256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(path, key):
+    """Checks ``path`` against the known sha256 of ``key`` once per process.
+
+    Args:
+        path: The file on disk.
+        key: Its ``"<subdir>/<name>"`` key in `CHECKSUMS`.
+
+    Raises:
+        DatasetError: When the checksum differs from the known one.
+    """
+    path = Path(path)
+    st = path.stat()
+    token = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if token in _VERIFIED:
+        return
+    expected = CHECKSUMS.get(key)
+    if expected is not None:
+        got = sha256_file(path)
+        if got != expected:
+            raise DatasetError(
+                f"{path}: sha256 checksum mismatch: expected {expected}, got {got} "
+                f"({st.st_size} bytes); the file is corrupt, truncated or a different "
+                "version. Delete it and fetch the publisher's file again."
+            )
+    _VERIFIED.add(token)
+
+
+def _download(key, dest):
+    base = next(u for prefix, u in URLS.items() if key.startswith(prefix))
+    url = base + key.split("/", 1)[1]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".part")
+    with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
+        while block := r.read(1 << 20):
+            f.write(block)
+    try:
+        verify(tmp, key)
+    except DatasetError:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, dest)
+    return dest
+
+
+def locate(keys, data_dir=None, download=True):
+    """Finds (and verifies) the files of one dataset.
+
+    Args:
+        keys: ``"<subdir>/<name>"`` strings, e.g. ``"mnist/t10k-labels-idx1-ubyte.gz"``.
+        data_dir: Optional directory searched first.
+        download: Whether a missing file may be fetched from its publisher
+            when online (``KERAS_AE_OFFLINE=1`` disables this too).
+
+    Returns:
+        A list of `Path`, one per key, every one verified.
+
+    Raises:
+        DatasetNotFoundError: Naming the expected files and searched directories.
+        DatasetError: When a file fails its checksum.
+    """
+    dirs = search_dirs(data_dir)
+    found, missing = [], []
+    for key in keys:
+        sub, name = key.split("/", 1)
+        hit = None
+        for d in dirs:
+            for cand in (d / sub / name, d / name):
+                if cand.is_file():
+                    hit = cand
+                    break
+            if hit:
+                break
+        found.append(hit)
+        if hit is None:
+            missing.append(key)
+    if missing and download and not offline():
+        base = next(u for prefix, u in URLS.items() if missing[0].startswith(prefix))
+        if _online(base):
+            for i, key in enumerate(keys):
+                if found[i] is None:
+                    found[i] = _download(key, keras_cache_dir() / key)
+            missing = []
+    if missing:
+        searched = "\n".join(f"  {d}" for d in dirs)
+        raise DatasetNotFoundError(
+            "Dataset files not found: "
+            + ", ".join(missing)
+            + f"\nSearched (as <dir>/<subdir>/<file> and <dir>/<file>):\n{searched}\n"
+            f"Set {ENV_DATA_DIR}=/path/to/data or pass data_dir=... "
+            "(downloads are disabled or the publisher is unreachable)."
+        )
+    for path, key in zip(found, keys):
+        verify(path, key)
+    return found
