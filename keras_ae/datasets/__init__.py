@@ -15,17 +15,17 @@ Example:
     >>> ds = datasets.make_dataset(x_train, batch_size=256, flatten=True, seed=0)
 """
 
-from keras_ae.datasets._paths import (  # noqa: F401
+from keras_ae.datasets._paths import (
     DatasetError,
     DatasetNotFoundError,
     search_dirs,
 )
-from keras_ae.datasets.images import load_fashion_mnist, load_mnist, read_idx  # noqa: F401
-from keras_ae.datasets.newsgroups import load_20newsgroups, strip_newsgroup_header  # noqa: F401
-from keras_ae.datasets.pipeline import make_dataset, preprocess  # noqa: F401
-from keras_ae.datasets.reuters import load_reuters21578, multi_hot  # noqa: F401
-from keras_ae.datasets.tabular import load_ecg5000, load_satimage  # noqa: F401
-from keras_ae.datasets.text import vectorize_text  # noqa: F401
+from keras_ae.datasets.images import load_fashion_mnist, load_mnist, read_idx
+from keras_ae.datasets.newsgroups import load_20newsgroups, strip_newsgroup_header
+from keras_ae.datasets.pipeline import make_dataset, preprocess
+from keras_ae.datasets.reuters import load_reuters21578, multi_hot
+from keras_ae.datasets.tabular import load_ecg5000, load_satimage
+from keras_ae.datasets.text import vectorize_text
 
 __all__ = [
     "DatasetError",

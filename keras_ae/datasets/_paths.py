@@ -65,7 +65,9 @@ class DatasetNotFoundError(FileNotFoundError):
 
 def keras_cache_dir():
     """Returns the Keras dataset cache, ``$KERAS_HOME/datasets``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    home = os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras"
+    )
     return Path(home) / "datasets"
 
 
@@ -87,7 +89,12 @@ def search_dirs(data_dir=None):
 
 def offline():
     """Whether ``KERAS_AE_OFFLINE`` forbids downloads."""
-    return os.environ.get(ENV_OFFLINE, "").strip().lower() not in ("", "0", "false", "no")
+    return os.environ.get(ENV_OFFLINE, "").strip().lower() not in (
+        "",
+        "0",
+        "false",
+        "no",
+    )
 
 
 def _online(url, timeout=2.0):

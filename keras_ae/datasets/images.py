@@ -34,7 +34,9 @@ def read_idx(path, ndim=None):
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as e:
-        raise DatasetError(f"{path}: not a valid gzip stream (truncated or corrupt): {e}") from e
+        raise DatasetError(
+            f"{path}: not a valid gzip stream (truncated or corrupt): {e}"
+        ) from e
     if len(raw) < 4:
         raise DatasetError(f"{path}: truncated IDX header ({len(raw)} bytes)")
     zero, dtype_code, nd = raw[0] << 8 | raw[1], raw[2], raw[3]

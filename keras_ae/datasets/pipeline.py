@@ -9,9 +9,13 @@ BINARIZE = (None, "static", "dynamic")
 
 def _check(scale, binarize, flatten, channels):
     if scale not in SCALES:
-        raise ValueError(f'scale must be one of "unit", "symmetric" or None, got {scale!r}')
+        raise ValueError(
+            f'scale must be one of "unit", "symmetric" or None, got {scale!r}'
+        )
     if binarize not in BINARIZE:
-        raise ValueError(f'binarize must be None, "static" or "dynamic", got {binarize!r}')
+        raise ValueError(
+            f'binarize must be None, "static" or "dynamic", got {binarize!r}'
+        )
     if flatten and channels:
         raise ValueError("flatten=True and channels=True exclude each other; got both")
 
@@ -33,7 +37,9 @@ def _finish(x, scale, flatten, channels, sample_rank):
     return x
 
 
-def preprocess(x, scale="unit", flatten=False, channels=False, binarize=None, threshold=0.5):
+def preprocess(
+    x, scale="unit", flatten=False, channels=False, binarize=None, threshold=0.5
+):
     """Applies `make_dataset`'s transforms eagerly to a numpy batch.
 
     Args:
@@ -55,7 +61,9 @@ def preprocess(x, scale="unit", flatten=False, channels=False, binarize=None, th
     """
     _check(scale, binarize, flatten, channels)
     if binarize == "dynamic":
-        raise ValueError('binarize="dynamic" needs make_dataset; preprocess accepts None or "static"')
+        raise ValueError(
+            'binarize="dynamic" needs make_dataset; preprocess accepts None or "static"'
+        )
     x = np.asarray(x)
     integer = np.issubdtype(x.dtype, np.integer)
     if scale is None and binarize is None:
@@ -133,7 +141,9 @@ def make_dataset(
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     if y is not None and len(y) != len(x):
-        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+        raise ValueError(
+            f"x and y must have the same length, got {len(x)} and {len(y)}"
+        )
     integer = np.issubdtype(x.dtype, np.integer)
     sample_rank = x.ndim - 1
     has_y = y is not None
@@ -162,16 +172,23 @@ def make_dataset(
     if binarize == "dynamic":
         # One int64 pair per batch; rerandomize_each_iteration gives every
         # epoch fresh draws, repeatable for a given seed.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        seeds = tf.data.Dataset.random(
+            seed=seed, rerandomize_each_iteration=True
+        ).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds))
         if has_y:
             ds = ds.map(
-                lambda b, s: (transform(b[0], s), b[1]), num_parallel_calls=tf.data.AUTOTUNE
+                lambda b, s: (transform(b[0], s), b[1]),
+                num_parallel_calls=tf.data.AUTOTUNE,
             )
         else:
-            ds = ds.map(lambda b, s: transform(b, s), num_parallel_calls=tf.data.AUTOTUNE)
+            ds = ds.map(
+                lambda b, s: transform(b, s), num_parallel_calls=tf.data.AUTOTUNE
+            )
     elif has_y:
-        ds = ds.map(lambda xb, yb: (transform(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(
+            lambda xb, yb: (transform(xb), yb), num_parallel_calls=tf.data.AUTOTUNE
+        )
     else:
         ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:

@@ -18,13 +18,13 @@ import numpy as np
 
 from keras_ae.datasets._paths import DatasetError, locate
 
-_DOC = re.compile(r"<REUTERS([^>]*)>(.*?)</REUTERS>", re.S)
+_DOC = re.compile(r"<REUTERS([^>]*)>(.*?)</REUTERS>", re.DOTALL)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
-_TOPICS = re.compile(r"<TOPICS>(.*?)</TOPICS>", re.S)
-_D = re.compile(r"<D>(.*?)</D>", re.S)
-_TITLE = re.compile(r"<TITLE>(.*?)</TITLE>", re.S)
-_BODY = re.compile(r"<BODY>(.*?)</BODY>", re.S)
-_TEXT = re.compile(r"<TEXT[^>]*>(.*?)</TEXT>", re.S)
+_TOPICS = re.compile(r"<TOPICS>(.*?)</TOPICS>", re.DOTALL)
+_D = re.compile(r"<D>(.*?)</D>", re.DOTALL)
+_TITLE = re.compile(r"<TITLE>(.*?)</TITLE>", re.DOTALL)
+_BODY = re.compile(r"<BODY>(.*?)</BODY>", re.DOTALL)
+_TEXT = re.compile(r"<TEXT[^>]*>(.*?)</TEXT>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _CTRL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
@@ -89,7 +89,9 @@ def load_reuters21578(data_dir=None, drop_empty=False, download=True):
     except (tarfile.TarError, OSError, EOFError) as e:
         raise DatasetError(f"{path}: unreadable tar.gz archive: {e}") from e
     if n_files != 22:
-        raise DatasetError(f"{path}: expected reut2-000.sgm .. reut2-021.sgm, found {n_files} files")
+        raise DatasetError(
+            f"{path}: expected reut2-000.sgm .. reut2-021.sgm, found {n_files} files"
+        )
     names = sorted({t for _, tops in splits.values() for ts in tops for t in ts})
     return splits["TRAIN"], splits["TEST"], names
 
@@ -113,6 +115,8 @@ def multi_hot(label_lists, classes, dtype="float32"):
     for i, labels in enumerate(label_lists):
         for lab in labels:
             if lab not in index:
-                raise ValueError(f"label {lab!r} of sample {i} is not one of the {len(classes)} classes")
+                raise ValueError(
+                    f"label {lab!r} of sample {i} is not one of the {len(classes)} classes"
+                )
             out[i, index[lab]] = 1
     return out

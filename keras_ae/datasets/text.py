@@ -53,7 +53,9 @@ def vectorize_text(
 
     def encode(docs):
         ds = tf.data.Dataset.from_tensor_slices(list(docs)).batch(batch_size)
-        ds = ds.map(layer, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        ds = ds.map(layer, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+            tf.data.AUTOTUNE
+        )
         out = np.zeros((len(docs), vocab_size), dtype=np.float32)
         i = 0
         for b in ds:

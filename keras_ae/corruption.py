@@ -1,0 +1,295 @@
+"""Input corruption: noise and masks for denoising, inpainting and imputation.
+
+Every function takes a float batch of shape (N, ...) (numpy or tensor), is
+written with `keras.ops` and `keras.random`, and so runs eagerly, inside a
+`tf.function` / `train_step`, and inside a `tf.data` ``map`` over batches.
+Each draws its randomness in a single `keras.random` call, so ``seed`` may be:
+
+- an int: the same int gives the same output (stateless draw);
+- a `keras.random.SeedGenerator`: fresh noise on every call (a layer owns
+  one, so each training batch gets new noise, repeatable from its seed);
+- `None`: Keras' global seed generator (fresh noise, not repeatable).
+
+In a `tf.data` ``map`` an int seed gives every batch the same noise pattern;
+pass a `SeedGenerator` (created outside the map) for fresh noise per batch.
+
+Example:
+    >>> from keras_ae import corruption
+    >>> noisy = corruption.corrupt(x, "salt_and_pepper", seed=0, rate=0.2)
+    >>> inpainted_input, mask = corruption.block_mask(x, 8, seed=0, return_mask=True)
+"""
+
+import numbers
+
+import keras
+from keras import ops
+
+CORRUPTIONS = ("dropout", "gaussian", "salt_and_pepper", "block")
+
+DEFAULTS = {
+    "dropout": {"rate": 0.5},
+    "gaussian": {"stddev": 0.3},
+    "salt_and_pepper": {"rate": 0.1},
+    "block": {"size": 8, "value": 0.5},
+}
+
+
+def _float(x):
+    x = ops.convert_to_tensor(x)
+    if "float" not in str(x.dtype):
+        x = ops.cast(x, "float32")
+    return x
+
+
+def _check_rate(rate, name="rate"):
+    if isinstance(rate, numbers.Number) and not 0.0 <= rate < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
+
+
+def _check_seed(seed):
+    if not (seed is None or isinstance(seed, (int, keras.random.SeedGenerator))):
+        raise ValueError(
+            f"seed must be an int, None or a keras.random.SeedGenerator, got {type(seed).__name__}"
+        )
+
+
+def _uniform(x, seed):
+    _check_seed(seed)
+    return keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=seed)
+
+
+def dropout_mask(x, rate, seed=None):
+    """Zeros each value independently with probability `rate`.
+
+    Unlike `keras.layers.Dropout` the survivors are NOT rescaled by
+    ``1 / (1 - rate)``: corrupted pixels become black, as in the denoising
+    autoencoder's masking noise.
+
+    Args:
+        x: Float batch (N, ...).
+        rate: Probability in [0, 1) that a value is zeroed.
+        seed: Int, `None` or `keras.random.SeedGenerator`.
+
+    Returns:
+        ``x * bernoulli(1 - rate)``, same shape and dtype as `x`.
+
+    References:
+        Vincent et al., "Extracting and composing robust features with
+        denoising autoencoders", ICML 2008.
+    """
+    _check_rate(rate)
+    x = _float(x)
+    keep = ops.cast(_uniform(x, seed) >= rate, x.dtype)
+    return x * keep
+
+
+def gaussian_noise(x, stddev, seed=None, clip=None):
+    """Adds isotropic Gaussian noise.
+
+    Args:
+        x: Float batch (N, ...).
+        stddev: Standard deviation (>= 0) of the noise.
+        seed: Int, `None` or `keras.random.SeedGenerator`.
+        clip: Optional ``(lo, hi)`` to clip the result to, e.g. ``(0, 1)``.
+
+    Returns:
+        ``x + stddev * N(0, 1)``, optionally clipped.
+    """
+    if isinstance(stddev, numbers.Number) and stddev < 0:
+        raise ValueError(f"stddev must be >= 0, got {stddev!r}")
+    if clip is not None and (len(clip) != 2 or clip[0] > clip[1]):
+        raise ValueError(f"clip must be None or (lo, hi) with lo <= hi, got {clip!r}")
+    _check_seed(seed)
+    x = _float(x)
+    y = x + stddev * keras.random.normal(ops.shape(x), dtype=x.dtype, seed=seed)
+    if clip is not None:
+        y = ops.clip(y, clip[0], clip[1])
+    return y
+
+
+def salt_and_pepper(x, rate, seed=None, low=0.0, high=1.0):
+    """Sets each value with probability `rate` to `low` or `high` (half each).
+
+    Args:
+        x: Float batch (N, ...).
+        rate: Probability in [0, 1) that a value is replaced.
+        seed: Int, `None` or `keras.random.SeedGenerator`.
+        low: The "pepper" value.
+        high: The "salt" value.
+
+    Returns:
+        The corrupted batch, same shape and dtype as `x`.
+    """
+    _check_rate(rate)
+    x = _float(x)
+    u = _uniform(x, seed)
+    lo = ops.cast(low, x.dtype)
+    hi = ops.cast(high, x.dtype)
+    return ops.where(u < rate / 2.0, lo, ops.where(u < rate, hi, x))
+
+
+def random_missing(x, rate, seed=None, fill=0.0):
+    """Marks each value missing with probability `rate` (for imputation).
+
+    Args:
+        x: Float batch (N, ...).
+        rate: Probability in [0, 1) that a value is missing.
+        seed: Int, `None` or `keras.random.SeedGenerator`.
+        fill: Value written where data are missing.
+
+    Returns:
+        ``(x_filled, mask)``: `x` with missing values set to `fill`, and a
+        float mask of the same shape, 1 where missing.
+    """
+    _check_rate(rate)
+    x = _float(x)
+    mask = ops.cast(_uniform(x, seed) < rate, x.dtype)
+    return ops.where(mask > 0, ops.cast(fill, x.dtype), x), mask
+
+
+def _as_images(x, image_shape, fn):
+    """Returns x reshaped to (N, H, W, C) and the original shape."""
+    rank = len(x.shape)
+    if image_shape is not None:
+        image_shape = tuple(int(d) for d in image_shape)
+        if len(image_shape) not in (2, 3):
+            raise ValueError(
+                f"image_shape must be (H, W) or (H, W, C), got {image_shape}"
+            )
+        d = 1
+        for dim in x.shape[1:]:
+            d *= dim
+        hw = image_shape[0] * image_shape[1]
+        c = image_shape[2] if len(image_shape) == 3 else d // hw
+        if d != hw * c:
+            raise ValueError(
+                f"image_shape {image_shape} does not match samples of shape {tuple(x.shape[1:])}"
+            )
+        return ops.reshape(x, (-1, image_shape[0], image_shape[1], c))
+    if rank == 3:
+        return ops.expand_dims(x, -1)
+    if rank == 4:
+        return x
+    raise ValueError(
+        f"{fn} needs images (N, H, W) or (N, H, W, C), or flat (N, D) input with "
+        f"image_shape=(H, W); got shape {tuple(x.shape)} and image_shape=None"
+    )
+
+
+def block_mask(
+    x,
+    size,
+    seed=None,
+    value=0.0,
+    num_blocks=1,
+    image_shape=None,
+    return_mask=False,
+):
+    """Replaces square block(s) at a random place in every image by `value`.
+
+    Masks are built without a loop over samples: per-sample random offsets
+    are compared against row and column index grids by broadcasting.
+
+    Args:
+        x: Float batch: images (N, H, W) or (N, H, W, C), or flat (N, D)
+            with `image_shape`.
+        size: Side of each square block in pixels, 1 <= size <= min(H, W).
+        seed: Int, `None` or `keras.random.SeedGenerator`.
+        value: Fill value of the block (0 black, 0.5 grey).
+        num_blocks: Blocks per image (they may overlap).
+        image_shape: ``(H, W)`` or ``(H, W, C)`` for flat input, e.g. (28, 28).
+        return_mask: Also return the mask.
+
+    Returns:
+        The corrupted batch in the shape of `x`; with ``return_mask=True``,
+        ``(x_corrupted, mask)`` where mask (same shape, float) is 1 where a
+        pixel was replaced (for OpenCV inpainting use
+        ``mask.reshape(N, H, W, -1)[..., 0].astype("uint8")``).
+    """
+    if not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    if not isinstance(num_blocks, numbers.Integral) or num_blocks < 1:
+        raise ValueError(f"num_blocks must be a positive int, got {num_blocks!r}")
+    _check_seed(seed)
+    x = _float(x)
+    orig_shape = ops.shape(x)
+    imgs = _as_images(x, image_shape, "block_mask")
+    h, w = imgs.shape[1], imgs.shape[2]
+    if size > min(h, w):
+        raise ValueError(f"size must be <= min(H, W) = {min(h, w)}, got {size}")
+    n = ops.shape(imgs)[0]
+    u = keras.random.uniform((n, num_blocks, 2), dtype="float32", seed=seed)
+    # Top-left corners uniform over the h - size + 1 (w - size + 1) positions.
+    top = ops.cast(ops.floor(u[..., 0] * (h - size + 1)), "int32")[..., None]
+    left = ops.cast(ops.floor(u[..., 1] * (w - size + 1)), "int32")[..., None]
+    rows = ops.arange(h, dtype="int32")[None, None, :]
+    cols = ops.arange(w, dtype="int32")[None, None, :]
+    in_rows = ops.logical_and(rows >= top, rows < top + size)  # (N, B, H)
+    in_cols = ops.logical_and(cols >= left, cols < left + size)  # (N, B, W)
+    hit = ops.logical_and(
+        in_rows[:, :, :, None], in_cols[:, :, None, :]
+    )  # (N, B, H, W)
+    mask = ops.cast(ops.any(hit, axis=1), x.dtype)[..., None]  # (N, H, W, 1)
+    mask = mask * ops.ones_like(imgs)
+    out = ops.where(mask > 0, ops.cast(value, x.dtype), imgs)
+    out = ops.reshape(out, orig_shape)
+    if return_mask:
+        return out, ops.reshape(mask, orig_shape)
+    return out
+
+
+def downsample(x, factor, image_shape=None):
+    """Average-pools images by an integer `factor` (e.g. 2 or 4).
+
+    Args:
+        x: Float batch (N, H, W) or (N, H, W, C), or flat (N, D) with `image_shape`.
+        factor: Positive int dividing H and W.
+        image_shape: ``(H, W)`` or ``(H, W, C)`` for flat input.
+
+    Returns:
+        (N, H/f, W/f) or (N, H/f, W/f, C) (flat (N, D/f^2) for flat input);
+        the per-image mean is preserved.
+    """
+    if not isinstance(factor, numbers.Integral) or factor < 1:
+        raise ValueError(f"factor must be a positive int, got {factor!r}")
+    x = _float(x)
+    rank = len(x.shape)
+    imgs = _as_images(x, image_shape, "downsample")
+    h, w = imgs.shape[1], imgs.shape[2]
+    if h % factor or w % factor:
+        raise ValueError(f"factor must divide H and W = ({h}, {w}), got {factor}")
+    out = ops.average_pool(imgs, pool_size=factor, strides=factor, padding="valid")
+    if image_shape is not None:
+        return ops.reshape(out, (ops.shape(out)[0], -1))
+    if rank == 3:
+        return ops.squeeze(out, -1)
+    return out
+
+
+def corrupt(x, kind, seed=None, **params):
+    """Applies the corruption named `kind` with its default parameters.
+
+    Defaults: dropout ``rate=0.5``, gaussian ``stddev=0.3``, salt_and_pepper
+    ``rate=0.1``, block ``size=8, value=0.5``; `params` override them.
+
+    Args:
+        x: Float batch (N, ...).
+        kind: One of `CORRUPTIONS`.
+        seed: Int, `None` or `keras.random.SeedGenerator`.
+        **params: Keyword arguments of the underlying function.
+
+    Returns:
+        The corrupted batch.
+
+    Example:
+        >>> x_noisy = corrupt(x, "block", seed=1, size=10, image_shape=(28, 28))
+    """
+    if kind not in CORRUPTIONS:
+        raise ValueError(f"kind must be one of {CORRUPTIONS}, got {kind!r}")
+    fn = {
+        "dropout": dropout_mask,
+        "gaussian": gaussian_noise,
+        "salt_and_pepper": salt_and_pepper,
+        "block": block_mask,
+    }[kind]
+    return fn(x, seed=seed, **{**DEFAULTS[kind], **params})
