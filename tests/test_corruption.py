@@ -122,7 +122,7 @@ def test_inside_tf_function(x):
         y, m = C.block_mask(batch, 8, seed=g, return_mask=True)
         return C.gaussian_noise(C.dropout_mask(y, 0.2, seed=g), 0.1, seed=g), m
 
-    (a, ma), (b, mb) = step(x), step(x)
+    (a, ma), (_, mb) = step(x), step(x)
     assert a.shape == x.shape and ma.shape == x.shape
     assert not np.array_equal(np.asarray(ma), np.asarray(mb))
 
