@@ -66,4 +66,4 @@ def vectorize_text(
 
     x_train = encode(train_docs)
     x_test = encode(test_docs) if test_docs is not None else None
-    return x_train, x_test, layer.get_vocabulary()
+    return x_train, x_test, [str(v) for v in layer.get_vocabulary()]

@@ -1,0 +1,319 @@
+"""Loaders against the real files in ../shared/data, plus pipelines and errors."""
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_ae import datasets
+from keras_ae.datasets import _paths
+
+DATA_DIR = Path(
+    os.environ.get("KERAS_AE_DATA_DIR")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
+needs_data = pytest.mark.skipif(
+    not DATA_DIR.is_dir(),
+    reason=f"dataset directory {DATA_DIR} not found (set KERAS_AE_DATA_DIR)",
+)
+MNIST_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    # Tests never touch the network.
+    monkeypatch.setenv("KERAS_AE_OFFLINE", "1")
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("tests must not touch the network")
+
+    monkeypatch.setattr(_paths, "_online", no_network)
+    monkeypatch.setattr(_paths, "_download", no_network)
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    return datasets.load_mnist(DATA_DIR)[1]
+
+
+@pytest.fixture(scope="module")
+def newsgroups():
+    return datasets.load_20newsgroups(DATA_DIR)
+
+
+# ---------------------------------------------------------------- loaders
+
+
+@needs_data
+@pytest.mark.parametrize("loader", [datasets.load_mnist, datasets.load_fashion_mnist])
+def test_idx_datasets(loader):
+    (x, y), (xt, yt) = loader(DATA_DIR)
+    assert x.shape == (60000, 28, 28) and xt.shape == (10000, 28, 28)
+    assert y.shape == (60000,) and yt.shape == (10000,)
+    assert x.dtype == y.dtype == xt.dtype == yt.dtype == np.uint8
+    assert set(np.unique(y)) == set(np.unique(yt)) == set(range(10))
+    assert x.max() == 255 and x.min() == 0
+
+
+@needs_data
+def test_repeated_load_is_not_rehashed(monkeypatch):
+    datasets.load_mnist(DATA_DIR)
+    calls = []
+    monkeypatch.setattr(_paths, "sha256_file", lambda p: calls.append(p))
+    datasets.load_mnist(DATA_DIR)
+    assert calls == []
+
+
+@needs_data
+def test_satimage():
+    (x, y), (xt, yt) = datasets.load_satimage(DATA_DIR)
+    assert x.shape == (4435, 36) and xt.shape == (2000, 36)
+    assert x.dtype == np.float32 and y.dtype == np.uint8
+    assert set(np.unique(y)) == set(np.unique(yt)) == {1, 2, 3, 4, 5, 7}
+    assert x.min() >= 27 and x.max() <= 157
+
+
+@needs_data
+def test_ecg5000():
+    x, y = datasets.load_ecg5000(DATA_DIR)
+    assert x.shape == (4998, 140) and x.dtype == np.float32
+    assert (y == 1).sum() == 2919 and (y == 0).sum() == 2079
+    (a, b), (c, d) = datasets.load_ecg5000(DATA_DIR, split="tutorial")
+    assert a.shape == (3998, 140) and c.shape == (1000, 140)
+    assert len(b) == 3998 and len(d) == 1000
+    # The tutorial split is a permutation of the rows.
+    np.testing.assert_allclose(
+        np.sort(np.concatenate([a, c]).sum(1)), np.sort(x.sum(1)), rtol=1e-5
+    )
+    (a2, _), _ = datasets.load_ecg5000(DATA_DIR, split="tutorial")
+    np.testing.assert_array_equal(a, a2)
+    with pytest.raises(ValueError, match="tutorial"):
+        datasets.load_ecg5000(DATA_DIR, split="random")
+
+
+@needs_data
+def test_20newsgroups(newsgroups):
+    (docs, y), (docs_t, yt), names = newsgroups
+    assert len(docs) == len(y) == 11314 and len(docs_t) == len(yt) == 7532
+    assert len(names) == 20 and names == sorted(names) and "sci.space" in names
+    assert set(np.unique(y)) == set(range(20)) and y.dtype == np.int32
+    assert all(isinstance(d, str) for d in docs[:50])
+    assert docs[0].startswith("From:")
+    stripped = datasets.strip_newsgroup_header(docs[0])
+    assert "From:" not in stripped.split("\n", 1)[0] and len(stripped) < len(docs[0])
+
+
+@needs_data
+def test_reuters21578():
+    (docs, topics), (docs_t, topics_t), names = datasets.load_reuters21578(DATA_DIR)
+    assert len(docs) == len(topics) == 9603 and len(docs_t) == len(topics_t) == 3299
+    assert docs[0].startswith("BAHIA COCOA REVIEW") and topics[0] == ["cocoa"]
+    assert "&lt;" not in "".join(docs[:200])
+    assert sum(1 for t in topics if not t) == 1828
+    y = datasets.multi_hot(topics, names)
+    assert y.shape == (9603, len(names)) and y.dtype == np.float32
+    assert y[0, names.index("cocoa")] == 1 and y[0].sum() == 1
+    (docs2, topics2), (docs2_t, _), _ = datasets.load_reuters21578(
+        DATA_DIR, drop_empty=True
+    )
+    assert len(docs2) == 7775 and len(docs2_t) == 3019 and all(topics2)
+    with pytest.raises(ValueError, match="not one of"):
+        datasets.multi_hot([["nope"]], names)
+
+
+# ---------------------------------------------------------- errors
+
+
+def _mnist_copy(tmp_path, corrupt_name, corrupt):
+    """A mnist/ folder of symlinks to the real files, one replaced by a corrupt copy."""
+    d = tmp_path / "mnist"
+    d.mkdir()
+    for name in MNIST_FILES:
+        src = DATA_DIR / "mnist" / name
+        if name == corrupt_name:
+            (d / name).write_bytes(corrupt(src.read_bytes()))
+        else:
+            (d / name).symlink_to(src)
+    return d / corrupt_name
+
+
+def _flip(b):
+    b = bytearray(b)
+    b[len(b) // 2] ^= 0xFF
+    return bytes(b)
+
+
+@needs_data
+@pytest.mark.parametrize(
+    "corrupt", [lambda b: b[: len(b) // 2], _flip], ids=["truncated", "flipped_byte"]
+)
+def test_corrupt_file_is_named(tmp_path, corrupt):
+    bad = _mnist_copy(tmp_path, "t10k-labels-idx1-ubyte.gz", corrupt)
+    with pytest.raises(datasets.DatasetError) as err:
+        datasets.load_mnist(tmp_path)
+    msg = str(err.value)
+    assert str(bad) in msg and "checksum mismatch" in msg
+    assert _paths.CHECKSUMS["mnist/t10k-labels-idx1-ubyte.gz"] in msg
+    assert isinstance(err.value, ValueError)
+
+
+@needs_data
+def test_read_idx_validates_structure(tmp_path):
+    src = (DATA_DIR / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    raw = gzip.decompress(src)
+    cases = {
+        "short.gz": (gzip.compress(raw[:-10]), "truncated"),
+        "magic.gz": (gzip.compress(b"\x01\x02" + raw[2:]), "magic"),
+        "notgz.gz": (src[: len(src) // 2], "gzip"),
+    }
+    for name, (content, what) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(datasets.DatasetError, match=what) as err:
+            datasets.read_idx(tmp_path / name, ndim=1)
+        assert name in str(err.value)
+    with pytest.raises(datasets.DatasetError, match="dimensions"):
+        (tmp_path / "ok.gz").write_bytes(src)
+        datasets.read_idx(tmp_path / "ok.gz", ndim=3)
+
+
+def test_missing_files_error_lists_files_and_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.delenv("KERAS_AE_DATA_DIR", raising=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(datasets.DatasetNotFoundError) as err:
+        datasets.load_mnist(empty)
+    msg = str(err.value)
+    assert isinstance(err.value, FileNotFoundError)
+    for name in MNIST_FILES:
+        assert f"mnist/{name}" in msg
+    assert str(empty) in msg and str(tmp_path / "home" / ".keras" / "datasets") in msg
+    assert "KERAS_AE_DATA_DIR" in msg and "data_dir" in msg
+    with pytest.raises(datasets.DatasetNotFoundError, match="20news-bydate.tar.gz"):
+        datasets.load_20newsgroups(empty)
+
+
+def test_search_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_AE_DATA_DIR", str(tmp_path / "env"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    dirs = datasets.search_dirs(tmp_path / "arg")
+    assert dirs == [tmp_path / "arg", tmp_path / "env", tmp_path / "kh" / "datasets"]
+
+
+# ---------------------------------------------------------- text
+
+
+@needs_data
+def test_vectorize_text_train_only(newsgroups):
+    (docs, _), (docs_t, _), _ = newsgroups
+    train, test = docs[:500:2], list(docs_t[:200:2]) + ["zzqxonlyintest zzqxonlyintest"]
+    for mode in ("tf_idf", "count", "multi_hot"):
+        x, xt, vocab = datasets.vectorize_text(train, test, vocab_size=1000, mode=mode)
+        assert x.shape == (250, 1000) and xt.shape == (101, 1000)
+        assert x.dtype == xt.dtype == np.float32
+        assert "zzqxonlyintest" not in vocab and len(vocab) == 1000
+        assert (
+            "the" in vocab
+            and vocab[0] == "[UNK]"
+            and all(v == v.lower() for v in vocab[1:])
+        )
+        if mode == "multi_hot":
+            assert set(np.unique(x)) <= {0.0, 1.0}
+        if mode == "count":
+            assert xt[-1, 0] == 2  # both tokens land in the OOV column
+    with pytest.raises(ValueError, match="mode"):
+        datasets.vectorize_text(train, mode="binary")
+
+
+# ---------------------------------------------------------- pipelines
+
+
+def _batches(ds):
+    return [np.asarray(b[0] if isinstance(b, tuple) else b) for b in ds]
+
+
+@needs_data
+@pytest.mark.parametrize(
+    "kwargs,shape,lo,hi",
+    [
+        ({"scale": "unit"}, (128, 28, 28), 0.0, 1.0),
+        ({"scale": "symmetric", "flatten": True}, (128, 784), -1.0, 1.0),
+        ({"scale": "unit", "channels": True}, (128, 28, 28, 1), 0.0, 1.0),
+        ({"scale": None}, (128, 28, 28), 0.0, 255.0),
+    ],
+)
+def test_make_dataset_scale_and_shape(mnist_test, kwargs, shape, lo, hi):
+    x, y = mnist_test[0][:1000], mnist_test[1][:1000]
+    b = _batches(datasets.make_dataset(x, batch_size=128, seed=0, **kwargs))
+    assert len(b) == 8 and b[0].shape == shape and b[-1].shape[0] == 1000 - 7 * 128
+    assert b[0].dtype == np.float32
+    allx = np.concatenate(b)
+    assert allx.min() == lo and allx.max() == hi
+    # Same transform as preprocess, without shuffling.
+    unshuffled = datasets.make_dataset(x, batch_size=1000, shuffle=False, **kwargs)
+    np.testing.assert_allclose(
+        _batches(unshuffled)[0], datasets.preprocess(x, **kwargs), atol=1e-6
+    )
+    xb, yb = next(
+        iter(datasets.make_dataset(x, y, batch_size=64, shuffle=False, **kwargs))
+    )
+    np.testing.assert_array_equal(yb, y[:64])
+
+
+@needs_data
+def test_make_dataset_shuffle_seed_and_drop_remainder(mnist_test):
+    x = mnist_test[0][:1000]
+    a = _batches(datasets.make_dataset(x, batch_size=300, seed=3, drop_remainder=True))
+    b = _batches(datasets.make_dataset(x, batch_size=300, seed=3, drop_remainder=True))
+    assert len(a) == 3
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], datasets.preprocess(x[:300]))
+    ds = datasets.make_dataset(x, batch_size=300, seed=3, repeat=True)
+    assert len(list(ds.take(7))) == 7
+
+
+@needs_data
+def test_binarization(mnist_test):
+    x = mnist_test[0][:512]
+    static = _batches(
+        datasets.make_dataset(x, batch_size=512, shuffle=False, binarize="static")
+    )[0]
+    np.testing.assert_array_equal(static, (x / 255.0 > 0.5).astype(np.float32))
+
+    def epochs(seed, n=2):
+        ds = datasets.make_dataset(
+            x, batch_size=256, shuffle=False, binarize="dynamic", seed=seed
+        )
+        return [np.concatenate(_batches(ds)) for _ in range(n)]
+
+    e1, e2 = epochs(4)
+    assert set(np.unique(e1)) == {0.0, 1.0}
+    assert not np.array_equal(e1, e2)  # fresh draw every epoch
+    r1, r2 = epochs(4)
+    np.testing.assert_array_equal(e1, r1)  # repeatable with the seed
+    np.testing.assert_array_equal(e2, r2)
+    # Bernoulli with the intensity as probability: mean matches, zeros stay zero.
+    assert abs(e1.mean() - (x / 255.0).mean()) < 0.01
+    assert np.all(e1[x == 0] == 0)
+
+
+def test_bad_pipeline_arguments():
+    x = np.zeros((10, 28, 28), np.uint8)
+    with pytest.raises(ValueError, match="scale"):
+        datasets.make_dataset(x, scale="minmax")
+    with pytest.raises(ValueError, match="binarize"):
+        datasets.make_dataset(x, binarize="yes")
+    with pytest.raises(ValueError, match="batch_size"):
+        datasets.make_dataset(x, batch_size=0)
+    with pytest.raises(ValueError, match="same length"):
+        datasets.make_dataset(x, np.zeros(3))
+    with pytest.raises(ValueError, match="dynamic"):
+        datasets.preprocess(x, binarize="dynamic")
