@@ -266,6 +266,7 @@ def test_make_dataset_scale_and_shape(mnist_test, kwargs, shape, lo, hi):
         iter(datasets.make_dataset(x, y, batch_size=64, shuffle=False, **kwargs))
     )
     np.testing.assert_array_equal(yb, y[:64])
+    assert xb.shape == (64, *shape[1:])
 
 
 @needs_data
