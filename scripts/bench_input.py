@@ -25,7 +25,7 @@ import tensorflow as tf
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from keras_ae import datasets  # noqa: E402
+from keras_ae import datasets
 
 
 def pipeline(x, seed=0):
@@ -102,8 +102,10 @@ def main(argv=None):
             f"| `model.fit` ({args.epochs} epochs, final loss {loss:.4f}) | {fit:,.0f} |",
             f"| ratio pipeline / training | **{ratio:.1f}x** |",
             "",
-            f"Machine: {platform.machine()}, {cpu}, {device}; TensorFlow {tf.__version__}, "
-            f"Keras {keras.__version__}, shared with other jobs, so absolute figures are rough.",
+            (
+                f"Machine: {platform.machine()}, {cpu}, {device}; TensorFlow {tf.__version__}, "
+                f"Keras {keras.__version__}, shared with other jobs, so absolute figures are rough."
+            ),
             "",
         ]
     )
