@@ -26,6 +26,9 @@ MNIST_FILES = (
 )
 
 
+_real_download = _paths._download
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch):
     # Tests never touch the network.
@@ -199,6 +202,29 @@ def test_missing_files_error_lists_files_and_dirs(tmp_path, monkeypatch):
     assert "KERAS_AE_DATA_DIR" in msg and "data_dir" in msg
     with pytest.raises(datasets.DatasetNotFoundError, match="20news-bydate.tar.gz"):
         datasets.load_20newsgroups(empty)
+
+
+@needs_data
+def test_download_into_keras_cache(tmp_path, monkeypatch):
+    # The download path, served from file:// so no network is used.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.delenv("KERAS_AE_DATA_DIR", raising=False)
+    monkeypatch.setitem(
+        _paths.URLS, "satimage/", (DATA_DIR / "satimage").as_uri() + "/"
+    )
+    monkeypatch.setattr(_paths, "_online", lambda url: url.startswith("file:"))
+    monkeypatch.setattr(_paths, "_download", _real_download)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(datasets.DatasetNotFoundError):
+        datasets.load_satimage(empty)  # KERAS_AE_OFFLINE=1 still set
+    monkeypatch.delenv("KERAS_AE_OFFLINE")
+    with pytest.raises(datasets.DatasetNotFoundError):
+        datasets.load_satimage(empty, download=False)
+    (x, _), (xt, _) = datasets.load_satimage(empty)
+    assert x.shape == (4435, 36) and xt.shape == (2000, 36)
+    assert (tmp_path / ".keras" / "datasets" / "satimage" / "sat.trn").is_file()
 
 
 def test_search_order(tmp_path, monkeypatch):

@@ -35,7 +35,11 @@ CHECKSUMS = {
     "satimage/sat.trn": "e896dc88a960fa2404160fc4c3cb3dc53fcf4afd80ba920bf2d261bd42d12613",
     "satimage/sat.tst": "4b9167b8a92baafafed7c8809aef86d0683a5e685c19d98d119fa6974f0f2479",
     "ecg5000/ecg.csv": "72ce7b040ca0c6ed36c3368e570c6ac4ddf20100476e47373c63b2395e012df1",
-    "20newsgroups/20news-bydate.tar.gz": "ab38758cab2b7cea733d7a34b9dd44f541ec94f7fefa34e7558eb3cfe567a2f3",
+    # The reference copy, and scikit-learn's figshare mirror (same layout).
+    "20newsgroups/20news-bydate.tar.gz": (
+        "ab38758cab2b7cea733d7a34b9dd44f541ec94f7fefa34e7558eb3cfe567a2f3",
+        "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
+    ),
     "reuters21578/reuters21578.tar.gz": "1c5d1b60efe0d696841aaf000e9135d5f967d989b1639d326e9aaa5c3bf628e7",
 }
 
@@ -47,6 +51,11 @@ URLS = {
     "ecg5000/": "https://storage.googleapis.com/download.tensorflow.org/data/",
     "20newsgroups/": "http://qwone.com/~jason/20Newsgroups/",
     "reuters21578/": "http://www.daviddlewis.com/resources/testcollections/reuters21578/",
+}
+
+# Files whose URL is not <prefix URL><name>.
+FILE_URLS = {
+    "20newsgroups/20news-bydate.tar.gz": "https://ndownloader.figshare.com/files/5975967",
 }
 
 ENV_DATA_DIR = "KERAS_AE_DATA_DIR"
@@ -133,19 +142,28 @@ def verify(path, key):
         return
     expected = CHECKSUMS.get(key)
     if expected is not None:
+        accepted = (expected,) if isinstance(expected, str) else expected
         got = sha256_file(path)
-        if got != expected:
+        if got not in accepted:
             raise DatasetError(
-                f"{path}: sha256 checksum mismatch: expected {expected}, got {got} "
+                f"{path}: sha256 checksum mismatch: expected {' or '.join(accepted)}, got {got} "
                 f"({st.st_size} bytes); the file is corrupt, truncated or a different "
                 "version. Delete it and fetch the publisher's file again."
             )
     _VERIFIED.add(token)
 
 
+def _url(key):
+    if key in FILE_URLS:
+        return FILE_URLS[key]
+    return (
+        next(u for prefix, u in URLS.items() if key.startswith(prefix))
+        + key.split("/", 1)[1]
+    )
+
+
 def _download(key, dest):
-    base = next(u for prefix, u in URLS.items() if key.startswith(prefix))
-    url = base + key.split("/", 1)[1]
+    url = _url(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
     with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
@@ -191,13 +209,11 @@ def locate(keys, data_dir=None, download=True):
         found.append(hit)
         if hit is None:
             missing.append(key)
-    if missing and download and not offline():
-        base = next(u for prefix, u in URLS.items() if missing[0].startswith(prefix))
-        if _online(base):
-            for i, key in enumerate(keys):
-                if found[i] is None:
-                    found[i] = _download(key, keras_cache_dir() / key)
-            missing = []
+    if missing and download and not offline() and _online(_url(missing[0])):
+        for i, key in enumerate(keys):
+            if found[i] is None:
+                found[i] = _download(key, keras_cache_dir() / key)
+        missing = []
     if missing:
         searched = "\n".join(f"  {d}" for d in dirs)
         raise DatasetNotFoundError(

@@ -1,0 +1,107 @@
+"""Loss terms as `keras.ops` functions.
+
+Every term is reduced the same way: a sum over the features of one sample,
+then a mean over the batch. A reconstruction loss of 784 pixels is therefore
+784 times the per-pixel MSE, the convention of the VAE literature (the ELBO
+is a per-sample sum), and the relative weights of the regularisers below do
+not depend on the batch size.
+"""
+
+import math
+
+from keras import ops
+
+RECONSTRUCTION_LOSSES = ("mse", "bce")
+_EPS = 1e-7
+
+
+def _flatten(x):
+    return ops.reshape(x, (ops.shape(x)[0], -1))
+
+
+def validate_reconstruction_loss(name):
+    """Returns `name` if it is a known reconstruction loss, else raises."""
+    if name not in RECONSTRUCTION_LOSSES:
+        raise ValueError(
+            f"reconstruction_loss must be one of {RECONSTRUCTION_LOSSES}, got {name!r}"
+        )
+    return name
+
+
+def squared_error(y_true, y_pred):
+    """Per-sample sum of squared errors, shape `(batch,)`."""
+    d = _flatten(ops.cast(y_true, "float32")) - _flatten(ops.cast(y_pred, "float32"))
+    return ops.sum(ops.square(d), axis=-1)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False):
+    """Per-sample summed binary cross-entropy, shape `(batch,)`.
+
+    Targets may be any value in [0, 1] (grey levels included).
+    """
+    t = _flatten(ops.cast(y_true, "float32"))
+    p = _flatten(ops.cast(y_pred, "float32"))
+    if from_logits:
+        # log(1 + e^p) - t p, written stably.
+        ce = ops.relu(p) - p * t + ops.log1p(ops.exp(-ops.abs(p)))
+    else:
+        p = ops.clip(p, _EPS, 1.0 - _EPS)
+        ce = -(t * ops.log(p) + (1.0 - t) * ops.log(1.0 - p))
+    return ops.sum(ce, axis=-1)
+
+
+def reconstruction_loss(name, y_true, y_pred, from_logits=False):
+    """Per-sample reconstruction loss by name (`"mse"` or `"bce"`)."""
+    if name == "mse":
+        return squared_error(y_true, y_pred)
+    if name == "bce":
+        return binary_crossentropy(y_true, y_pred, from_logits=from_logits)
+    validate_reconstruction_loss(name)
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """KL(N(mean, exp(log_var)) || N(0, I)) per sample, shape `(batch,)`."""
+    z_mean = ops.cast(z_mean, "float32")
+    z_log_var = ops.cast(z_log_var, "float32")
+    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+
+def gaussian_log_prob(z, mean, log_var):
+    """log N(z; mean, exp(log_var)) summed over the last axis."""
+    return -0.5 * ops.sum(
+        math.log(2.0 * math.pi) + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1
+    )
+
+
+def l1_activity(h):
+    """Per-sample sum of |h|, the L1 sparsity penalty."""
+    return ops.sum(ops.abs(_flatten(ops.cast(h, "float32"))), axis=-1)
+
+
+def global_batch_mean(h):
+    """Mean over the batch axis of `h`, taken over the whole global batch.
+
+    Under a `tf.distribute` strategy each replica sees part of the batch;
+    the per-replica sums and counts are all-reduced (differentiably) so that
+    every replica uses the statistic of the full batch, as one device would.
+    """
+    import tensorflow as tf
+
+    h = _flatten(ops.cast(h, "float32"))
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return ops.mean(h, axis=0)
+    total = ctx.all_reduce("sum", ops.sum(h, axis=0))
+    count = ctx.all_reduce("sum", ops.cast(ops.shape(h)[0], "float32"))
+    return total / count
+
+
+def kl_sparsity(h, rho):
+    """sum_j KL(rho || rho_hat_j), with rho_hat the batch's mean activation.
+
+    `h` must lie in (0, 1) (a sigmoid code). The result is a scalar: the
+    penalty is a property of the (global) batch, not of one sample.
+    """
+    rho_hat = ops.clip(global_batch_mean(h), _EPS, 1.0 - _EPS)
+    kl = rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))
+    return ops.sum(kl)

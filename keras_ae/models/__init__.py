@@ -1,0 +1,30 @@
+"""Every autoencoder variant, each a subclass of `Autoencoder`.
+
+`VARIANTS` maps each class name to its class, for tests, the CLI and the zoo.
+"""
+
+from keras_ae.models.base import Autoencoder
+from keras_ae.models.contractive import ContractiveAutoencoder
+from keras_ae.models.denoising import DenoisingAutoencoder
+from keras_ae.models.hashing import SemanticHashingAE
+from keras_ae.models.mlp import ConvAutoencoder, DeepAutoencoder
+from keras_ae.models.sparse import SparseAutoencoder
+from keras_ae.models.tied import TiedAutoencoder
+from keras_ae.models.vae import VAE
+
+VARIANTS = {
+    cls.__name__: cls
+    for cls in (
+        Autoencoder,
+        TiedAutoencoder,
+        DeepAutoencoder,
+        ConvAutoencoder,
+        SparseAutoencoder,
+        DenoisingAutoencoder,
+        ContractiveAutoencoder,
+        VAE,
+        SemanticHashingAE,
+    )
+}
+
+__all__ = list(VARIANTS) + ["VARIANTS"]

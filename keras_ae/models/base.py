@@ -1,0 +1,377 @@
+"""The base `Autoencoder`: every variant inherits its training loop from here."""
+
+import numpy as np
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_ae import losses
+from keras_ae.networks import NETWORKS, build_decoder, build_encoder
+from keras_ae.utils.validation import (
+    check_array,
+    check_choice,
+    check_positive_int,
+    check_shape,
+)
+
+_serialize = keras.saving.serialize_keras_object
+_deserialize = keras.saving.deserialize_keras_object
+
+
+@keras.saving.register_keras_serializable(package="keras_ae")
+class Autoencoder(keras.Model):
+    """An autoencoder `x -> h = encoder(x) -> x_hat = decoder(h)`.
+
+    With the defaults it is the lecture's one-layer model
+    `h = f(W_h x + b_h)`, `x_hat = g(W_x h + b_x)`, under-complete when
+    `latent_dim` is below the input size and over-complete above it. Give
+    `hidden_units` for a deep MLP, `network="conv"` for a convolutional one,
+    or pass any Keras layers as `encoder` and `decoder`.
+
+    Training runs through the model's own `train_step` / `test_step`, which
+    report every loss term by name (`loss`, `reconstruction_loss`, and the
+    variant's own terms) in `fit` and `evaluate`. Each loss term is a sum over
+    the features of a sample, averaged over the batch. `y` defaults to `x`;
+    give `(x, y)` pairs to learn a mapping such as noisy -> clean.
+
+    Args:
+        input_shape: shape of one sample, e.g. `(784,)` or `(28, 28, 1)`.
+        latent_dim: width of the code `h`.
+        encoder: optional Keras layer/model used instead of the built one.
+        decoder: optional Keras layer/model used instead of the built one.
+        network: `"mlp"` or `"conv"`, the builder used when no encoder is given.
+        hidden_units: dense widths between input and code (mirrored in the decoder).
+        filters: convolution widths for `network="conv"`.
+        activation: activation of hidden layers.
+        latent_activation: activation `f` of the code layer (`"linear"` for none).
+        output_activation: activation `g` of the reconstruction.
+        reconstruction_loss: `"mse"` (squared error) or `"bce"` (binary cross-entropy).
+        seed: seed of the model's random generator (noise, sampling).
+
+    Example:
+        >>> model = Autoencoder(input_shape=(784,), latent_dim=30)
+        >>> model.compile(optimizer="adam")
+        >>> history = model.fit(x_train, epochs=1)  # doctest: +SKIP
+        >>> z = model.encode(x_train[:8])  # doctest: +SKIP
+    """
+
+    #: Loss terms that `fit` and `evaluate` report, in order.
+    loss_names = ("loss", "reconstruction_loss")
+    #: Defaults a variant may change; an argument left as None takes these.
+    defaults = dict(
+        network="mlp",
+        hidden_units=(),
+        filters=(32, 64),
+        activation="relu",
+        latent_activation="linear",
+        output_activation="sigmoid",
+        reconstruction_loss="mse",
+    )
+
+    def __init__(
+        self,
+        input_shape=None,
+        latent_dim=None,
+        *,
+        encoder=None,
+        decoder=None,
+        network=None,
+        hidden_units=None,
+        filters=None,
+        activation=None,
+        latent_activation=None,
+        output_activation=None,
+        reconstruction_loss=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        given = dict(
+            network=network,
+            hidden_units=hidden_units,
+            filters=filters,
+            activation=activation,
+            latent_activation=latent_activation,
+            output_activation=output_activation,
+            reconstruction_loss=reconstruction_loss,
+        )
+        for key, value in given.items():
+            setattr(self, key, self.defaults[key] if value is None else value)
+        self.hidden_units = tuple(self.hidden_units)
+        self.filters = tuple(self.filters)
+        check_choice("network", self.network, NETWORKS)
+        losses.validate_reconstruction_loss(self.reconstruction_loss)
+        for units in self.hidden_units:
+            check_positive_int("each of hidden_units", units)
+        for f in self.filters:
+            check_positive_int("each of filters", f)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.latent_dim = None if latent_dim is None else check_positive_int("latent_dim", latent_dim)
+        self.input_shape_ = None if input_shape is None else check_shape("input_shape", input_shape)
+
+        if (encoder is None) != (decoder is None):
+            raise ValueError(
+                "pass both encoder and decoder, or neither (then input_shape and "
+                f"latent_dim build them); got encoder={encoder!r}, decoder={decoder!r}"
+            )
+        self._custom_networks = encoder is not None
+        if self._custom_networks:
+            if isinstance(encoder, dict):
+                encoder = _deserialize(encoder)
+                decoder = _deserialize(decoder)
+            for role, layer in (("encoder", encoder), ("decoder", decoder)):
+                if not callable(layer):
+                    raise ValueError(f"{role} must be a Keras layer or model, got {layer!r}")
+            self.encoder, self.decoder = encoder, decoder
+            if self.input_shape_ is None and getattr(encoder, "built", False):
+                try:
+                    self.input_shape_ = tuple(encoder.input_shape[1:])
+                except (AttributeError, ValueError):
+                    pass
+        else:
+            if self.input_shape_ is None or self.latent_dim is None:
+                raise ValueError(
+                    "give input_shape and latent_dim (e.g. input_shape=(784,), "
+                    "latent_dim=32), or an encoder and a decoder; got "
+                    f"input_shape={input_shape!r}, latent_dim={latent_dim!r}"
+                )
+            self.encoder, self.decoder = self.build_networks()
+
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+        if self.input_shape_ is not None:
+            self.build((None,) + self.input_shape_)
+
+    # ------------------------------------------------------------------ building
+    def code_units(self):
+        """Width of the encoder's output (a VAE needs mean and log-variance)."""
+        return self.latent_dim
+
+    def build_networks(self):
+        """Builds `(encoder, decoder)` from the constructor's arguments."""
+        common = dict(hidden_units=self.hidden_units, filters=self.filters,
+                      activation=self.activation)
+        encoder = build_encoder(self.network, self.input_shape_, self.code_units(),
+                                code_activation=_activation(self.latent_activation), **common)
+        decoder = build_decoder(self.network, self.latent_dim, self.input_shape_,
+                                output_activation=self.decoder_output_activation(), **common)
+        return encoder, decoder
+
+    def decoder_output_activation(self):
+        return _activation(self.output_activation)
+
+    def build(self, input_shape):
+        if self.input_shape_ is None:
+            self.input_shape_ = tuple(input_shape[1:])
+        # A symbolic forward pass builds user-supplied layers that are not built yet.
+        self.call(keras.KerasTensor((None,) + tuple(self.input_shape_)))
+        self.built = True
+
+    # ------------------------------------------------------------- forward pass
+    def encode(self, x, training=False):
+        """The code of `x` (deterministic). Numpy in gives numpy out, in batches."""
+        if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+            return self._run_batched("encode", x, self.input_shape_)
+        return self._encode(x, training=training)
+
+    def decode(self, z, training=False):
+        """The reconstruction decoded from codes `z`."""
+        if isinstance(z, np.ndarray) or isinstance(z, (list, tuple)):
+            return self._run_batched("decode", z, (self.latent_dim,))
+        return self._decode(z, training=training)
+
+    def reconstruct(self, x):
+        """Deterministic reconstruction of `x`, as numpy, computed in batches."""
+        return self._run_batched("call", x, self.input_shape_)
+
+    def call(self, x, training=False):
+        return self._decode(self._encode(x, training=training), training=training)
+
+    def _encode(self, x, training=False):
+        return self.encoder(x, training=training)
+
+    def _decode(self, z, training=False):
+        return self.decoder(z, training=training)
+
+    def forward(self, x, training=False):
+        """One forward pass returning its intermediates by name.
+
+        Returns a dict with at least `code` and `reconstruction`; variants add
+        what their losses need.
+        """
+        code = self._encode(x, training=training)
+        return {"code": code, "reconstruction": self._decode(code, training=training)}
+
+    # ------------------------------------------------------------------- losses
+    def compute_losses(self, x, y=None, training=False):
+        """Every loss term of a batch, by name, as float32 scalars.
+
+        Args:
+            x: the input batch.
+            y: the target; None means "reconstruct x".
+            training: whether layers run in training mode.
+
+        Returns:
+            A dict with `loss` (what is minimised) and each named term.
+        """
+        target = x if y is None else y
+        out = self.forward(x, training=training)
+        terms = {
+            "reconstruction_loss": ops.mean(
+                losses.reconstruction_loss(self.reconstruction_loss, target, out["reconstruction"])
+            )
+        }
+        terms.update(self.regularization_losses(x, out, training=training))
+        return {"loss": self.total_loss(terms), **terms}
+
+    def regularization_losses(self, x, out, training=False):
+        """A variant's extra (already weighted) loss terms; none for the base."""
+        return {}
+
+    def total_loss(self, terms):
+        total = sum(terms.values())
+        for penalty in self.losses:  # layer regularizers (kernel_regularizer=...)
+            total = total + ops.cast(penalty, "float32")
+        return total
+
+    # --------------------------------------------------------------- train/test
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def _unpack(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError(
+                "sample_weight is not supported by keras_ae models; got a "
+                f"sample_weight of shape {sample_weight.shape}"
+            )
+        self._check_symbolic(x, "x")
+        if y is not None:
+            self._check_symbolic(y, "y")
+        return x, y
+
+    def _check_symbolic(self, x, name):
+        if self.input_shape_ is None:
+            return
+        if not x.dtype.is_floating and not x.dtype.is_integer and not x.dtype.is_bool:
+            raise ValueError(f"{name} must be numeric, got dtype {x.dtype.name}")
+        got = tuple(x.shape[1:])
+        if len(got) != len(self.input_shape_) or any(
+            g is not None and g != e for g, e in zip(got, self.input_shape_)
+        ):
+            raise ValueError(
+                f"{name} batches must have shape (batch, {', '.join(map(str, self.input_shape_))})"
+                f" to match input_shape={self.input_shape_}, got {tuple(x.shape)}"
+            )
+
+    def _record(self, terms):
+        for name, tracker in self._trackers.items():
+            tracker.update_state(terms[name])
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    def train_step(self, data):
+        x, y = self._unpack(data)
+        with tf.GradientTape() as tape:
+            terms = self.compute_losses(x, y, training=True)
+            # Keras sums the gradients of the replicas: average them instead,
+            # or 2 replicas take a step twice as large as 1.
+            loss = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
+            loss = self.optimizer.scale_loss(loss)
+        variables = self.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return self._record(terms)
+
+    def test_step(self, data):
+        x, y = self._unpack(data)
+        return self._record(self.compute_losses(x, y, training=False))
+
+    # -------------------------------------------- numpy entry points, validated
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        self._check_eager(x, "x")
+        self._check_eager(y, "y")
+        if isinstance(validation_data, (tuple, list)):
+            for i, part in enumerate(validation_data[:2]):
+                self._check_eager(part, f"validation_data[{i}]")
+        else:
+            self._check_eager(validation_data, "validation_data")
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._check_eager(x, "x")
+        self._check_eager(y, "y")
+        return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self._check_eager(x, "x")
+        return super().predict(x, *args, **kwargs)
+
+    def _check_eager(self, x, name):
+        if isinstance(x, np.ndarray):
+            check_array(x, self.input_shape_, name)
+        elif isinstance(x, tf.data.Dataset):
+            spec = x.element_spec
+            spec = spec[0] if isinstance(spec, tuple) else spec
+            if isinstance(spec, tf.TensorSpec):
+                self._check_symbolic(spec, f"{name} (dataset elements)")
+
+    def _run_batched(self, method, x, sample_shape, batch_size=1024):
+        x = check_array(x, sample_shape, "x" if method != "decode" else "z")
+        cache = self.__dict__.setdefault("_compiled_fns", {})
+        if method not in cache:
+            fn = {"encode": self._encode, "decode": self._decode, "call": self.call}[method]
+            cache[method] = tf.function(lambda t: fn(t, training=False), reduce_retracing=True)
+        x = x.astype(self.compute_dtype if x.dtype != self.compute_dtype else x.dtype)
+        parts = [
+            keras.ops.convert_to_numpy(cache[method](x[i : i + batch_size]))
+            for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(parts, axis=0)
+
+    # ------------------------------------------------------------ serialization
+    def get_config(self):
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "input_shape": self.input_shape_,
+            "latent_dim": self.latent_dim,
+            "network": self.network,
+            "hidden_units": self.hidden_units,
+            "filters": self.filters,
+            "activation": self.activation,
+            "latent_activation": self.latent_activation,
+            "output_activation": self.output_activation,
+            "reconstruction_loss": self.reconstruction_loss,
+            "seed": self.seed,
+        }
+        if self._custom_networks:
+            config["encoder"] = _serialize(self.encoder)
+            config["decoder"] = _serialize(self.decoder)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "dtype" in config and isinstance(config["dtype"], dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
+
+    @classmethod
+    def from_preset(cls, name, **kwargs):
+        """Loads the pretrained zoo model `name`, checking it is a `cls`."""
+        from keras_ae import zoo
+
+        model = zoo.load(name, **kwargs)
+        if not isinstance(model, cls):
+            raise ValueError(
+                f"zoo model {name!r} is a {type(model).__name__}, not a {cls.__name__}; "
+                f"load it with keras_ae.zoo.load({name!r}) or {type(model).__name__}.from_preset"
+            )
+        return model
+
+
+def _activation(name):
+    """`"linear"` and None both mean no activation."""
+    return None if name in (None, "linear") else name

@@ -1,0 +1,62 @@
+"""Argument and input checks that raise errors naming what was expected."""
+
+import numpy as np
+
+
+def check_positive_int(name, value):
+    """Returns `value` as int if it is a positive integer, else raises ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_choice(name, value, choices):
+    """Raises ValueError listing `choices` when `value` is not one of them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+def check_shape(name, shape):
+    """Returns `shape` as a tuple of positive ints, else raises ValueError."""
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise ValueError(f"{name} must be a tuple of positive integers, got {shape!r}") from None
+    if not shape or any(
+        isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d <= 0 for d in shape
+    ):
+        raise ValueError(f"{name} must be a tuple of positive integers, got {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+def check_array(x, sample_shape, name="x"):
+    """Checks a numpy-convertible batch: numeric, non-empty, finite, right shape.
+
+    Args:
+        x: array-like of shape `(batch,) + sample_shape`.
+        sample_shape: the expected shape of one sample, or None to skip that check.
+        name: how the error messages call the array.
+
+    Returns:
+        `x` as a numpy array.
+    """
+    try:
+        arr = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise ValueError(f"{name} must be a numeric array, could not convert it: {e}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise ValueError(f"{name} must have a numeric dtype, got dtype {arr.dtype}")
+    if arr.ndim == 0 or arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}): expected at least one sample")
+    if sample_shape is not None and tuple(arr.shape[1:]) != tuple(sample_shape):
+        raise ValueError(
+            f"{name} must have shape (batch, {', '.join(map(str, sample_shape))}) "
+            f"to match the model's input_shape={tuple(sample_shape)}, got shape {arr.shape}"
+        )
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected finite values")
+    return arr
