@@ -13,7 +13,7 @@ from keras_ae.datasets import _paths
 DATA_DIR = Path(
     os.environ.get("KERAS_AE_DATA_DIR")
     or Path(__file__).resolve().parents[1].parent / "shared" / "data"
-)
+).resolve()
 needs_data = pytest.mark.skipif(
     not DATA_DIR.is_dir(),
     reason=f"dataset directory {DATA_DIR} not found (set KERAS_AE_DATA_DIR)",
