@@ -25,6 +25,7 @@ setup(
         "tensorflow-datasets",
         "numpy",
         "matplotlib",
+        "tensorboard",
         "scikit-learn",
         "ai-edge-litert",
     ],

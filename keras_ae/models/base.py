@@ -268,7 +268,12 @@ class Autoencoder(keras.Model):
     def _record(self, terms):
         for name, tracker in self._trackers.items():
             tracker.update_state(terms[name])
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self._trackers.items()}
+        if _multi_worker(tf.distribute.get_strategy()):
+            # Keras 3.15 reduces logs across workers with reduce(MEAN, axis=0),
+            # which fails on scalars: hand it vectors of one element.
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     def train_step(self, data):
         x, y = self._unpack(data)
@@ -370,6 +375,14 @@ class Autoencoder(keras.Model):
                 f"load it with keras_ae.zoo.load({name!r}) or {type(model).__name__}.from_preset"
             )
         return model
+
+
+def _multi_worker(strategy):
+    extended = getattr(strategy, "extended", None)
+    in_multi_worker = getattr(extended, "_in_multi_worker_mode", None)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
+        in_multi_worker and in_multi_worker()
+    )
 
 
 def _activation(name):

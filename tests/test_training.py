@@ -1,0 +1,168 @@
+"""Training plumbing: data forms, callbacks, XLA, mixed precision, multi-worker."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import keras
+import pytest
+import tensorflow as tf
+
+from keras_ae import models
+from test_models import CASES, NAMES, _data
+
+
+def test_numpy_tf_data_and_pairs_train_the_same_model(mnist_small):
+    x = mnist_small[0][:256]
+    model = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    model.compile(optimizer="adam")
+    h_numpy = model.fit(x, epochs=1, batch_size=64, verbose=0).history
+    h_pairs = model.fit(x, x, epochs=1, batch_size=64, verbose=0).history
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(64).prefetch(2)
+    h_ds = model.fit(ds, epochs=1, verbose=0).history
+    ds_pairs = tf.data.Dataset.from_tensor_slices((x, x)).batch(64)
+    h_ds_pairs = model.fit(ds_pairs, epochs=1, verbose=0).history
+    losses = [h["loss"][0] for h in (h_numpy, h_pairs, h_ds, h_ds_pairs)]
+    assert all(np.isfinite(losses))
+    assert losses[-1] < losses[0]  # four epochs of training went somewhere
+
+
+def test_keras_callbacks_work(mnist_small, tmp_path):
+    x_train, x_test = mnist_small
+    model = models.DeepAutoencoder(input_shape=(784,), latent_dim=8, hidden_units=(32,))
+    model.compile(optimizer="adam")
+    ckpt = tmp_path / "best.keras"
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True),
+        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_reconstruction_loss",
+                                        mode="min", save_best_only=True),
+        keras.callbacks.TensorBoard(tmp_path / "logs"),
+        keras.callbacks.BackupAndRestore(tmp_path / "backup"),
+    ]
+    model.fit(x_train, epochs=3, batch_size=128, validation_data=(x_test,),
+              callbacks=callbacks, verbose=0)
+    assert ckpt.exists()
+    restored = keras.models.load_model(ckpt)
+    assert isinstance(restored, models.DeepAutoencoder)
+    assert any((tmp_path / "logs").rglob("events.out.tfevents*"))
+
+
+class _StopAfter(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.stop_epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.stop_epoch:
+            raise KeyboardInterrupt("simulated interruption")
+
+
+def test_backup_and_restore_resumes_an_interrupted_run(mnist_small, tmp_path):
+    x = mnist_small[0][:256]
+    backup = keras.callbacks.BackupAndRestore(tmp_path / "backup")
+    model = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    model.compile(optimizer="adam")
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, epochs=4, batch_size=64, verbose=0, callbacks=[backup, _StopAfter(1)])
+    resumed = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    resumed.compile(optimizer="adam")
+    history = resumed.fit(x, epochs=4, batch_size=64, verbose=0,
+                          callbacks=[keras.callbacks.BackupAndRestore(tmp_path / "backup")])
+    assert len(history.history["loss"]) == 2  # epochs 3 and 4 only
+    assert history.epoch == [2, 3]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jit_compile(name, mnist_small):
+    model = CASES[name]()
+    model.compile(optimizer="adam", jit_compile=True)
+    x = _data(model, mnist_small[0][:256])
+    history = model.fit(x, epochs=2, batch_size=128, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.fixture
+def mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_mixed_float16_scales_the_loss_and_stays_finite(name, mnist_small, mixed_precision):
+    model = CASES[name]()
+    model.compile(optimizer="adam")
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    x = _data(model, mnist_small[0][:256])
+    history = model.fit(x, epochs=2, batch_size=128, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    out = model.predict(x[:4], verbose=0)
+    assert out.dtype == np.float32
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    import numpy as np
+    import tensorflow as tf
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    import keras
+    from keras_ae import models
+    rng = np.random.default_rng(0)  # same data on every worker; Keras shards it
+    x = rng.random((256, 64)).astype("float32")
+    with strategy.scope():
+        keras.utils.set_random_seed(1)
+        model = models.Autoencoder(input_shape=(64,), latent_dim=4)
+        model.compile(optimizer=keras.optimizers.SGD(0.01))
+    history = model.fit(x, epochs=2, batch_size=64, verbose=0)
+    np.save(sys.argv[1], np.concatenate([w.ravel() for w in model.get_weights()]))
+    print(json.dumps({"loss": history.history["loss"],
+                      "replicas": strategy.num_replicas_in_sync}))
+    """
+)
+
+
+def test_multi_worker_mirrored_strategy_over_localhost(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = []
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        procs.append(subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / f"w{index}.npy")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            pytest.fail("multi-worker training did not finish in 240 s")
+        assert p.returncode == 0, err[-3000:]
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    assert all(o["replicas"] == 2 for o in outs)
+    assert all(np.isfinite(o["loss"]).all() and o["loss"][-1] < o["loss"][0] for o in outs)
+    w0, w1 = np.load(tmp_path / "w0.npy"), np.load(tmp_path / "w1.npy")
+    np.testing.assert_allclose(w0, w1, atol=1e-6)  # workers stay in sync
