@@ -1,0 +1,135 @@
+"""Checks and file handling shared by every export format."""
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import keras
+
+#: What `export_tflite(part=...)` accepts: the whole model, or one half.
+PARTS = ("full", "encoder", "decoder")
+#: What `export_tflite(quantize=...)` accepts.
+QUANTIZATIONS = (None, "float16", "dynamic", "int8")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelShapes:
+    """Shapes of one sample at the model's input and at its code."""
+
+    input: tuple
+    code: tuple
+
+
+def check_model(model):
+    """Checks that `model` is a built keras_ae autoencoder; returns its shapes.
+
+    Raises:
+        ValueError: for anything else, or a model whose input shape is unknown.
+    """
+    from keras_ae.models import Autoencoder
+
+    if not isinstance(model, Autoencoder):
+        raise ValueError(
+            "expected a keras_ae Autoencoder (any variant), got "
+            f"{type(model).__module__}.{type(model).__name__}"
+        )
+    if not model.built or model.input_shape_ is None:
+        raise ValueError(
+            f"the {type(model).__name__} was never built, so its input shape is unknown: "
+            "give it input_shape=..., or call it once on a batch, before exporting"
+        )
+    input_shape = tuple(int(d) for d in model.input_shape_)
+    if model.latent_dim is not None:
+        code_shape = (int(model.latent_dim),)
+    else:
+        code = model.encode(keras.KerasTensor((None,) + input_shape))
+        code_shape = tuple(int(d) for d in code.shape[1:])
+    return ModelShapes(input_shape, code_shape)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_samples(name, data, shapes, allow_codes=False):
+    """Checks that `data` is a non-empty numeric batch of model inputs.
+
+    With `allow_codes`, a batch of codes (shape `(n,) + shapes.code`) is
+    accepted too. Returns a float32 numpy array.
+    """
+    try:
+        array = np.asarray(data)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of samples, got {type(data).__name__}") from err
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.number) or array.dtype == bool
+    ):
+        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
+    accepted = [shapes.input] + ([shapes.code] if allow_codes else [])
+    if array.ndim == 0 or tuple(array.shape[1:]) not in accepted or len(array) == 0:
+        expected = " or ".join(f"(n, {', '.join(map(str, s))})" for s in accepted)
+        raise ValueError(
+            f"{name} must have shape {expected} with n >= 1 to match the model, "
+            f"got shape {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got NaN or infinite values")
+    return array.astype("float32", copy=False)
+
+
+def check_target(path, want_dir):
+    """Refuses a target of the wrong kind before anything is written."""
+    path = Path(os.fspath(path))
+    if path.exists() and path.is_dir() != want_dir:
+        kind = "directory" if path.is_dir() else "file"
+        raise ValueError(
+            f"{path} exists as a {kind}; expected "
+            f"{'a directory (a SavedModel)' if want_dir else 'a file'} or a new path"
+        )
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"the export path must name a file or directory, got {str(path)!r}")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yields a staging path beside `path`; moves it into place on success.
+
+    The staging path lies in a fresh hidden directory in the target's parent
+    (so the final rename stays on one filesystem). If the body raises, the
+    staging directory is removed and `path` is left as it was: an interrupted
+    export never leaves a half-written model behind. An existing `path` is
+    replaced only after the new export is complete.
+    """
+    path = Path(os.fspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    staged = workdir / path.name
+    try:
+        yield staged
+        if not staged.exists():
+            raise RuntimeError(f"the export wrote nothing to {staged}")
+        if staged.is_dir() and path.exists():
+            # A non-empty directory cannot be replaced in one rename: move the
+            # old one aside, put the new one in place, then drop the old one.
+            old = workdir / (path.name + ".old")
+            os.rename(path, old)
+            try:
+                os.rename(staged, path)
+            except BaseException:
+                os.rename(old, path)
+                raise
+        else:
+            os.replace(staged, path)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def as_path(path):
+    return Path(os.fspath(path))

@@ -1,0 +1,146 @@
+"""SavedModel export (TF Serving, GPUs) and a numpy runner for SavedModels."""
+
+import contextlib
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from keras_ae.export import _common
+from keras_ae.export.signatures import build_archive
+
+
+@dataclasses.dataclass
+class ExportResult:
+    """What an export wrote, and its verification report (None when unverified).
+
+    Usable as a path: `os.fspath(result)` is the written file or directory.
+    """
+
+    path: Path
+    format: str
+    report: object = None
+
+    def __fspath__(self):
+        return str(self.path)
+
+
+def export_saved_model(model, path, verify_data=None):
+    """Writes `model` as a SavedModel with one named signature per entry point.
+
+    Signatures (inputs -> outputs, all float32 unless said, batch size dynamic):
+    `reconstruct` (`x` -> `reconstruction`, also `serving_default`),
+    `encode` (`x` -> `code`), `decode` (`z` -> `reconstruction`); for a VAE
+    also `encode_distribution` (`x` -> `z_mean`, `z_log_var`) and `sample`
+    (`n`: int32 scalar, `seed`: int64 `[2]` -> `samples`, a stateless draw
+    from the prior, decoded); for a `SemanticHashingAE` also `hash`
+    (`x` -> `hash`, uint8 packed bits as `numpy.packbits` packs them). A model
+    trained under `mixed_float16` keeps its float16 compute but takes and
+    returns float32.
+
+    The SavedModel is written into a temporary directory beside `path` and
+    renamed into place when complete (and verified), so an interrupted or
+    failed export leaves `path` as it was.
+
+    Args:
+        model: a built keras_ae autoencoder.
+        path: the directory to write (replaced if it exists).
+        verify_data: optional real inputs, shape `(n,) + model.input_shape_`;
+            when given, `verify_export` compares the SavedModel with the Keras
+            model on them and the export fails past its tolerance.
+
+    Returns:
+        An `ExportResult` (path-like) with the verification report.
+
+    Raises:
+        ValueError: for an unbuilt model or badly shaped `verify_data`, before
+            anything is written.
+        ExportVerificationError: when the export does not match the model.
+
+    Example:
+        >>> model = Autoencoder(input_shape=(784,), latent_dim=32)
+        >>> result = export_saved_model(model, "/tmp/ae_savedmodel")  # doctest: +SKIP
+        >>> served = tf.saved_model.load("/tmp/ae_savedmodel")  # doctest: +SKIP
+        >>> served.signatures["encode"](x=tf.zeros((2, 784)))["code"].shape  # doctest: +SKIP
+        TensorShape([2, 32])
+    """
+    from keras_ae.export.verify import verify_export
+
+    shapes = _common.check_model(model)
+    if verify_data is not None:
+        verify_data = _common.check_samples("verify_data", verify_data, shapes)
+    path = _common.check_target(path, want_dir=True)
+    archive = build_archive(model)
+    report = None
+    with _common.atomic_output(path) as staged:
+        archive.write_out(str(staged), verbose=False)
+        if verify_data is not None:
+            report = verify_export(model, SavedModelRunner(staged), verify_data)
+    return ExportResult(path, "saved_model", report)
+
+
+class SavedModelRunner:
+    """Runs an exported SavedModel's signatures on numpy arrays, in batches.
+
+    Args:
+        path: a directory written by `export_saved_model` (or an object
+            returned by `tf.saved_model.load`).
+        batch_size: samples per call of a signature.
+        device: optional TensorFlow device to run on, e.g. `"/GPU:0"`.
+
+    Example:
+        >>> runner = SavedModelRunner("/tmp/ae_savedmodel")  # doctest: +SKIP
+        >>> codes = runner.encode(x_test)  # doctest: +SKIP
+    """
+
+    format = "saved_model"
+    quantization = None
+
+    def __init__(self, path, batch_size=1024, device=None):
+        self.path = None if hasattr(path, "signatures") else _common.as_path(path)
+        self.device = device
+        with tf.device(device) if device else contextlib.nullcontext():
+            self.loaded = path if self.path is None else tf.saved_model.load(str(self.path))
+        self.batch_size = int(batch_size)
+        self.signatures = dict(self.loaded.signatures)
+        spec = self.signatures["reconstruct"].structured_input_signature[1]["x"]
+        self.input_shape = tuple(spec.shape[1:])
+        self.parts = ("full", "encoder", "decoder")
+
+    def _run(self, name, key, x):
+        if name not in self.signatures:
+            raise ValueError(f"this SavedModel has no {name!r} signature; it has {sorted(self.signatures)}")
+        fn = self.signatures[name]
+        arg = next(iter(fn.structured_input_signature[1]))
+        x = np.asarray(x, dtype="float32")
+        outs = []
+        with tf.device(self.device) if self.device else contextlib.nullcontext():
+            for start in range(0, len(x), self.batch_size):
+                outs.append(fn(**{arg: tf.constant(x[start : start + self.batch_size])})[key].numpy())
+        return np.concatenate(outs, axis=0)
+
+    def reconstruct(self, x):
+        """Reconstructions of `x` (the `reconstruct` signature)."""
+        return self._run("reconstruct", "reconstruction", x)
+
+    def encode(self, x):
+        """Codes of `x` (the `encode` signature)."""
+        return self._run("encode", "code", x)
+
+    def decode(self, z):
+        """Reconstructions decoded from codes `z` (the `decode` signature)."""
+        return self._run("decode", "reconstruction", z)
+
+    def hash(self, x):
+        """Packed uint8 hash codes (the `hash` signature of hashing models)."""
+        return self._run("hash", "hash", x)
+
+    def sample(self, n, seed=(0, 0)):
+        """`n` samples from a VAE's prior, decoded (the `sample` signature)."""
+        if "sample" not in self.signatures:
+            raise ValueError(f"this SavedModel has no 'sample' signature; it has {sorted(self.signatures)}")
+        out = self.signatures["sample"](n=tf.constant(int(n), tf.int32),
+                                        seed=tf.constant(seed, tf.int64))
+        return out["samples"].numpy()
+

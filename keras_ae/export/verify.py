@@ -1,0 +1,233 @@
+"""Parity checks: does an exported model still compute what the Keras one does?"""
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+
+from keras_ae.export import _common
+
+#: Max abs error allowed for float32 exports (relative to the output's scale
+#: when that exceeds 1, e.g. unbounded codes).
+FLOAT_TOLERANCE = 1e-5
+#: Relative loss of the task metric allowed for quantized exports: 0.05 means
+#: the reconstruction MSE may grow by at most 5% (PSNR may drop by
+#: 10*log10(1.05) = 0.21 dB).
+QUANTIZED_TOLERANCE = 0.05
+#: The task metrics `verify_export` reports; both judge reconstructions.
+METRICS = ("mse", "psnr")
+#: A hash bit may flip only where the Keras code is this close to 0.5.
+HASH_MARGIN = 1e-3
+
+
+class ExportVerificationError(ValueError):
+    """An export's outputs differ from the Keras model's past the tolerance.
+
+    The `report` attribute holds the `VerificationReport`.
+    """
+
+    def __init__(self, message, report):
+        super().__init__(message)
+        self.report = report
+
+
+@dataclasses.dataclass
+class VerificationReport:
+    """What `verify_export` measured, export next to Keras model.
+
+    Attributes:
+        format: `"saved_model"` or `"tflite"`.
+        parts: the parts compared (`"full"`, `"encoder"`, `"decoder"`).
+        quantization: the export's quantization (None for float32).
+        num_samples: how many samples were compared.
+        max_abs_error: the largest absolute difference over every part.
+        errors: that difference per part.
+        metric: the task metric's name.
+        keras_metric: the metric of the Keras model's reconstructions.
+        export_metric: the metric of the export's reconstructions.
+        check: `"max_abs"` (float32) or `"metric"` (quantized).
+        tolerance: the tolerance of that check.
+        passed: whether the check passed.
+        hash_mismatches: packed-hash bits that differ (hashing SavedModels).
+    """
+
+    format: str
+    parts: tuple
+    quantization: object
+    num_samples: int
+    max_abs_error: float
+    errors: dict
+    metric: str
+    keras_metric: float
+    export_metric: float
+    check: str
+    tolerance: float
+    passed: bool
+    hash_mismatches: object = None
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+    def __str__(self):
+        kind = f"{self.format} ({self.quantization or 'float32'}, {'+'.join(self.parts)})"
+        line = (
+            f"{kind} on {self.num_samples} samples: max abs error {self.max_abs_error:.3g}; "
+            f"{self.metric} keras {self.keras_metric:.6g}, export {self.export_metric:.6g}"
+        )
+        if self.hash_mismatches is not None:
+            line += f"; hash bits differing {self.hash_mismatches}"
+        verdict = "passed" if self.passed else "FAILED"
+        return f"{line} -> {verdict} ({self.check}, tolerance {self.tolerance:g})"
+
+
+def verify_export(model, exported, data, metric=None, tolerance=None, *, quantized=None):
+    """Compares an export with its Keras model on real data; raises on a mismatch.
+
+    Every part the export holds is run on `data` next to the Keras model:
+    a full model's reconstructions, an encoder's codes (their task metric
+    taken through the Keras decoder), a decoder's reconstructions from the
+    Keras model's codes of `data`. A SavedModel has all three parts (and a
+    hashing model's `hash` is compared bit by bit). Float32 exports must
+    match to `tolerance` max abs error (default 1e-5, scaled by the output's
+    magnitude above 1); quantized ones must keep the task metric within
+    `tolerance` (default 0.05: MSE at most 1.05x the Keras model's).
+
+    Args:
+        model: the Keras model that was exported.
+        exported: a path (a SavedModel directory or a `.tflite` file), a
+            `SavedModelRunner`, a `TFLiteModel`, or a `tf.saved_model.load` result.
+        data: real inputs, shape `(n,) + model.input_shape_`.
+        metric: `"mse"` (default; per-value mean squared error against
+            `data`) or `"psnr"` (mean per-sample PSNR in dB, peak = the
+            data's range).
+        tolerance: override of the default tolerance described above.
+        quantized: whether to judge as a quantized export (default: read
+            from the export).
+
+    Returns:
+        A `VerificationReport`.
+
+    Raises:
+        ExportVerificationError: past the tolerance (a `ValueError`).
+        ValueError: for bad arguments.
+
+    Example:
+        >>> export_tflite(model, "/tmp/ae.tflite", quantize="float16")  # doctest: +SKIP
+        >>> print(verify_export(model, "/tmp/ae.tflite", x_test[:512]))  # doctest: +SKIP
+        tflite (float16, full) on 512 samples: max abs error 0.0011; mse keras 0.0102, ...
+    """
+    shapes = _common.check_model(model)
+    metric = _common.check_choice("metric", "mse" if metric is None else metric, METRICS)
+    data = _common.check_samples("data", data, shapes)
+    runner = load(exported)
+    if quantized is None:
+        quantized = runner.quantization is not None
+    if tolerance is None:
+        tolerance = QUANTIZED_TOLERANCE if quantized else FLOAT_TOLERANCE
+    if not (isinstance(tolerance, (int, float)) and tolerance >= 0):
+        raise ValueError(f"tolerance must be a number >= 0, got {tolerance!r}")
+
+    parts = ("full", "encoder", "decoder") if runner.format == "saved_model" else (runner.part,)
+    reference_codes = model.encode(data)
+    reference = model.reconstruct(data)
+    errors, within, exported_rec = {}, True, None
+    for part in parts:
+        if part == "full":
+            ref, got = reference, runner.reconstruct(data)
+            exported_rec = got
+        elif part == "encoder":
+            ref, got = reference_codes, runner.encode(data)
+            if exported_rec is None:
+                exported_rec = model.decode(got.astype(model.compute_dtype))
+        else:
+            ref, got = model.decode(reference_codes), runner.decode(reference_codes)
+            if exported_rec is None:
+                exported_rec = got
+        _check_shape(part, ref, got)
+        errors[part] = float(np.max(np.abs(got.astype("float64") - ref)))
+        scale = max(1.0, float(np.max(np.abs(ref))))
+        within = within and errors[part] <= tolerance * scale
+
+    mismatches = None
+    if runner.format == "saved_model" and "hash" in runner.signatures:
+        mismatches, confident = _hash_mismatches(model, runner, data, reference_codes)
+        within = within and (quantized or confident == 0)
+
+    keras_value = _metric(metric, data, reference)
+    export_value = _metric(metric, data, exported_rec)
+    if quantized:
+        passed = _metric_within(metric, keras_value, export_value, tolerance)
+        if mismatches is not None:
+            passed = passed and within
+    else:
+        passed = within
+    report = VerificationReport(
+        format=runner.format, parts=parts, quantization=runner.quantization,
+        num_samples=len(data), max_abs_error=max(errors.values()), errors=errors,
+        metric=metric, keras_metric=keras_value, export_metric=export_value,
+        check="metric" if quantized else "max_abs", tolerance=float(tolerance),
+        passed=bool(passed), hash_mismatches=mismatches,
+    )
+    if not passed:
+        raise ExportVerificationError(f"export verification failed: {report}", report)
+    return report
+
+
+def load(exported):
+    """A numpy runner for an export: a `SavedModelRunner` or a `TFLiteModel`.
+
+    Args:
+        exported: a SavedModel directory, a `.tflite` file, an object that
+            `tf.saved_model.load` returned, or a runner (returned as is).
+    """
+    from keras_ae.export.saved_model import SavedModelRunner
+    from keras_ae.export.tflite import TFLiteModel
+
+    if isinstance(exported, (SavedModelRunner, TFLiteModel)):
+        return exported
+    if hasattr(exported, "signatures"):
+        return SavedModelRunner(exported)
+    if isinstance(exported, (str, os.PathLike)):
+        path = _common.as_path(exported)
+        if path.is_dir():
+            return SavedModelRunner(path)
+        if path.is_file():
+            return TFLiteModel(path)
+        raise ValueError(f"no exported model at {path}")
+    raise ValueError(
+        "exported must be a SavedModel directory, a .tflite file or a loaded export, "
+        f"got {type(exported).__name__}"
+    )
+
+
+def _check_shape(part, ref, got):
+    if ref.shape != got.shape:
+        raise ExportVerificationError(
+            f"the export's {part} output has shape {got.shape}, the Keras model's {ref.shape}",
+            None,
+        )
+
+
+def _hash_mismatches(model, runner, data, codes):
+    """(differing bits, differing bits where the code is not near 0.5)."""
+    got = np.unpackbits(runner.hash(data), axis=-1)[:, : codes.shape[-1]]
+    want = codes > 0.5
+    differ = got.astype(bool) != want
+    confident = differ & (np.abs(codes - 0.5) > HASH_MARGIN)
+    return int(differ.sum()), int(confident.sum())
+
+
+def _metric(metric, data, reconstruction):
+    diff = reconstruction.astype("float64") - data.astype("float64")
+    if metric == "mse":
+        return float(np.mean(diff**2))
+    per_sample = np.mean(diff.reshape(len(diff), -1) ** 2, axis=1)
+    peak = float(data.max() - data.min()) or 1.0
+    return float(np.mean(10 * np.log10(peak**2 / np.maximum(per_sample, 1e-12))))
+
+
+def _metric_within(metric, keras_value, export_value, tolerance):
+    if metric == "mse":
+        return export_value <= keras_value * (1 + tolerance)
+    return export_value >= keras_value - 10 * math.log10(1 + tolerance)
