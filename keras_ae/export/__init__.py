@@ -22,7 +22,11 @@ Example:
 """
 
 from keras_ae.export._common import PARTS, QUANTIZATIONS
-from keras_ae.export.saved_model import ExportResult, SavedModelRunner, export_saved_model
+from keras_ae.export.saved_model import (
+    ExportResult,
+    SavedModelRunner,
+    export_saved_model,
+)
 from keras_ae.export.signatures import SIGNATURES
 from keras_ae.export.tflite import TFLiteModel, export_tflite
 from keras_ae.export.verify import (

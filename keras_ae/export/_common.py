@@ -7,8 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import keras
+import numpy as np
 
 #: What `export_tflite(part=...)` accepts: the whole model, or one half.
 PARTS = ("full", "encoder", "decoder")
@@ -133,3 +133,51 @@ def atomic_output(path):
 
 def as_path(path):
     return Path(os.fspath(path))
+
+
+def is_mixed_precision(model):
+    """Whether any layer of `model` computes in a dtype other than float32."""
+    layers = [model] + list(model._flatten_layers(include_self=False, recursive=True))
+    return any(layer.compute_dtype != "float32" for layer in layers)
+
+
+def float32_twin(model):
+    """`model` itself when it computes in float32, else a float32 copy of it.
+
+    LiteRT has no float16 kernels for most ops, so a `mixed_float16` model is
+    rebuilt from its config with every dtype policy set to float32 and given
+    the same (float32) weights. Its outputs differ from the mixed model's
+    only by the float16 rounding that the mixed model does.
+    """
+    if not is_mixed_precision(model):
+        return model
+    config = _float32_policies(model.get_config())
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        twin = type(model).from_config(config)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    twin.set_weights(model.get_weights())
+    if is_mixed_precision(twin):
+        raise ValueError(
+            f"could not rebuild the {type(model).__name__} in float32 for LiteRT; build it "
+            "under the float32 policy and load the weights into it before exporting"
+        )
+    return twin
+
+
+def _float32_policies(config):
+    """Replaces every mixed dtype policy in a (nested) config by float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+            name = config.get("config", {}).get("name", "")
+            if name.startswith("mixed_"):
+                return {**config, "config": {**config["config"], "name": "float32"}}
+            return config
+        return {key: _float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_float32_policies(value) for value in config]
+    if isinstance(config, str) and config.startswith("mixed_"):
+        return "float32"
+    return config

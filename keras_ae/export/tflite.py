@@ -20,7 +20,9 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
     (`z` -> `reconstruction`), with a dynamic batch size. It is converted with
     `tf.lite.TFLiteConverter` from a SavedModel of that signature (written
     beside `path` and removed), then moved into place only when complete
-    (and verified).
+    (and verified). A `mixed_float16` model is converted from a float32 copy
+    with the same weights (LiteRT computes in float32 or int8; use
+    `quantize="float16"` for half-size weights).
 
     Quantization:
         - `None`: float32 weights and compute.
@@ -84,7 +86,8 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
         verify_data = _common.check_samples("verify_data", verify_data, shapes)
     path = _common.check_target(path, want_dir=False)
     signature = PART_SIGNATURES[part]
-    archive = build_archive(model, [signature])
+    twin = _common.float32_twin(model)
+    archive = build_archive(twin, [signature])
     report = None
     with _common.atomic_output(path) as staged:
         saved_model_dir = staged.parent / "saved_model"
@@ -95,8 +98,12 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
         _configure(converter, quantize, calibration, int8_io)
         staged.write_bytes(converter.convert())
         if verify_data is not None:
-            report = verify_export(model, TFLiteModel(staged), verify_data,
-                                   quantized=quantize is not None)
+            exported = TFLiteModel(staged)
+            report = verify_export(twin, exported, verify_data, quantized=quantize is not None)
+            if twin is not model:
+                # The float32 twin matches the file exactly; the mixed model
+                # itself (float16 rounding) must keep its metric within 5%.
+                verify_export(model, exported, verify_data, quantized=True)
     return ExportResult(path, "tflite", report)
 
 
