@@ -1,0 +1,61 @@
+"""Missing-value imputation with a trained autoencoder."""
+
+import numpy as np
+
+from keras_ae.tasks.restoration import fill_missing
+
+
+def impute(model, x, mask=None, fill="mean", iterations=3):
+    """Fills only the missing entries of `x` with the model's reconstruction.
+
+    Missing entries are first set to `fill` (by default each feature's mean
+    over the observed entries), then the batch is reconstructed and the
+    missing entries replaced, `iterations` times. Observed entries are
+    returned unchanged.
+
+    Args:
+        model: a trained keras_ae `Autoencoder` (for tabular data, trained on
+            inputs scaled as `x` is; a denoiser trained with
+            `noise="dropout"` suits missing values).
+        x: batch with the model's number of values per sample. Missing entries
+            may hold anything (e.g. the 0 that `corruption.random_missing`
+            writes) or NaN.
+        mask: array of `x`'s shape, 1 where missing (what
+            `corruption.random_missing` returns); None means "where x is NaN".
+        fill: initial value of missing entries: `"mean"`, a number, or one
+            value per feature (e.g. the training means).
+        iterations: reconstruct-and-fill passes (>= 1).
+
+    Returns:
+        float32 numpy array of `x`'s shape.
+
+    Example:
+        >>> x_missing, mask = corruption.random_missing(x, 0.3, seed=0)  # doctest: +SKIP
+        >>> x_filled = impute(model, np.asarray(x_missing), np.asarray(mask))  # doctest: +SKIP
+    """
+    try:
+        arr = np.asarray(x, dtype="float32")
+    except (TypeError, ValueError) as e:
+        raise ValueError(
+            f"x must be a numeric array, could not convert it: {e}"
+        ) from None
+    nan = np.isnan(arr)
+    if mask is None:
+        if not nan.any():
+            raise ValueError(
+                "give a mask (1 = missing), or mark missing entries of x as NaN; "
+                "got no mask and no NaN in x"
+            )
+        mask = nan
+    elif (
+        nan.any()
+        and np.shape(mask) == arr.shape
+        and not np.asarray(mask, dtype=bool)[nan].all()
+    ):
+        raise ValueError("x has NaN entries that the mask marks as observed (0)")
+    if fill is None:
+        raise ValueError(
+            "fill must be 'mean', a number or per-feature values, got None"
+        )
+    arr = np.where(nan, 0.0, arr).astype("float32")
+    return fill_missing(model, arr, mask, fill=fill, iterations=iterations)

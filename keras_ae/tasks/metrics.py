@@ -1,0 +1,107 @@
+"""Image quality: PSNR and SSIM, per image and averaged over a batch."""
+
+import math
+
+import numpy as np
+
+from keras_ae.utils.validation import check_array
+
+
+def _pair(x, y):
+    x = check_array(x, None, "x").astype("float64")
+    y = check_array(y, None, "y").astype("float64")
+    if x.shape != y.shape:
+        raise ValueError(
+            f"x and y must have the same shape, got {x.shape} and {y.shape}"
+        )
+    if x.ndim < 2:
+        raise ValueError(f"x and y must be batches (N, ...), got shape {x.shape}")
+    return x, y
+
+
+def _reduce(values, reduction):
+    if reduction == "mean":
+        return float(np.mean(values))
+    if reduction == "none":
+        return values
+    raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+
+
+def psnr(x, y, data_range=1.0, reduction="mean"):
+    """Peak signal-to-noise ratio `10 log10(data_range^2 / MSE)` of each image.
+
+    Args:
+        x: reference batch (N, ...).
+        y: batch to compare, same shape.
+        data_range: the span of pixel values (1.0 for [0, 1], 255 for uint8).
+        reduction: `"mean"` (a float, the mean over images of each image's
+            PSNR) or `"none"` (one value per image).
+
+    Returns:
+        PSNR in dB; an identical image gives `inf`.
+
+    Example:
+        >>> x = np.zeros((1, 4))
+        >>> round(psnr(x, x + 0.1), 3)
+        20.0
+    """
+    x, y = _pair(x, y)
+    mse = np.mean((x - y).reshape(len(x), -1) ** 2, axis=1)
+    with np.errstate(divide="ignore"):
+        values = 10.0 * np.log10(float(data_range) ** 2 / mse)
+    return _reduce(values, reduction)
+
+
+def _images(x):
+    if x.ndim == 2:
+        side = math.isqrt(x.shape[1])
+        if side * side != x.shape[1]:
+            raise ValueError(
+                f"flat images must be square (D = side^2), got {x.shape[1]} values per sample"
+            )
+        return x.reshape(len(x), side, side, 1)
+    if x.ndim == 3:
+        return x[..., None]
+    if x.ndim == 4:
+        return x
+    raise ValueError(
+        f"images must be (N, D), (N, H, W) or (N, H, W, C), got shape {x.shape}"
+    )
+
+
+def ssim(x, y, data_range=1.0, reduction="mean"):
+    """Structural similarity (Wang et al. 2004) of each image pair.
+
+    Gaussian window of size 11 (smaller for images under 11 pixels) and
+    sigma 1.5, constants K1 = 0.01, K2 = 0.03, computed by `tf.image.ssim`.
+
+    Args:
+        x: reference images `(N, H, W)`, `(N, H, W, C)` or flat square `(N, H*W)`.
+        y: images to compare, same shape.
+        data_range: the span of pixel values.
+        reduction: `"mean"` or `"none"` (one value per image).
+
+    Returns:
+        SSIM in [-1, 1]; 1 for identical images.
+
+    Example:
+        >>> x = np.random.default_rng(0).random((2, 28, 28))
+        >>> round(ssim(x, x), 4)
+        1.0
+    """
+    import tensorflow as tf
+
+    x, y = _pair(x, y)
+    a, b = _images(x), _images(y)
+    size = min(11, a.shape[1], a.shape[2])
+    values = (
+        tf.image.ssim(
+            tf.constant(a, tf.float32),
+            tf.constant(b, tf.float32),
+            max_val=float(data_range),
+            filter_size=size,
+        )
+        .numpy()
+        .astype("float64")
+    )
+    return _reduce(values, reduction)
