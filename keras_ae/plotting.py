@@ -1,0 +1,212 @@
+"""Matplotlib figures for autoencoders: reconstructions, kernels, samples, manifolds.
+
+Figures are drawn with `matplotlib.figure.Figure` and its Agg canvas, so no
+display and no global pyplot state are involved. Every `save_*` function
+writes a PNG and returns its path.
+
+Example:
+    >>> from keras_ae import plotting
+    >>> plotting.save_reconstructions(x[:10], model.reconstruct(x[:10]), "recon.png")  # doctest: +SKIP
+"""
+
+import math
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def _images(x, image_shape=None):
+    """(N, H, W) float images from flat, (N, H, W) or (N, H, W, 1) arrays."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim == 2:
+        if image_shape is None:
+            side = int(round(math.sqrt(x.shape[1])))
+            if side * side != x.shape[1]:
+                raise ValueError(
+                    f"flat samples must have a square number of features or an image_shape, "
+                    f"got {x.shape[1]} features"
+                )
+            image_shape = (side, side)
+        x = x.reshape((len(x),) + tuple(image_shape))
+    if x.ndim != 3:
+        raise ValueError(f"expected images (N, H, W), (N, H, W, 1) or flat (N, H*W), got {x.shape}")
+    return x
+
+
+def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
+    """Tiles images into one 2-D array, row by row.
+
+    Args:
+        x: images (N, H, W), (N, H, W, 1) or flat (N, H*W).
+        cols: images per row (default: about the square root of N).
+        pad: pixels between tiles.
+        value: the padding's value.
+        image_shape: (H, W) for flat input that is not square.
+
+    Returns:
+        A 2-D float array.
+
+    Example:
+        >>> image_grid(np.zeros((6, 784)), cols=3).shape
+        (59, 89)
+    """
+    x = _images(x, image_shape)
+    n, h, w = x.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), value, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        grid[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = x[i]
+    return grid
+
+
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=fig.dpi, bbox_inches="tight")
+    return path
+
+
+def _figure(width, height):
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def _show(ax, image, title=None, vmin=0.0, vmax=1.0, cmap="gray"):
+    ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9, loc="left")
+
+
+def save_rows(rows, labels, path, title=None, vmin=0.0, vmax=1.0):
+    """Writes rows of images, one labelled strip per row (e.g. input / output).
+
+    Args:
+        rows: list of image batches of equal length.
+        labels: one label per row.
+        path: the PNG to write.
+        title: figure title.
+        vmin, vmax: the grey-level range shown.
+    """
+    fig = _figure(1.0 * len(rows[0]) * 0.6 + 1, 0.75 * len(rows) + (0.4 if title else 0))
+    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+    for ax, row, label in zip(axes, rows, labels):
+        _show(ax, image_grid(row, cols=len(row)), vmin=vmin, vmax=vmax)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def save_reconstructions(x, x_hat, path, title="test images (top) and reconstructions (bottom)",
+                         vmin=0.0, vmax=1.0):
+    """Writes test images above their reconstructions."""
+    return save_rows([x, x_hat], ["input", "output"], path, title=title, vmin=vmin, vmax=vmax)
+
+
+def save_denoising(clean, noisy, denoised, path, title="dropout-mask denoising"):
+    """Writes clean / corrupted / denoised rows."""
+    return save_rows([clean, noisy, denoised], ["clean", "corrupted", "denoised"], path,
+                     title=title)
+
+
+def save_kernels(kernel, path, title=None, image_shape=(28, 28), cols=None):
+    """Shows every column of a first-layer kernel (input_size, units) as an image.
+
+    Each filter is scaled to its own [min, max], the usual way to show
+    learned features (Vincent et al. 2008, the lecture's kernel comparison).
+    """
+    kernel = np.asarray(kernel, dtype=np.float32)
+    if kernel.ndim != 2 or kernel.shape[0] != math.prod(image_shape):
+        raise ValueError(
+            f"kernel must have shape ({math.prod(image_shape)}, units) for {image_shape} "
+            f"images, got {kernel.shape}"
+        )
+    filters = kernel.T
+    lo = filters.min(axis=1, keepdims=True)
+    hi = filters.max(axis=1, keepdims=True)
+    filters = (filters - lo) / np.maximum(hi - lo, 1e-8)
+    cols = cols or math.ceil(math.sqrt(len(filters)) * 1.25)
+    grid = image_grid(filters, cols=cols, image_shape=image_shape)
+    scale = grid.shape[1] / 100.0
+    fig = _figure(scale + 0.2, grid.shape[0] / 100.0 + (0.4 if title else 0.2))
+    _show(fig.add_subplot(1, 1, 1), grid, title=title)
+    return _save(fig, path)
+
+
+def save_samples(images, path, title="samples from the prior", cols=None):
+    """Writes a grid of generated images."""
+    grid = image_grid(images, cols=cols)
+    fig = _figure(max(3.0, grid.shape[1] / 40.0), max(3.0, grid.shape[0] / 40.0) + 0.3)
+    _show(fig.add_subplot(1, 1, 1), grid, title=title)
+    return _save(fig, path)
+
+
+def manifold(model, n=20, extent=0.95):
+    """Decodes an n x n grid over a 2-D latent space, spaced by normal quantiles.
+
+    Args:
+        model: a model with `latent_dim == 2` and `decode`.
+        n: points per axis.
+        extent: the grid runs over the `[1 - extent, extent]` quantiles of N(0, 1).
+
+    Returns:
+        `(images, z)` with images (n*n, ...) in grid order (rows: z2 high to low).
+    """
+    if model.latent_dim != 2:
+        raise ValueError(f"a 2-D manifold needs a model with latent_dim=2, got {model.latent_dim}")
+    values = [NormalDist().inv_cdf(q) for q in np.linspace(1.0 - extent, extent, n)]
+    z = np.array([[z1, z2] for z2 in values[::-1] for z1 in values], dtype=np.float32)
+    return model.decode(z), z
+
+
+def save_manifold(model, path, n=20, title="decoded 2-D latent manifold"):
+    """Writes the decoded grid of `manifold(model, n)`."""
+    images, _ = manifold(model, n)
+    return save_samples(images, path, title=title, cols=n)
+
+
+def interpolate(model, a, b, steps=10):
+    """Pixel-space and latent-space interpolations between images `a` and `b`.
+
+    Returns:
+        `(pixel, latent)`: `steps` images each; `pixel` blends the pixels,
+        `latent` decodes the blend of the two codes.
+    """
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    shape = (steps,) + (1,) * a.ndim
+    pixel = (1 - t.reshape(shape)) * a[None] + t.reshape(shape) * b[None]
+    za, zb = model.encode(np.stack([a, b]))
+    zshape = (steps,) + (1,) * za.ndim
+    latent = model.decode(((1 - t.reshape(zshape)) * za[None] + t.reshape(zshape) * zb[None])
+                          .astype(np.float32))
+    return pixel, latent
+
+
+def save_interpolation(model, pairs, path, steps=10,
+                       title="pixel-space (odd rows) vs latent-space (even rows) interpolation"):
+    """Writes, for each image pair, the pixel blend above the latent blend."""
+    rows, labels = [], []
+    for i, (a, b) in enumerate(pairs):
+        pixel, latent = interpolate(model, a, b, steps)
+        rows += [pixel, latent]
+        labels += [f"pixels {i + 1}", f"latent {i + 1}"]
+    return save_rows(rows, labels, path, title=title)
+
+
+def save_codes(z, labels, path, title="test codes (first two dimensions)"):
+    """Scatter plot of 2-D codes coloured by class."""
+    z = np.asarray(z)
+    fig = _figure(5, 4.5)
+    ax = fig.add_subplot(1, 1, 1)
+    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=2)
+    fig.colorbar(points, ax=ax)
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)
