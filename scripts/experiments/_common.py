@@ -1,0 +1,78 @@
+"""Helpers shared by the experiment scripts: data dir, seeding, tables, figures.
+
+Every script prints the table it writes, so the numbers in `docs/results/`
+are the ones printed by the run that wrote them.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "docs" / "results"
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def data_dir():
+    """`KERAS_AE_DATA_DIR`, else `../shared/data` beside the repository."""
+    env = os.environ.get("KERAS_AE_DATA_DIR")
+    path = Path(env) if env else REPO.parent / "shared" / "data"
+    return path.resolve()
+
+
+def seed_all(seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def markdown_table(header, rows, floatfmt="{:.4f}"):
+    """A GitHub markdown table; floats formatted with `floatfmt`."""
+
+    def cell(v):
+        if isinstance(v, float):
+            return floatfmt.format(v)
+        return str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_result(name, title, body):
+    """Writes `docs/results/<name>.md` and prints the same text."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = f"# {title}\n\n{body.strip()}\n"
+    (RESULTS / f"{name}.md").write_text(text)
+    print(text)
+    return RESULTS / f"{name}.md"
+
+
+def save_figure(fig, name):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    print(f"wrote {path.relative_to(REPO)}")
+    return path
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
