@@ -34,8 +34,9 @@ class SemanticHashingAE(Autoencoder):
     `binarization="noise"` adds Gaussian noise of std `noise_std` to the code
     layer's input before its sigmoid (the trick of Salakhutdinov & Hinton:
     only activations far from 0.5 survive the noise), and
-    `"straight_through"` rounds the code in the forward pass and passes the
-    gradient through unchanged. `hash(x)` thresholds the code at 0.5 and
+    `"straight_through"` samples binary units (1 with probability
+    `sigmoid(logits)`) in the forward pass and passes the gradient through
+    unchanged. `hash(x)` thresholds the code at 0.5 and
     returns packed bits (`uint8`), for `keras_ae.tasks.HammingIndex`.
 
     Args:
@@ -54,7 +55,7 @@ class SemanticHashingAE(Autoencoder):
     defaults = {**Autoencoder.defaults, "hidden_units": (512,), "latent_activation": "linear"}
 
     def __init__(self, input_shape=None, latent_dim=None, *, binarization="noise",
-                 noise_std=4.0, **kwargs):
+                 noise_std=2.0, **kwargs):
         self.binarization = check_choice("binarization", binarization, BINARIZATIONS)
         if float(noise_std) < 0:
             raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
@@ -78,7 +79,12 @@ class SemanticHashingAE(Autoencoder):
                                         seed=self.seed_generator)
             return ops.sigmoid(logits + noise)
         soft = ops.sigmoid(logits)
-        return soft + ops.stop_gradient(ops.round(soft) - soft)
+        # Stochastic binary units (bit = 1 with probability `soft`), with the
+        # gradient passed straight through: deterministic rounding collapses
+        # to a handful of codes, sampling keeps every bit informative.
+        draw = keras.random.uniform(ops.shape(soft), seed=self.seed_generator)
+        bits = ops.cast(draw < soft, soft.dtype)
+        return soft + ops.stop_gradient(bits - soft)
 
     def forward(self, x, training=False):
         logits = self.code_logits(x, training=training)

@@ -1,0 +1,234 @@
+"""What each variant promises beyond the shared checks."""
+
+import numpy as np
+import keras
+import pytest
+import tensorflow as tf
+
+from keras_ae import losses, models
+from keras_ae.models.hashing import pack_bits
+
+
+def _principal_angles_deg(a, b):
+    qa, _ = np.linalg.qr(a)
+    qb, _ = np.linalg.qr(b)
+    cosines = np.clip(np.linalg.svd(qa.T @ qb, compute_uv=False), -1.0, 1.0)
+    return np.degrees(np.arccos(cosines))
+
+
+def test_tied_linear_autoencoder_learns_the_pca_subspace(mnist):
+    keras.utils.set_random_seed(0)
+    x = mnist[0][0][:4000]
+    d = 4
+    model = models.TiedAutoencoder(input_shape=(784,), latent_dim=d)
+    assert model.decoder.trainable_weights[0].shape == (784,)  # only a bias: W is shared
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(x, epochs=100, batch_size=500, verbose=0)
+    centred = x - x.mean(axis=0)
+    pcs = np.linalg.svd(centred, full_matrices=False)[2][:d].T  # (784, d)
+    angles = _principal_angles_deg(np.asarray(model.kernel), pcs)
+    assert angles.max() < 10.0, f"principal angles to PCA-{d}: {np.round(angles, 1)}"
+
+
+def test_tied_decoder_uses_the_transposed_encoder_kernel():
+    model = models.TiedAutoencoder(input_shape=(6,), latent_dim=3, output_activation="linear")
+    z = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    bias = model.decoder.trainable_weights[0]
+    bias.assign(np.arange(6, dtype="float32"))
+    expected = z @ np.asarray(model.kernel).T + np.arange(6)
+    np.testing.assert_allclose(model.decode(z), expected, rtol=1e-5, atol=1e-5)
+
+
+def _batch_jacobian_norm(model, x):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        h = model.encode(x)
+    jac = tape.batch_jacobian(h, x).numpy()
+    return (jac.reshape(len(x), -1) ** 2).sum(axis=1)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "linear", "relu"])
+def test_contractive_closed_form_equals_the_jacobian(activation):
+    rng = np.random.default_rng(1)
+    model = models.ContractiveAutoencoder(input_shape=(20,), latent_dim=7,
+                                          latent_activation=activation)
+    assert model._closed_form_layer() is not None
+    x = rng.normal(size=(16, 20)).astype("float32")
+    np.testing.assert_allclose(model.jacobian_norm(x), _batch_jacobian_norm(model, x),
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_contractive_falls_back_to_the_exact_jacobian_for_deep_encoders():
+    rng = np.random.default_rng(2)
+    model = models.ContractiveAutoencoder(input_shape=(12,), latent_dim=5, hidden_units=(9,))
+    assert model._closed_form_layer() is None
+    x = rng.normal(size=(8, 12)).astype("float32")
+    np.testing.assert_allclose(model.jacobian_norm(x), _batch_jacobian_norm(model, x),
+                               rtol=1e-4, atol=1e-6)
+    terms = model.compute_losses(tf.constant(x), training=True)
+    np.testing.assert_allclose(terms["contractive_loss"],
+                               model.contractive_weight * _batch_jacobian_norm(model, x).mean(),
+                               rtol=1e-4)
+
+
+def test_contractive_penalty_shrinks_the_jacobian(mnist_small):
+    x = mnist_small[0]
+    norms = {}
+    for weight in (0.0, 1.0):
+        keras.utils.set_random_seed(0)
+        # A linear code keeps the Jacobian (= W) away from sigmoid saturation,
+        # which on a short run shrinks it with or without the penalty.
+        model = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16,
+                                              latent_activation="linear",
+                                              contractive_weight=weight)
+        model.compile(optimizer="adam")
+        model.fit(x, epochs=3, batch_size=64, verbose=0)
+        norms[weight] = float(np.mean(model.jacobian_norm(mnist_small[1])))
+    assert norms[1.0] < 0.5 * norms[0.0], norms
+
+
+def test_kl_sparsity_matches_numpy():
+    rng = np.random.default_rng(3)
+    h = rng.uniform(0.01, 0.99, size=(32, 10)).astype("float32")
+    rho = 0.05
+    rho_hat = h.mean(axis=0)
+    expected = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
+    np.testing.assert_allclose(losses.kl_sparsity(h, rho), expected, rtol=1e-5)
+    np.testing.assert_allclose(losses.l1_activity(h), np.abs(h).sum(axis=1), rtol=1e-6)
+
+
+def test_sparse_kl_pulls_the_mean_activation_towards_rho(mnist_small):
+    gap = {}
+    for weight in (0.0, 10.0):
+        keras.utils.set_random_seed(0)
+        model = models.SparseAutoencoder(input_shape=(784,), latent_dim=128, mode="kl",
+                                         rho=0.05, sparsity_weight=weight)
+        model.compile(optimizer="adam")
+        model.fit(mnist_small[0], epochs=10, batch_size=64, verbose=0)
+        gap[weight] = abs(float(model.encode(mnist_small[1]).mean()) - 0.05)
+    assert gap[10.0] < gap[0.0] / 3, gap
+
+
+def test_sparse_l1_shrinks_the_code(mnist_small):
+    means = {}
+    for weight in (0.0, 0.5):
+        keras.utils.set_random_seed(0)
+        model = models.SparseAutoencoder(input_shape=(784,), latent_dim=128, mode="l1",
+                                         latent_activation="relu", sparsity_weight=weight)
+        model.compile(optimizer="adam")
+        model.fit(mnist_small[0], epochs=3, batch_size=64, verbose=0)
+        means[weight] = float(np.abs(model.encode(mnist_small[1])).mean())
+    assert means[0.5] < 0.5 * means[0.0], means
+
+
+def test_denoiser_corrupts_fresh_noise_in_training_only(mnist_small):
+    x = tf.constant(mnist_small[0][:64])
+    model = models.DenoisingAutoencoder(input_shape=(784,), latent_dim=16,
+                                        noise="dropout", noise_params={"rate": 0.5})
+    a = model.compute_losses(x, training=True)["loss"]
+    b = model.compute_losses(x, training=True)["loss"]
+    assert float(a) != float(b)  # a new mask for every batch
+    clean = models.Autoencoder.compute_losses(model, x, training=False)["loss"]
+    np.testing.assert_allclose(model.compute_losses(x, training=False)["loss"], clean)
+    np.testing.assert_array_equal(model.predict(mnist_small[0][:8], verbose=0),
+                                  model.predict(mnist_small[0][:8], verbose=0))
+    # The corruption itself drops about half the pixels.
+    corrupted = model.corrupt(tf.ones((64, 784))).numpy()
+    assert abs((corrupted == 0).mean() - 0.5) < 0.02
+
+
+@pytest.mark.parametrize("noise, params", [
+    ("gaussian", {"stddev": 0.3}),
+    ("salt_and_pepper", {"rate": 0.2}),
+    ("block", {"size": 8, "value": 0.5}),
+])
+def test_denoiser_trains_with_every_noise_kind(noise, params, mnist_small):
+    model = models.DenoisingAutoencoder(input_shape=(784,), latent_dim=16, noise=noise,
+                                        noise_params=params)
+    model.compile(optimizer="adam")
+    history = model.fit(mnist_small[0], epochs=2, batch_size=128, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_vae_importance_sampled_log_likelihood_bounds_the_elbo(mnist_small):
+    keras.utils.set_random_seed(0)
+    x_train = (mnist_small[0] > 0.5).astype("float32")
+    x_test = (mnist_small[1][:32] > 0.5).astype("float32")
+    model = models.VAE(input_shape=(784,), latent_dim=8, hidden_units=(128,))
+    model.compile(optimizer="adam")
+    model.fit(x_train, epochs=3, batch_size=64, verbose=0)
+    elbo = -float(model.evaluate(x_test, verbose=0, return_dict=True)["loss"])
+    ll = model.log_likelihood(x_test, num_samples=200)
+    assert ll.shape == (32,) and np.isfinite(ll).all()
+    assert ll.mean() > elbo  # log p(x) >= ELBO, and the IS estimate is tighter
+    assert ll.mean() - elbo < 0.2 * abs(elbo)
+    samples = model.sample(16)
+    assert samples.shape == (16, 784)
+    assert samples.min() >= 0.0 and samples.max() <= 1.0
+
+
+def test_vae_kl_matches_the_closed_form():
+    mean = np.array([[0.5, -1.0]], dtype="float32")
+    log_var = np.array([[0.0, np.log(4.0)]], dtype="float32")
+    var = np.exp(log_var)
+    expected = 0.5 * np.sum(var + mean**2 - 1 - log_var)
+    np.testing.assert_allclose(losses.gaussian_kl(mean, log_var), [expected], rtol=1e-6)
+
+
+def test_gaussian_vae_reconstruction_is_the_exact_negative_log_density():
+    model = models.VAE(input_shape=(4,), latent_dim=2, likelihood="gaussian", observation_std=0.5,
+                       hidden_units=(8,))
+    x = np.array([[0.1, 0.2, 0.3, 0.4]], dtype="float32")
+    mu = np.array([[0.0, 0.5, 0.3, 1.0]], dtype="float32")
+    expected = -np.sum(-0.5 * np.log(2 * np.pi * 0.25) - (x - mu) ** 2 / (2 * 0.25))
+    np.testing.assert_allclose(model.negative_log_likelihood(x, mu), [expected], rtol=1e-5)
+
+
+def test_pack_bits_matches_numpy():
+    bits = np.random.default_rng(4).random((10, 21)) > 0.5
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pack_bits(bits)),
+                                  np.packbits(bits, axis=-1))
+
+
+@pytest.mark.parametrize("binarization", ["noise", "straight_through"])
+def test_semantic_hashing_codes_become_binary_on_real_data(binarization, mnist_small):
+    keras.utils.set_random_seed(0)
+    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(128,),
+                                     binarization=binarization)
+    codes_before = model.encode(mnist_small[1])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(mnist_small[0], epochs=15, batch_size=64, verbose=0)
+    codes = model.encode(mnist_small[1])
+    near = lambda c: float(np.mean((c < 0.1) | (c > 0.9)))  # noqa: E731
+    if binarization == "noise":  # the noise drives the pre-threshold codes to 0 and 1
+        assert near(codes) > 0.8 > near(codes_before), (near(codes_before), near(codes))
+    packed = model.hash(mnist_small[1])
+    assert packed.dtype == np.uint8 and packed.shape == (256, 2)
+    np.testing.assert_array_equal(packed, np.packbits(codes > 0.5, axis=-1))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.hash_bits(mnist_small[1])),
+                                  packed)
+    if binarization == "noise":
+        assert len(np.unique(packed, axis=0)) > 8  # the codes tell images apart
+
+
+def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):
+    encoder = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation="relu"),
+                                keras.layers.Dense(8)])
+    decoder = keras.Sequential([keras.Input((8,)), keras.layers.Dense(784, activation="sigmoid")])
+    model = models.Autoencoder(encoder=encoder, decoder=decoder)
+    assert model.input_shape_ == (784,)
+    model.compile(optimizer="adam")
+    model.fit(mnist_small[0][:128], epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.reconstruct(mnist_small[1]), model.reconstruct(mnist_small[1]))
+
+
+def test_conv_networks_handle_odd_image_sizes():
+    model = models.ConvAutoencoder(input_shape=(27, 13, 3), latent_dim=4, filters=(4, 8))
+    x = np.random.default_rng(5).random((2, 27, 13, 3)).astype("float32")
+    assert model.reconstruct(x).shape == x.shape
+    grey = models.ConvAutoencoder(input_shape=(28, 28), latent_dim=4, filters=(4,))
+    assert grey.reconstruct(np.zeros((3, 28, 28), "float32")).shape == (3, 28, 28)
