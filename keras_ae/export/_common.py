@@ -33,7 +33,7 @@ def check_model(model):
     from keras_ae.models import Autoencoder
 
     if not isinstance(model, Autoencoder):
-        raise ValueError(
+        raise ValueError(  # noqa: TRY004 (the API promises ValueError)
             "expected a keras_ae Autoencoder (any variant), got "
             f"{type(model).__module__}.{type(model).__name__}"
         )
