@@ -453,15 +453,14 @@ def write_card(spec, meta, entry, figures):
 
 
 def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
+    """Trains one entry and writes its directory (atomically)."""
     zoo = Path(zoo or ZOO)
     name = spec["name"]
     if epochs:
         spec = {**spec, "epochs": epochs}
     print(f"=== {name}", flush=True)
     model, run = train(spec, data_dir, seed)
-    tmp = zoo / f".tmp-{name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = _fresh_tmp(zoo, name)
     try:
         (tmp / registry.CONFIG).write_text(
             json.dumps(keras.saving.serialize_keras_object(model), indent=1), encoding="utf-8")
@@ -473,67 +472,102 @@ def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
         elif weights.stat().st_size > MAX_ENTRY_BYTES - 500_000:
             dtype = "float16"
             to_float16(weights)
-        loaded = registry.load_files(tmp)
-        prep = spec["preprocessing"]
-        dataset = spec.get("dataset", "mnist")
-        measured, out = {}, []
-        for m in spec["metrics"]:
-            t0 = time.time()
-            value = zm.measure(loaded, m, prep, data_dir=data_dir, dataset=dataset)
-            measured[m["name"]] = value
-            out.append({**m, "value": value, "seconds": round(time.time() - t0, 1)})
-            print(f"  {m['name']} = {value:.6f} ({time.time() - t0:.1f} s)", flush=True)
-        for m in out:
-            if "bar" in m:
-                m["bar"] = resolve_bar(m["bar"], measured, zoo)
-                m["met"] = zm.bar_met(m["value"], m["bar"])
-                print(f"  {m['name']}: bar {m['bar']['text']} -> "
-                      f"{'met' if m['met'] else 'MISSED'}", flush=True)
-        figures = write_figures(spec, loaded, tmp, data_dir)
-        meta = {
-            "name": name,
-            "variant": spec["variant"],
-            "description": spec["description"],
-            "dataset": dataset,
-            "split": {"train": "official training split, all 60,000 images",
-                      "test": "official test split, 10,000 images (every metric)"},
-            "preprocessing": prep,
-            "input_shape": list(loaded.input_shape_),
-            "latent_dim": loaded.latent_dim,
-            "parameters": int(loaded.count_params()),
-            "weights_dtype": dtype,
-            "training": {
-                "command": "python scripts/train_zoo.py " + " ".join(sys.argv[1:]),
-                "epochs": run["epochs"], "epochs_requested": spec["epochs"],
-                "time_budget": spec.get("time_budget"), "seconds": run["seconds"],
-                "batch_size": spec["batch_size"], "optimizer": "Adam",
-                "learning_rate": spec["lr"], "lr_decay": spec.get("lr_decay"),
-                "lr_end": spec.get("lr_end"), "seed": seed,
-                "final_training_losses": run["final"],
-                "machine": f"{platform.machine()} CPU x{os.cpu_count()}",
-            },
-            "versions": {"keras": keras.__version__, "tensorflow": tf.__version__,
-                         "numpy": np.__version__, "python": platform.python_version()},
-            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "metrics": out,
+        training = {
+            "command": "python scripts/train_zoo.py " + " ".join(sys.argv[1:]),
+            "epochs": run["epochs"], "epochs_requested": spec["epochs"],
+            "time_budget": spec.get("time_budget"), "seconds": run["seconds"],
+            "batch_size": spec["batch_size"], "optimizer": "Adam",
+            "learning_rate": spec["lr"], "lr_decay": spec.get("lr_decay"),
+            "lr_end": spec.get("lr_end"), "seed": seed,
+            "final_training_losses": run["final"],
+            "machine": f"{platform.machine()} CPU x{os.cpu_count()}",
         }
-        write_card(spec, meta, tmp, figures)
-        meta["files"] = {p.name: registry.sha256(p) for p in sorted(tmp.iterdir())
-                         if p.is_file() and p.name != registry.METADATA}
-        (tmp / registry.METADATA).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        size = sum(p.stat().st_size for p in tmp.iterdir())
-        if size > MAX_ENTRY_BYTES:
-            raise RuntimeError(f"{name}: entry is {size / 1e6:.2f} MB, over the 5 MB limit")
-        final = zoo / name
-        old = zoo / f".old-{name}-{os.getpid()}"
-        if final.exists():
-            final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-        print(f"  wrote {final} ({size / 1e6:.2f} MB)", flush=True)
-        return meta
+        versions = {"keras": keras.__version__, "tensorflow": tf.__version__,
+                    "numpy": np.__version__, "python": platform.python_version()}
+        return finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def recard_entry(spec, data_dir, zoo=None):
+    """Re-measures an existing entry's metrics (as the spec now lists them) and
+    rewrites its card, keeping its trained weights and training record."""
+    zoo = Path(zoo or ZOO)
+    name = spec["name"]
+    print(f"=== {name} (re-measuring the card, weights kept)", flush=True)
+    old = json.loads(json.dumps(registry.verify_entry(zoo / name)))
+    tmp = _fresh_tmp(zoo, name)
+    try:
+        for f in (registry.CONFIG, registry.WEIGHTS):
+            shutil.copy2(zoo / name / f, tmp / f)
+        training = {**old["training"], "card_rewritten_by": "python scripts/train_zoo.py "
+                    + " ".join(sys.argv[1:])}
+        return finish_entry(spec, tmp, zoo, data_dir, training, old["versions"],
+                            old["weights_dtype"])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fresh_tmp(zoo, name):
+    tmp = zoo / f".tmp-{name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype):
+    """Loads the model back from `tmp`, measures it, writes figures, card and
+    metadata, then moves `tmp` to `zoo/<name>`."""
+    name = spec["name"]
+    loaded = registry.load_files(tmp)
+    prep = spec["preprocessing"]
+    dataset = spec.get("dataset", "mnist")
+    measured, out = {}, []
+    for m in spec["metrics"]:
+        t0 = time.time()
+        value = zm.measure(loaded, m, prep, data_dir=data_dir, dataset=dataset)
+        measured[m["name"]] = value
+        out.append({**m, "value": value, "seconds": round(time.time() - t0, 1)})
+        print(f"  {m['name']} = {value:.6f} ({time.time() - t0:.1f} s)", flush=True)
+    for m in out:
+        if "bar" in m:
+            m["bar"] = resolve_bar(m["bar"], measured, zoo)
+            m["met"] = zm.bar_met(m["value"], m["bar"])
+            print(f"  {m['name']}: bar {m['bar']['text']} -> "
+                  f"{'met' if m['met'] else 'MISSED'}", flush=True)
+    figures = write_figures(spec, loaded, tmp, data_dir)
+    meta = {
+        "name": name,
+        "variant": spec["variant"],
+        "description": spec["description"],
+        "dataset": dataset,
+        "split": {"train": "official training split, all 60,000 images",
+                  "test": "official test split, 10,000 images (every metric)"},
+        "preprocessing": prep,
+        "input_shape": list(loaded.input_shape_),
+        "latent_dim": loaded.latent_dim,
+        "parameters": int(loaded.count_params()),
+        "weights_dtype": dtype,
+        "training": training,
+        "versions": versions,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "metrics": out,
+    }
+    write_card(spec, meta, tmp, figures)
+    meta["files"] = {p.name: registry.sha256(p) for p in sorted(tmp.iterdir())
+                     if p.is_file() and p.name != registry.METADATA}
+    (tmp / registry.METADATA).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    size = sum(p.stat().st_size for p in tmp.iterdir())
+    if size > MAX_ENTRY_BYTES:
+        raise RuntimeError(f"{name}: entry is {size / 1e6:.2f} MB, over the 5 MB limit")
+    final = zoo / name
+    old = zoo / f".old-{name}-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    print(f"  wrote {final} ({size / 1e6:.2f} MB)", flush=True)
+    return meta
 
 
 def main(argv=None):
@@ -544,6 +578,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--list", action="store_true", help="list the entries and exit")
     parser.add_argument("--zoo-dir", default=str(ZOO), help="where entries are written")
+    parser.add_argument("--recard", action="store_true",
+                        help="keep the trained weights; re-measure the metrics and rewrite "
+                             "the card and metadata")
     parser.add_argument("--epochs", type=int, default=None,
                         help="override every entry's epochs (smoke tests only)")
     args = parser.parse_args(argv)
@@ -559,6 +596,9 @@ def main(argv=None):
             parser.error(f"--only {args.only!r} matches no entry; entries: "
                          + ", ".join(BY_NAME))
     for spec in chosen:
+        if args.recard:
+            recard_entry(spec, args.data_dir, zoo=args.zoo_dir)
+            continue
         build_entry(spec, args.data_dir, seed=args.seed, zoo=args.zoo_dir, epochs=args.epochs)
     total = sum(p.stat().st_size for p in Path(args.zoo_dir).rglob("*") if p.is_file())
     print(f"zoo size: {total / 1e6:.2f} MB", flush=True)
