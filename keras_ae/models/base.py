@@ -294,6 +294,12 @@ class Autoencoder(keras.Model):
 
     # -------------------------------------------- numpy entry points, validated
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        if kwargs.get("sample_weight") is not None:
+            raise ValueError(
+                "sample_weight is not supported by keras_ae models (each loss term is a "
+                "mean over the batch); got sample_weight="
+                f"{type(kwargs['sample_weight']).__name__}"
+            )
         self._check_eager(x, "x")
         self._check_eager(y, "y")
         if isinstance(validation_data, (tuple, list)):

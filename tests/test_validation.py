@@ -1,0 +1,106 @@
+"""Bad input and bad arguments raise ValueError saying what was expected."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ae import models
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    m.compile(optimizer="adam")
+    return m
+
+
+@pytest.mark.parametrize("x, message", [
+    (np.zeros((4, 28, 28), "float32"), r"shape \(batch, 784\).*got shape \(4, 28, 28\)"),
+    (np.zeros((4, 100), "float32"), r"input_shape=\(784,\), got shape \(4, 100\)"),
+    (np.array([["a"] * 784]), r"numeric dtype, got dtype <U1"),
+    (np.full((2, 784), np.nan, "float32"), r"1568 NaN or infinite"),
+    (np.concatenate([np.zeros((1, 784)), np.full((1, 784), np.inf)]).astype("float32"),
+     r"784 NaN or infinite"),
+    (np.zeros((0, 784), "float32"), r"empty"),
+])
+@pytest.mark.parametrize("method", ["fit", "evaluate", "predict", "encode", "reconstruct"])
+def test_bad_arrays_are_refused(model, method, x, message):
+    with pytest.raises(ValueError, match=message):
+        fn = getattr(model, method)
+        fn(x, verbose=0) if method in ("fit", "evaluate", "predict") else fn(x)
+
+
+def test_bad_targets_and_validation_data_are_refused(model):
+    x = np.zeros((4, 784), "float32")
+    with pytest.raises(ValueError, match="y must have shape"):
+        model.fit(x, np.zeros((4, 10), "float32"), verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data\[0\]"):
+        model.fit(x, validation_data=(np.full((4, 784), np.nan, "float32"),), verbose=0)
+
+
+def test_a_dataset_of_the_wrong_shape_is_refused(model):
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((8, 100), "float32")).batch(4)
+    with pytest.raises(ValueError, match=r"dataset elements.*\(None, 100\)"):
+        model.fit(ds, verbose=0)
+    ds = tf.data.Dataset.from_tensor_slices(np.array(["x"] * 8)).batch(4)
+    with pytest.raises(ValueError, match="numeric, got dtype string"):
+        model.fit(ds, verbose=0)
+
+
+def test_decode_checks_the_code_width(model):
+    with pytest.raises(ValueError, match=r"z must have shape \(batch, 8\)"):
+        model.decode(np.zeros((2, 5), "float32"))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: models.Autoencoder(input_shape=(784,), latent_dim=0), "latent_dim must be a positive integer, got 0"),
+    (lambda: models.Autoencoder(input_shape=(784,), latent_dim=-3), "latent_dim must be a positive integer"),
+    (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2.5), "latent_dim must be a positive integer"),
+    (lambda: models.Autoencoder(input_shape=(0,), latent_dim=2), "input_shape must be a tuple of positive integers"),
+    (lambda: models.Autoencoder(latent_dim=2), "give input_shape and latent_dim"),
+    (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2, reconstruction_loss="mae"),
+     r"reconstruction_loss must be one of \('mse', 'bce'\), got 'mae'"),
+    (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2, network="rnn"),
+     r"network must be one of \('mlp', 'conv'\)"),
+    (lambda: models.ConvAutoencoder(input_shape=(784,), latent_dim=2),
+     r"image samples of shape \(H, W\) or \(H, W, C\), got input_shape=\(784,\)"),
+    (lambda: models.SparseAutoencoder(input_shape=(784,), latent_dim=2, rho=1.5),
+     r"rho must lie in the open interval \(0, 1\), got 1.5"),
+    (lambda: models.SparseAutoencoder(input_shape=(784,), latent_dim=2, rho=0.0), "rho must lie"),
+    (lambda: models.SparseAutoencoder(input_shape=(784,), latent_dim=2, mode="l2"),
+     r"mode must be one of \('l1', 'kl'\)"),
+    (lambda: models.DenoisingAutoencoder(input_shape=(784,), latent_dim=2, noise="speckle"),
+     r"noise must be one of \('dropout', 'gaussian', 'salt_and_pepper', 'block'\)"),
+    (lambda: models.DenoisingAutoencoder(input_shape=(784,), latent_dim=2,
+                                         noise_params={"rate": 1.5}), "rate"),
+    (lambda: models.VAE(input_shape=(784,), latent_dim=2, likelihood="poisson"),
+     r"likelihood must be one of \('bernoulli', 'gaussian'\)"),
+    (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=-1), "beta must be >= 0"),
+    (lambda: models.SemanticHashingAE(input_shape=(784,), latent_dim=2, binarization="sign"),
+     r"binarization must be one of \('noise', 'straight_through'\)"),
+    (lambda: models.ContractiveAutoencoder(input_shape=(784,), latent_dim=2, contractive_weight=-1),
+     "contractive_weight must be >= 0"),
+    (lambda: models.TiedAutoencoder(input_shape=(784,), latent_dim=2, hidden_units=(16,)),
+     "single dense layer"),
+    (lambda: models.Autoencoder(encoder=models.Autoencoder(input_shape=(4,), latent_dim=2).encoder),
+     "pass both encoder and decoder"),
+])
+def test_invalid_arguments_name_the_valid_values(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_sample_weight_is_refused_by_name(model):
+    x = np.zeros((4, 784), "float32")
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        model.fit(x, sample_weight=np.ones(4), verbose=0)
+
+
+def test_vae_sample_and_log_likelihood_check_their_arguments():
+    vae = models.VAE(input_shape=(784,), latent_dim=2, hidden_units=(8,))
+    with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
+        vae.sample(0)
+    with pytest.raises(ValueError, match="num_samples must be a positive integer"):
+        vae.log_likelihood(np.zeros((2, 784), "float32"), num_samples=0)
+    with pytest.raises(ValueError, match=r"shape \(batch, 784\)"):
+        vae.log_likelihood(np.zeros((2, 10), "float32"))
