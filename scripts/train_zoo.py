@@ -334,21 +334,46 @@ def train(spec, data_dir, seed):
 
 
 # --------------------------------------------------------------------- files
-def to_float16(path):
-    """Rewrites every float32 array of a Keras weights file as float16."""
+def model_config(model):
+    """The model's serialized config, without the training run's compile settings
+    (a loaded zoo model is not compiled unless asked)."""
+    config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
+    return config
+
+
+def write_config(config, entry):
+    (entry / registry.CONFIG).write_text(json.dumps(config, indent=1), encoding="utf-8")
+
+
+def rewrite_weights(path, float16=False):
+    """Rewrites a Keras weights file without the optimizer's state (users
+    load the model, not the training run), optionally storing every float32
+    array as float16. HDF5 does not shrink in place, so a new file is written."""
     import h5py
 
-    with h5py.File(path, "r+") as f:
-        names = []
-        f.visititems(lambda n, o: names.append(n)
-                     if isinstance(o, h5py.Dataset) and o.dtype == np.float32 else None)
-        for name in names:
-            data = f[name][()]
-            attrs = dict(f[name].attrs)
-            del f[name]
-            f.create_dataset(name, data=data.astype(np.float16))
-            for k, v in attrs.items():
-                f[name].attrs[k] = v
+    path = Path(path)
+    tmp = path.with_suffix(".tmp.h5")
+
+    def copy(src, dst):
+        for key, value in src.attrs.items():
+            dst.attrs[key] = value
+        for key, item in src.items():
+            if isinstance(item, h5py.Group):
+                if src.name == "/" and key == "optimizer":
+                    continue
+                copy(item, dst.create_group(key))
+            else:
+                data = item[()]
+                if float16 and getattr(data, "dtype", None) == np.float32:
+                    data = data.astype(np.float16)
+                dst.create_dataset(key, data=data)
+                for k, v in item.attrs.items():
+                    dst[key].attrs[k] = v
+
+    with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
+        copy(src, dst)
+    tmp.replace(path)
 
 
 def resolve_bar(bar, measured, zoo):
@@ -462,16 +487,14 @@ def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
     model, run = train(spec, data_dir, seed)
     tmp = _fresh_tmp(zoo, name)
     try:
-        (tmp / registry.CONFIG).write_text(
-            json.dumps(keras.saving.serialize_keras_object(model), indent=1), encoding="utf-8")
+        write_config(model_config(model), tmp)
         weights = tmp / registry.WEIGHTS
         model.save_weights(str(weights))
         dtype = spec.get("weights_dtype", "float32")
-        if dtype == "float16":
-            to_float16(weights)
-        elif weights.stat().st_size > MAX_ENTRY_BYTES - 500_000:
+        rewrite_weights(weights)
+        if dtype == "float16" or weights.stat().st_size > MAX_ENTRY_BYTES - 500_000:
             dtype = "float16"
-            to_float16(weights)
+            rewrite_weights(weights, float16=True)
         training = {
             "command": "python scripts/train_zoo.py " + " ".join(sys.argv[1:]),
             "epochs": run["epochs"], "epochs_requested": spec["epochs"],
@@ -498,8 +521,11 @@ def recard_entry(spec, data_dir, zoo=None):
     old = json.loads(json.dumps(registry.verify_entry(zoo / name)))
     tmp = _fresh_tmp(zoo, name)
     try:
-        for f in (registry.CONFIG, registry.WEIGHTS):
-            shutil.copy2(zoo / name / f, tmp / f)
+        config = json.loads((zoo / name / registry.CONFIG).read_text(encoding="utf-8"))
+        config.pop("compile_config", None)
+        write_config(config, tmp)
+        shutil.copy2(zoo / name / registry.WEIGHTS, tmp / registry.WEIGHTS)
+        rewrite_weights(tmp / registry.WEIGHTS, float16=old["weights_dtype"] == "float16")
         training = {**old["training"], "card_rewritten_by": "python scripts/train_zoo.py "
                     + " ".join(sys.argv[1:])}
         return finish_entry(spec, tmp, zoo, data_dir, training, old["versions"],
