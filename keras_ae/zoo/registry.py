@@ -83,7 +83,9 @@ def list_models(pattern="*"):
     root = zoo_dir()
     if not root.is_dir():
         return []
-    names = [p.name for p in root.iterdir() if p.is_dir() and (p / METADATA).is_file()]
+    # Dot-folders are the training script's work in progress.
+    names = [p.name for p in root.iterdir()
+             if p.is_dir() and not p.name.startswith(".") and (p / METADATA).is_file()]
     return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
 
 

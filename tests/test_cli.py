@@ -1,0 +1,129 @@
+"""The `keras-ae` command, run in-process through `keras_ae.cli.main`."""
+
+import csv
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from keras_ae import cli, zoo
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_zoo_list_shows_every_entry(capsys):
+    code, out, _ = run(capsys, "zoo", "list")
+    assert code == 0
+    names = zoo.list_models()
+    assert names
+    listed = [line.split()[0] for line in out.strip().splitlines()]
+    assert listed == names
+
+
+def test_zoo_list_pattern(capsys):
+    code, out, _ = run(capsys, "zoo", "list", "vae*")
+    assert code == 0
+    listed = [line.split()[0] for line in out.strip().splitlines()]
+    assert listed == zoo.list_models("vae*")
+    assert all(name.startswith("vae") for name in listed)
+
+
+def test_zoo_info_shows_card_figures(capsys):
+    name = zoo.list_models()[0]
+    code, out, _ = run(capsys, "zoo", "info", name)
+    assert code == 0
+    for m in zoo.info(name)["metrics"]:
+        assert m["name"] in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["zoo", "info", "vae50_mnsit"],
+    ["zoo", "info", "../x"],
+    ["export", "../x", "--format", "tflite", "--out", "unused"],
+    ["export", "no/such/model.keras", "--format", "saved_model", "--out", "unused"],
+    ["train", "NoSuchVariant", "--out", "unused"],
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("keras-ae: error:")
+    assert "Traceback" not in err
+
+
+def test_unknown_name_suggests_close_ones(capsys):
+    name = zoo.list_models()[-1]
+    typo = name[:-2] + name[-1] + name[-2]  # last two letters swapped
+    _, _, err = run(capsys, "zoo", "info", typo)
+    assert f"did you mean '{name}'" in err
+
+
+def test_console_entry_point_runs_as_module():
+    result = subprocess.run([sys.executable, "-m", "keras_ae.cli", "zoo", "info", "nope/.."],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def _epochs(run_dir):
+    with open(run_dir / "history.csv") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_train_then_resume_continues(tmp_path, shared_data, capsys):
+    out = tmp_path / "run"
+    args = ["train", "Autoencoder", "--dataset", "mnist", "--latent-dim", "8", "--limit", "512",
+            "--batch-size", "128", "--out", str(out), "--data-dir", str(shared_data),
+            "--verbose", "0"]
+    assert cli.main(args + ["--epochs", "1"]) == 0
+    assert _epochs(out) == [0]
+    assert (out / "model.keras").is_file() and (out / "logs").is_dir()
+    first = keras.saving.load_model(out / "model.keras")
+
+    # the same folder again without --resume is refused
+    capsys.readouterr()
+    assert cli.main(args + ["--epochs", "2"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+    assert cli.main(args + ["--epochs", "2", "--resume"]) == 0
+    assert _epochs(out) == [0, 1]  # only the second epoch ran
+    second = keras.saving.load_model(out / "model.keras")
+    changed = [
+        not (a == b).all()
+        for a, b in zip(first.get_weights(), second.get_weights())
+    ]
+    assert any(changed)  # it went on training from the restored weights
+
+    # a resumed run must repeat the settings
+    capsys.readouterr()
+    changed_dim = [*args[:5], "16", *args[6:]]
+    assert cli.main([*changed_dim, "--epochs", "3", "--resume"]) == 2
+    assert "latent_dim" in capsys.readouterr().err
+
+
+def test_demo_writes_figures(tmp_path, shared_data, capsys):
+    out = tmp_path / "demo"
+    code = cli.main(["demo", "--out", str(out), "--data-dir", str(shared_data), "--limit", "200"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    for figure in ("reconstructions.png", "denoising.png", "vae_samples.png",
+                   "vae_2d_manifold.png", "interpolation.png"):
+        assert (out / figure).stat().st_size > 1000, figure
+    assert "PSNR" in printed and "MSE" in printed
+
+
+def test_demo_without_data_still_samples(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("KERAS_AE_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_AE_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+    out = tmp_path / "demo"
+    code = cli.main(["demo", "--out", str(out), "--data-dir", str(tmp_path / "nothing")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert (out / "vae_samples.png").is_file() and (out / "vae_2d_manifold.png").is_file()
+    assert not (out / "reconstructions.png").exists()
+    assert "--data-dir" in printed
