@@ -116,11 +116,20 @@ def save_denoising(clean, noisy, denoised, path, title="dropout-mask denoising")
                      title=title)
 
 
-def save_kernels(kernel, path, title=None, image_shape=(28, 28), cols=None):
+def save_kernels(kernel, path, image_shape=(28, 28), cols=None, scale=1):
     """Shows every column of a first-layer kernel (input_size, units) as an image.
 
     Each filter is scaled to its own [min, max], the usual way to show
     learned features (Vincent et al. 2008, the lecture's kernel comparison).
+    The tiles are written pixel for pixel as an 8-bit greyscale PNG (no
+    resampling, which would blur 500 small filters into noise).
+
+    Args:
+        kernel: array (prod(image_shape), units).
+        path: the PNG to write.
+        image_shape: the shape of one input image.
+        cols: tiles per row (default: about 1.25 times the square root of units).
+        scale: integer magnification of every pixel.
     """
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 2 or kernel.shape[0] != math.prod(image_shape):
@@ -133,11 +142,20 @@ def save_kernels(kernel, path, title=None, image_shape=(28, 28), cols=None):
     hi = filters.max(axis=1, keepdims=True)
     filters = (filters - lo) / np.maximum(hi - lo, 1e-8)
     cols = cols or math.ceil(math.sqrt(len(filters)) * 1.25)
-    grid = image_grid(filters, cols=cols, image_shape=image_shape)
-    scale = grid.shape[1] / 100.0
-    fig = _figure(scale + 0.2, grid.shape[0] / 100.0 + (0.4 if title else 0.2))
-    _show(fig.add_subplot(1, 1, 1), grid, title=title)
-    return _save(fig, path)
+    return save_grid_png(image_grid(filters, cols=cols, image_shape=image_shape), path, scale)
+
+
+def save_grid_png(grid, path, scale=1):
+    """Writes a 2-D array in [0, 1] as an 8-bit greyscale PNG, pixel for pixel."""
+    from PIL import Image
+
+    grid = np.clip(np.asarray(grid, dtype=np.float32), 0.0, 1.0)
+    if scale > 1:
+        grid = np.kron(grid, np.ones((scale, scale), dtype=np.float32))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.round(grid * 255).astype(np.uint8), mode="L").save(path, optimize=True)
+    return path
 
 
 def save_samples(images, path, title="samples from the prior", cols=None):

@@ -405,8 +405,7 @@ def write_figures(spec, model, entry, data_dir):
                                           zm.to_unit(model.reconstruct(x[idx]), prep), path)
         elif fig == "kernels":
             kernel = keras.ops.convert_to_numpy(model.encoder.get_layer("code").kernel)
-            plotting.save_kernels(kernel, path,
-                                  title=f"the {kernel.shape[1]} learned encoder kernels")
+            plotting.save_kernels(kernel, path)
         elif fig == "denoising":
             clean = x[:12]
             noisy = zm._dropout(clean, 0.5, 0)
@@ -472,8 +471,16 @@ def write_card(spec, meta, entry, figures):
                      "limit (loaded into float32 variables; the figures above were measured on "
                      "this float16 copy)")
     lines += ["", "## Figures", ""]
+    captions = {"kernels": "every learned encoder kernel (one 28x28 tile per code unit, each "
+                           "scaled to its own range)",
+                "reconstructions": "test images (top) and their reconstructions (bottom)",
+                "denoising": "clean / dropout-masked (p=0.5) / reconstructed test images",
+                "samples": "decoded draws from the prior N(0, I)",
+                "manifold": "decoder outputs over a 20x20 grid of the 2-D latent space "
+                            "(normal quantiles 0.05..0.95)",
+                "codes": "means of q(z|x) of the test images, coloured by digit"}
     for f in figures:
-        lines += [f"![{f[:-4]}]({f})", ""]
+        lines += [f"![{f[:-4]}]({f})", "", captions.get(f[:-4], ""), ""]
     (entry / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -3,8 +3,8 @@
 import json
 import shutil
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 
 from keras_ae import zoo
