@@ -121,6 +121,12 @@ def _configure(converter, quantize, calibration, int8_io):
 
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        # One scale per dense layer, not per output unit: per-unit scales and
+        # their int64 zero points cost 12 bytes per unit (37 KB for a conv
+        # decoder's 3136-unit projection, int8 files at 0.39x float32 instead
+        # of 0.28x) and buy no measurable reconstruction error here.
+        # Convolutions stay per-channel.
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
         if int8_io:
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
