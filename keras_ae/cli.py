@@ -266,10 +266,12 @@ def run_demo(out="keras_ae_demo", data_dir=None, limit=2000, seed=0):
         0 (the exit code).
     """
     import numpy as np
+    import tensorflow as tf
 
     from keras_ae import datasets, plotting, zoo
     from keras_ae.zoo import metrics as zm
 
+    tf.get_logger().setLevel("ERROR")  # retracing notices for the odd batch sizes
     start = time.time()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

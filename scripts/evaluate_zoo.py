@@ -42,12 +42,33 @@ def check_sizes(names):
     return broken + (total > MAX_ZOO_BYTES)
 
 
+def table(names):
+    """The cards' figures as a Markdown table (nothing is measured)."""
+    lines = ["| entry | figure | value | bar | |", "|---|---|---|---|---|"]
+    for name in names:
+        for m in zoo.info(name)["metrics"]:
+            value = m["value"]
+            text = f"{value:.5f}" if abs(value) < 0.1 else f"{value:.2f}"
+            bar = m.get("bar")
+            status = "reference" if m.get("reference") else (
+                "" if not bar else ("met" if m["met"] else "**missed**"))
+            bar_text = ""
+            if bar:
+                bar_text = bar["text"]
+                if "ref_value" in bar or bar["op"] in ("<", "<=", ">", ">="):
+                    bar_text += f" ({bar['value']:.5g})"
+            lines.append(f"| `{name}` | {m['name']} | {text} | {bar_text} | {status} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated entry names or patterns")
     parser.add_argument("--quick", action="store_true",
                         help="only the figures CI re-measures (subset likelihood)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--table", action="store_true",
+                        help="print the cards' figures as a Markdown table and exit")
     args = parser.parse_args(argv)
     names = zoo.list_models()
     if args.only:
@@ -55,6 +76,9 @@ def main(argv=None):
         names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
         if not names:
             parser.error(f"--only {args.only!r} matches no entry of {zoo.list_models()}")
+    if args.table:
+        print(table(names))
+        return 0
     status = evaluate_zoo(names, quick=args.quick, data_dir=args.data_dir)
     return 1 if check_sizes(names) else status
 
