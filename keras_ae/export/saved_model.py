@@ -104,9 +104,11 @@ class SavedModelRunner:
             self.loaded = path if self.path is None else tf.saved_model.load(str(self.path))
         self.batch_size = int(batch_size)
         self.signatures = dict(self.loaded.signatures)
-        spec = self.signatures["reconstruct"].structured_input_signature[1]["x"]
-        self.input_shape = tuple(spec.shape[1:])
-        self.parts = ("full", "encoder", "decoder")
+        if "reconstruct" in self.signatures:
+            spec = self.signatures["reconstruct"].structured_input_signature[1]["x"]
+            self.input_shape = tuple(spec.shape[1:])
+        else:
+            self.input_shape = None
 
     def _run(self, name, key, x):
         if name not in self.signatures:
