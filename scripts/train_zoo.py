@@ -100,7 +100,7 @@ def _jacobian(bar=None):
 
 
 # Test images in the k=5000 log-likelihood of the VAE (see its protocol).
-LL_IMAGES = 2000
+LL_IMAGES = 1000
 BINARIZE_NOTE = ("test images binarized once: pixel = u < intensity with u from "
                  "numpy.random.default_rng(123).random over the (10000, 784) test array")
 
