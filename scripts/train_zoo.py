@@ -411,18 +411,20 @@ def write_figures(spec, model, entry, data_dir):
     files = []
     for fig in spec["figures"]:
         path = entry / f"{fig}.png"
+        # Card figures hold model outputs only: the dataset's own images are not
+        # redistributed here (the demo draws inputs beside outputs at run time).
         if fig == "reconstructions":
-            idx = np.arange(12)
-            plotting.save_reconstructions(zm.to_unit(x[idx], prep),
-                                          zm.to_unit(model.reconstruct(x[idx]), prep), path)
+            plotting.save_rows([zm.to_unit(model.reconstruct(x[:12]), prep)],
+                               ["output"], path,
+                               title="reconstructions of the first 12 test images")
         elif fig == "kernels":
             kernel = keras.ops.convert_to_numpy(model.encoder.get_layer("code").kernel)
             plotting.save_kernels(kernel, path)
         elif fig == "denoising":
-            clean = x[:12]
-            noisy = zm._dropout(clean, 0.5, 0)
-            plotting.save_denoising(clean, noisy, model.reconstruct(noisy), path,
-                                    title="dropout mask p=0.5: clean / corrupted / reconstructed")
+            noisy = zm._dropout(x[:12], 0.5, 0)
+            plotting.save_rows([model.reconstruct(noisy)], ["denoised"], path,
+                               title="outputs for the first 12 test images with half their "
+                                     "pixels zeroed (dropout mask p=0.5)")
         elif fig == "samples":
             zm.reseed(model, 0)
             plotting.save_samples(model.sample(64), path, title="64 samples from the prior",
@@ -488,8 +490,11 @@ def write_card(spec, meta, entry, figures):
     lines += ["", "## Figures", ""]
     captions = {"kernels": "every learned encoder kernel (one 28x28 tile per code unit, each "
                            "scaled to its own range)",
-                "reconstructions": "test images (top) and their reconstructions (bottom)",
-                "denoising": "clean / dropout-masked (p=0.5) / reconstructed test images",
+                "reconstructions": "the model's reconstructions of the first 12 test images "
+                                   "(`keras-ae demo` shows inputs beside outputs; the "
+                                   "dataset's images are not redistributed here)",
+                "denoising": "the model's outputs for the first 12 test images with each "
+                             "pixel zeroed with p=0.5 (inputs not reproduced here)",
                 "samples": "decoded draws from the prior N(0, I)",
                 "manifold": "decoder outputs over a 20x20 grid of the 2-D latent space "
                             "(normal quantiles 0.05..0.95)",
