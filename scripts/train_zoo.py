@@ -187,7 +187,7 @@ ENTRIES = [
                      "sum_j KL(rho || rho_hat_j), rho=0.05, weight 1.",
          kwargs=dict(input_shape=(784,), latent_dim=1024, mode="kl", sparsity_weight=1.0,
                      rho=0.05, output_activation="sigmoid", reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=12, batch_size=128, lr=1e-3, lr_decay=0.95,
+         preprocessing=FLAT, epochs=15, batch_size=128, lr=1e-3, lr_decay=0.95,
          weights_dtype="float16", figures=["kernels", "reconstructions"],
          metrics=[_mse(), _activation(bar={"op": "within", "value": 0.05, "margin": 0.02,
                                            "text": "within 0.02 of rho = 0.05"})]),
