@@ -210,29 +210,29 @@ ENTRIES = [
          preprocessing=FLAT, epochs=15, batch_size=128, lr=1e-3, lr_decay=0.95, output_bias="mean_logit",
          figures=["reconstructions"], metrics=[_mse()]),
     dict(name="conv_ae16_mnist", variant="ConvAutoencoder",
-         description="Convolutional autoencoder: stride-2 Conv 32-64, dense code d=16, "
+         description="Convolutional autoencoder: stride-2 Conv 16-32, dense code d=16, "
                      "transposed convolutions back.",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=16, filters=(32, 64),
+         kwargs=dict(input_shape=(28, 28, 1), latent_dim=16, filters=(16, 32),
                      reconstruction_loss="bce"),
-         preprocessing=IMAGE, epochs=10, batch_size=128, lr=1e-3, lr_decay=0.95,
+         preprocessing=IMAGE, epochs=8, batch_size=128, lr=1e-3, lr_decay=0.95,
          figures=["reconstructions"],
          metrics=[_mse(bar={"op": "<", "ref": "deep_ae16_mnist:test_mse",
                             "text": "below the deep MLP with d=16"})]),
     dict(name="conv_ae32_fashion", variant="ConvAutoencoder", dataset="fashion_mnist",
-         description="Convolutional autoencoder on Fashion-MNIST: stride-2 Conv 32-64, dense "
+         description="Convolutional autoencoder on Fashion-MNIST: stride-2 Conv 16-32, dense "
                      "code d=32.",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64),
+         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32),
                      reconstruction_loss="bce"),
-         preprocessing=IMAGE, epochs=10, batch_size=128, lr=1e-3, lr_decay=0.95,
+         preprocessing=IMAGE, epochs=8, batch_size=128, lr=1e-3, lr_decay=0.95,
          figures=["reconstructions"],
          metrics=[_mse(bar={"op": "<", "ref": "deep_ae32_fashion:test_mse",
                             "text": "below the deep MLP with d=32"})]),
     dict(name="conv_dae_mnist", variant="DenoisingAutoencoder",
-         description="Convolutional denoising autoencoder (stride-2 Conv 32-64, code 64) "
+         description="Convolutional denoising autoencoder (stride-2 Conv 16-32, code 64) "
                      "trained to undo a dropout mask (each pixel zeroed with p=0.5).",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=64, network="conv", filters=(32, 64),
+         kwargs=dict(input_shape=(28, 28, 1), latent_dim=64, network="conv", filters=(16, 32),
                      reconstruction_loss="bce", noise="dropout", noise_params={"rate": 0.5}),
-         preprocessing=IMAGE, epochs=8, batch_size=128, lr=1e-3, lr_decay=0.95,
+         preprocessing=IMAGE, epochs=6, batch_size=128, lr=1e-3, lr_decay=0.95,
          figures=["denoising"],
          metrics=[*_denoise(bar={"op": ">", "ref": "self:corrupted_psnr",
                                  "text": "above the PSNR of the corrupted input"}), _mse()]),
@@ -244,11 +244,11 @@ ENTRIES = [
          epochs=20, batch_size=128, lr=1e-3, lr_decay=0.97, output_bias="mean_logit",
          figures=["manifold", "codes", "samples"], metrics=[_elbo(True)]),
     dict(name="conv_vae32_fashion", variant="VAE", dataset="fashion_mnist",
-         description="Convolutional VAE on Fashion-MNIST (stride-2 Conv 32-64, d=32, Bernoulli "
+         description="Convolutional VAE on Fashion-MNIST (stride-2 Conv 16-32, d=32, Bernoulli "
                      "decoder on grey levels).",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, network="conv", filters=(32, 64),
+         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, network="conv", filters=(16, 32),
                      hidden_units=(), likelihood="bernoulli"),
-         preprocessing=IMAGE, epochs=10, batch_size=128, lr=1e-3, lr_decay=0.97,
+         preprocessing=IMAGE, epochs=6, batch_size=128, lr=1e-3, lr_decay=0.97,
          figures=["samples", "reconstructions"], metrics=[_elbo(False)]),
     dict(name="vae50_mnist", variant="VAE",
          description="VAE, MLP 784-512-256-50 with a Bernoulli decoder, trained on dynamically "
