@@ -5,7 +5,7 @@ import numpy as np
 from keras_ae.tasks.restoration import fill_missing
 
 
-def impute(model, x, mask=None, fill="mean", iterations=3):
+def impute(model, x, mask=None, fill="mean", iterations=1):
     """Fills only the missing entries of `x` with the model's reconstruction.
 
     Missing entries are first set to `fill` (by default each feature's mean
@@ -24,7 +24,9 @@ def impute(model, x, mask=None, fill="mean", iterations=3):
             `corruption.random_missing` returns); None means "where x is NaN".
         fill: initial value of missing entries: `"mean"`, a number, or one
             value per feature (e.g. the training means).
-        iterations: reconstruct-and-fill passes (>= 1).
+        iterations: reconstruct-and-fill passes (>= 1). More passes help a model
+            trained on inputs filled like its own outputs; a denoiser trained on
+            masked (zeroed) inputs does best with one (docs/results/imputation.md).
 
     Returns:
         float32 numpy array of `x`'s shape.
