@@ -465,8 +465,12 @@ def test_reexport_replaces_the_old_model(models, tmp_path):
     dense, vae = models["dense"][0], models["vae"][0]
     target = tmp_path / "model"
     export.export_saved_model(vae, target)
-    export.export_saved_model(dense, target)
-    assert "sample" not in tf.saved_model.load(str(target)).signatures
+    result = export.export_saved_model(dense, target)
+    assert os.fspath(result) == str(target) and result.report is None  # no verify_data
+    runner = export.load(result)
+    assert isinstance(runner, export.SavedModelRunner) and "sample" not in runner.signatures
+    with pytest.raises(ValueError, match="has no 'sample' signature"):
+        runner.sample(2)
     assert _listing(tmp_path) == ["model"]
     with pytest.raises(ValueError, match="exists as a directory"):
         export.export_tflite(dense, target)
