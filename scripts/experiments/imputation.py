@@ -112,7 +112,7 @@ def main():
     shown = np.where(mask, 0.5, x_missing)  # missing pixels grey
     for j in range(n):
         for i, (img, label) in enumerate(((mxt[j], "original"), (shown[j], "50% missing (grey)"),
-                                          (x_knn[j], "kNN imputer"), (x_ae[j], "AE impute"))):
+                                          (x_knn[j], "kNN imputer"), (x_ae[j], "AE impute, 5 passes"))):
             axes[i, j].imshow(img.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
             axes[i, j].axis("off")
             if j == 0:
