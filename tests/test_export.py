@@ -187,6 +187,17 @@ def test_mixed_float16_model_exports_float32_signatures(mixed_model, tmp_path):
     assert _mse(rec, x) <= 1.05 * _mse(model.reconstruct(x), x)
 
 
+def test_saved_model_runner_batches_and_pins_a_device(models, saved_models):
+    model, x = models["conv"]
+    runner = export.SavedModelRunner(saved_models["conv"][0].path, batch_size=100,
+                                     device="/CPU:0")
+    assert runner.input_shape == (28, 28, 1)
+    np.testing.assert_allclose(runner.reconstruct(x), model.reconstruct(x), atol=1e-5)
+    codes = runner.encode(x)
+    assert codes.shape == (len(x), 8)
+    np.testing.assert_allclose(runner.decode(codes), model.decode(codes), atol=1e-5)
+
+
 def test_saved_model_runs_on_gpu(models, saved_models):
     if not tf.config.list_physical_devices("GPU"):
         pytest.skip("no GPU on this machine")
