@@ -232,3 +232,53 @@ def test_conv_networks_handle_odd_image_sizes():
     assert model.reconstruct(x).shape == x.shape
     grey = models.ConvAutoencoder(input_shape=(28, 28), latent_dim=4, filters=(4,))
     assert grey.reconstruct(np.zeros((3, 28, 28), "float32")).shape == (3, 28, 28)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "linear"])
+@pytest.mark.parametrize("cls", [models.Autoencoder, models.TiedAutoencoder])
+def test_init_output_bias_makes_the_zero_code_decode_to_the_mean(cls, activation, mnist_small):
+    model = cls(input_shape=(784,), latent_dim=4, output_activation=activation)
+    x = mnist_small[0] * 2 - 1 if activation == "tanh" else mnist_small[0]
+    assert model.init_output_bias(x)
+    decoded = model.decode(np.zeros((1, 4), "float32"))[0]  # only the bias reaches the output
+    expected = x.mean(axis=0)
+    if activation != "linear":
+        expected = np.clip(expected, -0.999 if activation == "tanh" else 0.001, 0.999)
+    np.testing.assert_allclose(decoded, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: models.VAE(input_shape=(784,), latent_dim=2, hidden_units=(8,)),
+    lambda: models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=4, filters=(4,)),
+])
+def test_init_output_bias_sets_deep_and_conv_decoders(make, mnist_small):
+    model = make()
+    x = mnist_small[0].reshape((-1,) + model.input_shape_)
+    assert model.init_output_bias(x)
+    bias = np.asarray(model.decoder.get_layer("output").bias)
+    mean = x.mean(axis=0).reshape(-1) if bias.size > 1 else np.array([x.mean()])
+    mean = np.clip(mean, 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(bias, np.log(mean / (1 - mean)), rtol=1e-4, atol=1e-4)
+
+
+def test_init_output_bias_leaves_custom_decoders_alone():
+    enc = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    dec = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4)])
+    assert not models.Autoencoder(encoder=enc, decoder=dec).init_output_bias(np.ones((3, 4)))
+
+
+def test_init_output_bias_makes_sigmoid_codes_learn(mnist_small):
+    """Without it, a sigmoid-code AE on a short run predicts the mean image."""
+    x_train, x_test = mnist_small
+    mse = {}
+    for init in (False, True):
+        keras.utils.set_random_seed(0)
+        model = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16)
+        if init:
+            model.init_output_bias(x_train)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        model.fit(x_train, epochs=5, batch_size=64, verbose=0)
+        mse[init] = float(np.mean((model.reconstruct(x_test) - x_test) ** 2))
+    mean_image_mse = float(np.mean((x_train.mean(axis=0) - x_test) ** 2))
+    assert mse[True] < 0.8 * mean_image_mse, (mse, mean_image_mse)
+    assert mse[True] < mse[False], mse

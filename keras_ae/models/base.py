@@ -202,6 +202,53 @@ class Autoencoder(keras.Model):
         code = self._encode(x, training=training)
         return {"code": code, "reconstruction": self._decode(code, training=training)}
 
+    def output_link(self):
+        """The activation between the decoder's last layer and the reconstruction."""
+        return self.output_activation
+
+    def init_output_bias(self, x):
+        """Starts the decoder's output bias at the mean of `x` (a data-dependent init).
+
+        A one-layer autoencoder with sigmoid codes, trained from a zero output
+        bias, spends its first steps moving every code unit the same way to
+        darken its grey output, and Adam saturates the sigmoids before the bias
+        catches up: the model then predicts the mean image. Starting the bias
+        at the (inverse-activated) mean image avoids that. Call it once,
+        before `fit`, with the training targets.
+
+        Args:
+            x: training targets, shape `(n,) + input_shape`.
+
+        Returns:
+            True if the bias was set; False for decoders without a built-in
+            output layer (user-supplied ones).
+
+        Example:
+            >>> model.init_output_bias(x_train)  # doctest: +SKIP
+            >>> model.fit(x_train, epochs=10)  # doctest: +SKIP
+        """
+        x = check_array(x, self.input_shape_, "x").astype("float64")
+        names = [layer.name for layer in getattr(self.decoder, "layers", [])]
+        name = next((n for n in ("output", "tied_output") if n in names), None)
+        if self._custom_networks or name is None:
+            return False
+        bias = self.decoder.get_layer(name).bias
+        mean = x.mean(axis=0).reshape(-1)
+        if mean.size != bias.shape[0]:  # conv: one bias per channel
+            mean = x.reshape(-1, bias.shape[0]).mean(axis=0)
+        link = self.output_link()
+        if link == "sigmoid":
+            mean = np.clip(mean, 1e-3, 1 - 1e-3)
+            value = np.log(mean / (1 - mean))
+        elif link == "tanh":
+            value = np.arctanh(np.clip(mean, -1 + 1e-3, 1 - 1e-3))
+        elif link in (None, "linear"):
+            value = mean
+        else:
+            return False
+        bias.assign(value.astype(bias.dtype))
+        return True
+
     # ------------------------------------------------------------------- losses
     def compute_losses(self, x, y=None, training=False):
         """Every loss term of a batch, by name, as float32 scalars.

@@ -68,6 +68,9 @@ class VAE(Autoencoder):
         # Bernoulli: the decoder gives logits; `decode` applies the sigmoid.
         return None if self.likelihood == "bernoulli" else super().decoder_output_activation()
 
+    def output_link(self):
+        return "sigmoid" if self.likelihood == "bernoulli" else super().output_link()
+
     # ----------------------------------------------------------------- forward
     def encode_distribution(self, x, training=False):
         """`(z_mean, z_log_var)` of q(z|x)."""
