@@ -255,7 +255,8 @@ ENTRIES = [
                      "binarized MNIST (a fresh Bernoulli draw of every image each epoch).",
          kwargs=dict(input_shape=(784,), latent_dim=50, likelihood="bernoulli"),
          preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
-         epochs=400, time_budget=3000, batch_size=128, lr=1e-3, lr_decay=None, lr_end=1e-4,
+         epochs=400, time_budget=2100, batch_size=128, lr=1e-3, lr_decay=None, lr_end=1e-4,
+         output_bias="mean_logit",
          figures=["samples", "reconstructions"],
          metrics=[
              {"name": "test_log_likelihood", "kind": "log_likelihood",
@@ -534,9 +535,17 @@ def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
         }
         versions = {"keras": keras.__version__, "tensorflow": tf.__version__,
                     "numpy": np.__version__, "python": platform.python_version()}
-        return finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        (tmp / "training.json").write_text(json.dumps(training, indent=1), encoding="utf-8")
+        meta = finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype)
+    except BaseException:
+        # Keep the trained model: `--adopt` can build the entry from this folder.
+        if tmp.exists():
+            kept = zoo / f".failed-{name}-{os.getpid()}"
+            tmp.rename(kept)
+            print(f"  kept the trained files in {kept} (rebuild: --only {name} --adopt {kept})",
+                  flush=True)
+        raise
+    return meta
 
 
 def recard_entry(spec, data_dir, zoo=None, keep_full=False):
@@ -652,6 +661,7 @@ def finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype, known=None
         "metrics": out,
     }
     write_card(spec, meta, tmp, figures)
+    (tmp / "training.json").unlink(missing_ok=True)
     meta["files"] = {p.name: registry.sha256(p) for p in sorted(tmp.iterdir())
                      if p.is_file() and p.name != registry.METADATA}
     (tmp / registry.METADATA).write_text(json.dumps(meta, indent=1), encoding="utf-8")
