@@ -122,6 +122,20 @@ def test_saved_model_signatures_match_keras(models, saved_models, name):
         np.testing.assert_allclose(dec.numpy(), model.decode(code.numpy()), atol=1e-5)
 
 
+def test_custom_networks_export_with_the_code_shape_they_produce(mnist_small, tmp_path):
+    _, x = mnist_small
+    encoder = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
+    decoder = keras.Sequential([keras.Input((10,)), keras.layers.Dense(784, "sigmoid")])
+    model = Autoencoder(encoder=encoder, decoder=decoder)
+    assert model.latent_dim is None  # the code width comes from the encoder
+    export.export_saved_model(model, tmp_path / "custom", verify_data=x)
+    decode = tf.saved_model.load(str(tmp_path / "custom")).signatures["decode"]
+    assert tuple(decode.structured_input_signature[1]["z"].shape) == (None, 10)
+    result = export.export_tflite(model, tmp_path / "dec.tflite", part="decoder",
+                                  verify_data=x)
+    assert export.TFLiteModel(result.path).input_shape == (10,)
+
+
 def test_saved_model_cli_lists_every_signature(saved_models):
     path = os.fspath(saved_models["vae"][0])
     cli = Path(sys.executable).with_name("saved_model_cli")
