@@ -224,7 +224,7 @@ def _cmd_export(args):
         target = out / f"{name or 'model'}{'_' + args.quantize if args.quantize else ''}.tflite"
         path = export.export_tflite(model, str(target), part=args.part, quantize=args.quantize,
                                     representative_data=representative)
-    print(f"exported: {path or out}")
+    print(f"exported: {getattr(path, 'path', path) or out}")
     return 0
 
 
