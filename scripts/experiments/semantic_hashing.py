@@ -13,9 +13,11 @@ TF-IDF, centred with the training mean): random-hyperplane LSH (Gaussian
 projections), PCA hashing (signs of the top-b principal components) and
 ITQ (Gong & Lazebnik 2011; 50 rotation iterations on the PCA projection).
 
-Model: `SemanticHashingAE` 10000-128-b with noise binarization (std 4),
-softmax output over the vocabulary and BCE against the L1-normalized
-TF-IDF vector (close to the multinomial decoder of VDSH/NASH).
+Model: `SemanticHashingAE` 10000-128-b with straight-through binarization,
+input 10 x the L2-normalized TF-IDF, softmax output over the vocabulary and
+BCE against the L1-normalized TF-IDF vector (close to the multinomial
+decoder of VDSH/NASH); 3 epochs. (Fed the L1-normalized vector itself, whose
+entries are ~1e-2, the codes stayed constant after 3 epochs: p@100 0.042.)
 
 Run: KERAS_AE_DATA_DIR=../shared/data python scripts/experiments/semantic_hashing.py
 """
@@ -104,16 +106,25 @@ def main():
         for key, (db, q) in baselines(x, x_t, BITS, rng).items():
             results[key] = evaluate(db, q, y, y_t)
             print(name, key, "p@100 {:.4f}  p@r2 {:.4f}".format(*results[key]))
-        l1 = lambda a: a / np.maximum(a.sum(axis=1, keepdims=True), 1e-12)
-        xn, xtn = l1(x).astype("float32"), l1(x_t).astype("float32")
+        # Encoder input: L2-normalized TF-IDF times 10 (unit-scale activations);
+        # target: the L1-normalized TF-IDF, a distribution over the vocabulary.
+        def l1(a):
+            return a / np.maximum(a.sum(axis=1, keepdims=True), 1e-12)
+
+        def l2(a):
+            return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+        xn, xtn = (10 * l2(x)).astype("float32"), (10 * l2(x_t)).astype("float32")
+        target = l1(x).astype("float32")
         for b in BITS:
             seed_all(0)
             model = models.SemanticHashingAE(input_shape=(x.shape[1],), latent_dim=b,
                                              hidden_units=(128,), output_activation="softmax",
-                                             reconstruction_loss="bce", noise_std=4.0, seed=0)
+                                             reconstruction_loss="bce",
+                                             binarization="straight_through", seed=0)
             model.compile(optimizer=keras.optimizers.Adam(1e-3))
             with Timer() as t:
-                model.fit(xn, epochs=EPOCHS, batch_size=64, verbose=0)
+                model.fit(xn, target, epochs=EPOCHS, batch_size=64, verbose=0)
             db, q = model.hash(xn), model.hash(xtn)
             results[("SemanticHashingAE", b)] = evaluate(db, q, y, y_t)
             print(name, b, "AE p@100 {:.4f}  p@r2 {:.4f}".format(*results[("SemanticHashingAE", b)]),
