@@ -285,6 +285,18 @@ def test_int8_shrinks_files_over_100k_parameters(models, tflite_files):
     assert 0.4 * sizes[None] <= sizes["float16"] <= 0.6 * sizes[None]
 
 
+def test_one_scale_per_dense_layer_makes_smaller_int8_files(models, tflite_files, tmp_path):
+    model, x = models["conv"]
+    per_unit = tflite_files["conv", "full", "int8"].path
+    result = export.export_tflite(model, tmp_path / "per_layer.tflite", quantize="int8",
+                                  representative_data=x, verify_data=x,
+                                  per_channel_dense=False)
+    assert result.report.passed
+    # The 8-unit code projects to 7*7*16 = 784 units: 12 bytes each saved.
+    saved = per_unit.stat().st_size - result.path.stat().st_size
+    assert saved >= 12 * 784
+
+
 def test_int8_io_quantizes_inputs_and_outputs(models, tmp_path):
     model, x = models["dense"]
     path = tmp_path / "io.tflite"
@@ -404,6 +416,9 @@ BAD_CALLS = {
         "must be finite"),
     "int8_io without int8": (lambda m, x, p: export.export_tflite(m, p, int8_io=True),
                              "int8_io=True needs quantize='int8'"),
+    "per_channel_dense not a bool": (
+        lambda m, x, p: export.export_tflite(m, p, per_channel_dense="yes"),
+        "per_channel_dense must be True or False"),
     "wrong verify_data": (lambda m, x, p: export.export_saved_model(m, p, verify_data=x[:, 1:]),
                           r"verify_data must have shape \(n, 784\)"),
 }
