@@ -25,7 +25,7 @@ from _common import (
 )
 
 DEEP_SVDD = (98.0, 99.7, 91.7, 91.9, 94.9, 88.5, 98.3, 94.6, 93.9, 96.5)
-EPOCHS = 10
+EPOCHS = 5
 
 
 def main():
