@@ -363,7 +363,8 @@ def keras_worker(spec, channel):
                 return
             seconds = time.perf_counter() - self.t0
             steps = self._iterations() - self.it0
-            loss = float((logs or {}).get("loss", float("nan")))
+            logs = logs or {}
+            loss = float(logs.get("loss", logs.get("total_loss", float("nan"))))
             channel.send(samples=self.counter.advance(steps), steps=steps, seconds=seconds,
                          loss=loss)
             self._wait()
@@ -380,7 +381,7 @@ def keras_worker(spec, channel):
         _, last = _round_plan(len(x), batch)
         fit(x[-(batch + last):], batch, epochs=1)
         rate = max(warm.steps - 1, 1) * batch / max(time.perf_counter() - warm.t_first, 1e-9)
-        steps = max(3, int(round(cmd["round_seconds"] * rate / batch)))
+        steps = max(3, round(cmd["round_seconds"] * rate / batch))
         channel.send(warmup_seconds=time.perf_counter() - t, steps_per_round=steps,
                      warmup_rate=rate)
         gate = Gate(_PassCounter(len(x), batch))
@@ -483,15 +484,16 @@ def pythae_worker(spec, channel):
     called on a batch from the trainer's `train_loader`, then the trainer's
     `_optimizers_step` (zero_grad, backward, step), and `loss.item()`.
     """
+    from importlib.metadata import version
+
     import numpy as np
     import torch
-    import torch.nn as nn
     from pythae.data.datasets import BaseDataset
     from pythae.models import AE, VAE, AEConfig, VAEConfig
     from pythae.models.base.base_utils import ModelOutput
     from pythae.models.nn import BaseDecoder, BaseEncoder
     from pythae.trainers import BaseTrainer, BaseTrainerConfig
-    from importlib.metadata import version
+    from torch import nn
 
     torch.manual_seed(0)
     model = spec["model"]
@@ -571,8 +573,7 @@ def pythae_worker(spec, channel):
 
     def batches(trainer):
         while True:
-            for inputs in trainer.train_loader:
-                yield inputs
+            yield from trainer.train_loader
 
     def step(trainer, inputs):
         inputs = trainer._set_inputs_to_device(inputs)
@@ -599,7 +600,7 @@ def pythae_worker(spec, channel):
             elif steps >= 10 and time.perf_counter() - t_first > cmd["warmup_seconds"]:
                 break
         rate = max(steps - 1, 1) * batch / max(time.perf_counter() - t_first, 1e-9)
-        per_round = max(3, int(round(cmd["round_seconds"] * rate / batch)))
+        per_round = max(3, round(cmd["round_seconds"] * rate / batch))
         channel.send(warmup_seconds=time.perf_counter() - t, steps_per_round=per_round,
                      warmup_rate=rate)
         while True:
@@ -620,7 +621,6 @@ def inference_worker(spec, channel):
     """Encode / reconstruct throughput and batch-1 latency, four ways."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import numpy as np
     import tensorflow as tf
 
     import keras_ae
@@ -633,7 +633,9 @@ def inference_worker(spec, channel):
            else keras_ae.DeepAutoencoder(input_shape=(784,), latent_dim=30))
     net.compile(optimizer="adam")
     channel.send(ready=True)
-    x_tf = tf.constant(x_test)
+    # Tensors in slices of 1024 for the eager and tf.function ways (one
+    # 10,000-image batch of the conv AE needs gigabytes of activations).
+    x_tf = [tf.constant(x_test[i:i + 1024]) for i in range(0, len(x_test), 1024)]
     x1 = x_test[:1]
     x1_tf = tf.constant(x1)
     spec_in = tf.TensorSpec((None,) + x_test.shape[1:], tf.float32)
@@ -644,22 +646,23 @@ def inference_worker(spec, channel):
         "reconstruct": {
             "predict": lambda x: net.predict(x, verbose=0),
             "predict_1024": lambda x: net.predict(x, batch_size=1024, verbose=0),
-            "call": lambda x: net(x, training=False).numpy(),
+            "call": lambda x: _each(lambda t: net(t, training=False).numpy(), x),
             "keras_ae": lambda x: net.reconstruct(x),
-            "serve": lambda x: serve_call(x).numpy(),
+            "serve": lambda x: _each(lambda t: serve_call(t).numpy(), x),
         },
         "encode": {
             "predict": lambda x: net.encoder.predict(x, verbose=0),
             "predict_1024": lambda x: net.encoder.predict(x, batch_size=1024, verbose=0),
-            "call": lambda x: net.encoder(x, training=False).numpy(),
+            "call": lambda x: _each(lambda t: net.encoder(t, training=False).numpy(), x),
             "keras_ae": lambda x: net.encode(x),
-            "serve": lambda x: serve_encode(x).numpy(),
+            "serve": lambda x: _each(lambda t: serve_encode(t).numpy(), x),
         },
     }
     # Inputs each way takes: numpy for predict and keras_ae, tensors for the rest.
     whole = {"predict": x_test, "predict_1024": x_test, "call": x_tf, "keras_ae": x_test,
              "serve": x_tf}
-    single = {"predict": x1, "predict_1024": x1, "call": x1_tf, "keras_ae": x1, "serve": x1_tf}
+    single = {"predict": x1, "predict_1024": x1, "call": [x1_tf], "keras_ae": x1,
+              "serve": [x1_tf]}
     channel.recv()  # start
     for task in methods.values():  # build predict functions, trace, warm
         for name, fn in task.items():
@@ -689,6 +692,11 @@ def inference_worker(spec, channel):
     channel.send(peak_rss_mb=peak_rss_mb())
 
 
+def _each(fn, tensors):
+    """`fn` on every tensor of a list (one call per slice)."""
+    return [fn(t) for t in tensors]
+
+
 def run_worker(spec):
     channel = _Channel()
     kind = spec["contender"]
@@ -713,7 +721,7 @@ class Worker:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         self.log = Path(logdir) / f"{model}_{contender}.log"
-        self._log_file = open(self.log, "w")
+        self._log_file = open(self.log, "w")  # noqa: SIM115 (open while the worker lives)
         self.proc = subprocess.Popen(
             [str(python), str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log_file,
@@ -937,8 +945,8 @@ def write_report(path, res, inf, meta):
         add("")
         best = max(flop_pct[(256, "keras_ae")], flop_pct[(256, "keras_ae_xla")])
         bars.append(("dense b256: training step >= 50% of the matmul ceiling (defaults; XLA)",
-                     f"{100 * flop_pct[(256, 'keras_ae')]:.0f}%; "
-                     f"{100 * flop_pct[(256, 'keras_ae_xla')]:.0f}%", best >= 0.5))
+                     (f"{100 * flop_pct[(256, 'keras_ae')]:.0f}%; "
+                      f"{100 * flop_pct[(256, 'keras_ae_xla')]:.0f}%"), best >= 0.5))
         meta["flop_pct"] = flop_pct
 
     # ---- contractive
@@ -987,13 +995,13 @@ def write_report(path, res, inf, meta):
     if inf:
         add("## Inference")
         add("")
-        add("Whole MNIST test set (10,000 images) in one call, and batch-1 latency (median of "
+        add("Whole MNIST test set (10,000 images), and batch-1 latency (median of "
             f"{meta['latency_reps']} calls per round), medians over {meta['rounds']} rounds. "
             "*predict*: `model.predict(x)` (default batch 32); *predict 1024*: "
-            "`predict(x, batch_size=1024)`; *call*: `model(x)` / `model.encoder(x)` on a tensor, "
-            "eager, one batch; *keras_ae*: `model.reconstruct(x)` / `model.encode(x)` "
+            "`predict(x, batch_size=1024)`; *call*: `model(t)` / `model.encoder(t)`, eager, on "
+            "tensors of 1,024 images (then `.numpy()`); *keras_ae*: `model.reconstruct(x)` / `model.encode(x)` "
             "(numpy in and out, a cached `tf.function` over batches of 1024); *serve*: "
-            "`tf.function(lambda t: model(t), input_signature=[TensorSpec((None, ...))])`.")
+            "`tf.function(lambda t: model(t), input_signature=[TensorSpec((None, ...))])` on the same 1,024-image tensors.")
         add("")
         add("| model | task | way | samples/s (10,000) | batch-1 latency ms |")
         add("|---|---|---|---:|---:|")
@@ -1037,14 +1045,14 @@ def inference_advice(inf):
                 f"lowest batch-1 latency by *{quick}* ({ways[quick]['latency_ms']:.3f} ms; "
                 f"predict {ways['predict']['latency_ms']:.2f} ms).")
     out += ["",
-            "- Many samples already in memory (evaluation, encoding a data set): "
-            "`model.encode(x)` / `model.reconstruct(x)` (or `predict(x, batch_size=1024)`); "
-            "`predict` with its default batch of 32 pays a Python round trip per 32 samples.",
-            "- One or a few samples at a time (serving, interactive use): a `tf.function` with an "
-            "`input_signature` (what `keras_ae.export` writes into a SavedModel); `predict` "
-            "builds an iterator and callbacks on every call and costs milliseconds per call.",
-            "- Eager `model(x)` is fine for a one-off call inside other TensorFlow code; in a loop "
-            "it pays Python dispatch per layer."]
+            ("- Many samples already in memory (evaluation, encoding a data set): "
+             "`model.encode(x)` / `model.reconstruct(x)` (or `predict(x, batch_size=1024)`); "
+             "`predict` with its default batch of 32 pays a Python round trip per 32 samples."),
+            ("- One or a few samples at a time (serving, interactive use): a `tf.function` with "
+             "an `input_signature` (what `keras_ae.export` writes into a SavedModel); `predict` "
+             "builds an iterator and callbacks on every call and costs milliseconds per call."),
+            ("- Eager `model(x)` is fine for a one-off call inside other TensorFlow code; in a "
+             "loop it pays Python dispatch per layer.")]
     return "\n".join(out)
 
 
@@ -1066,6 +1074,33 @@ def analysis(res, meta, bars):
             xla.append(f"{model} b{batch} {kx / k:.2f}x")
     out.append("XLA against keras_ae's defaults (`jit_compile=\"auto\"`, which Keras resolves to "
                "False on a CPU-only machine): " + ", ".join(xla) + ".")
+    gains = {}
+    for model in res:
+        gains[model] = [
+            _median_rate(res[model]["batches"][b]["rounds"]["keras_ae_xla"])
+            / _median_rate(res[model]["batches"][b]["rounds"]["keras_ae"]) for b in BATCH_SIZES]
+    helped = [m for m, g in gains.items() if min(g) >= 1.05]
+    hurt = [m for m, g in gains.items() if max(g) <= 0.95]
+    out.append("")
+    out.append(
+        "Default to recommend: XLA helps at both batch sizes (>= 1.05x) for "
+        f"{', '.join(helped) or 'no model'}; it hurts at both (<= 0.95x) for "
+        f"{', '.join(hurt) or 'no model'}; the rest are within noise or mixed. "
+        + ("A class attribute such as `default_jit_compile = True` on those classes, applied in "
+           "`compile()` when the caller leaves `jit_compile=\"auto\"`, would make them fast by "
+           "default." if helped else "Keeping Keras's `\"auto\"` (no XLA on CPU) is right here."))
+    out.append("")
+    out.append("Per-step difference keras_ae − plain Keras (ms; negative means keras_ae is faster):")
+    out.append("")
+    out.append("| model | " + " | ".join(f"b{b}" for b in BATCH_SIZES) + " |")
+    out.append("|---|" + "---:|" * len(BATCH_SIZES))
+    for model in res:
+        cells = []
+        for b in BATCH_SIZES:
+            rounds = res[model]["batches"][b]["rounds"]
+            k, p = _median_rate(rounds["keras_ae"]), _median_rate(rounds["plain"])
+            cells.append(f"{1e3 * b * (1 / k - 1 / p):+.2f}")
+        out.append(f"| {model} | " + " | ".join(cells) + " |")
     pct = meta.get("flop_pct")
     if pct:
         out.append("")
@@ -1088,7 +1123,8 @@ def find_pythae_python(arg):
     candidate = Path(arg) if arg else DEFAULT_PYTHAE_PYTHON
     if not candidate.exists():
         return None, f"{candidate} not found"
-    check = subprocess.run([str(candidate), "-c", "import pythae, torch"], capture_output=True,
+    check = subprocess.run([str(candidate), "-c", "import pythae, torch"], check=False,
+                           capture_output=True,
                            text=True)
     if check.returncode:
         return None, f"{candidate} cannot import pythae and torch"
@@ -1105,7 +1141,7 @@ def main(argv=None):
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--round-seconds", type=float, default=1.5)
-    parser.add_argument("--warmup-seconds", type=float, default=6.0)
+    parser.add_argument("--warmup-seconds", type=float, default=5.0)
     parser.add_argument("--latency-reps", type=int, default=50)
     parser.add_argument("--no-inference", action="store_true")
     parser.add_argument("--quick", action="store_true",
@@ -1150,7 +1186,8 @@ def main(argv=None):
         log(f"pythae column skipped ({why}). To include it: python3 -m venv /work/bench-venv && "
             "/work/bench-venv/bin/pip install torch==2.13.0 pythae, then pass "
             "--pythae-python /work/bench-venv/bin/python")
-    busy = subprocess.run(["pgrep", "-f", "train_zoo"], capture_output=True, text=True).stdout.split()
+    busy = subprocess.run(["pgrep", "-f", "train_zoo"], check=False, capture_output=True,
+                          text=True).stdout.split()
     with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:
         data = Path(tmp) / "mnist.npz"
         np.savez(data, x_train=x_train, x_test=x_test)
@@ -1171,7 +1208,7 @@ def main(argv=None):
                 versions += (f"; pythae {p['pythae']}, PyTorch {p['torch']} "
                              f"({p['threads']} threads)")
         if not args.no_inference:
-            for model in ("dense", "conv"):
+            for model in ("dense",) if args.quick else ("dense", "conv"):
                 log(f"inference: {model}")
                 inf[model] = bench_inference(model, data, tmp, args)
     load_end = load_average()
