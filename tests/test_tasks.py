@@ -319,6 +319,13 @@ def test_psnr_and_ssim(mnist_small, rng):
     np.testing.assert_allclose(
         tasks.psnr(x, noisy, reduction="none"), 10 * np.log10(1 / mse)
     )
+    # The batch value is the PSNR of the mean MSE: finite even when one image is exact.
+    exact = noisy.copy()
+    exact[0] = x[0]
+    assert np.isinf(tasks.psnr(x, exact, reduction="none")[0])
+    assert tasks.psnr(x, exact) == pytest.approx(
+        10 * np.log10(1 / np.mean(np.mean((exact - x) ** 2, axis=1)))
+    )
     assert tasks.ssim(x, x) == pytest.approx(1.0, abs=1e-5)
     s_small = tasks.ssim(x, np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1))
     s_large = tasks.ssim(x, np.clip(x + rng.normal(0, 0.3, x.shape), 0, 1))

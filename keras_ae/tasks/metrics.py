@@ -28,17 +28,19 @@ def _reduce(values, reduction):
 
 
 def psnr(x, y, data_range=1.0, reduction="mean"):
-    """Peak signal-to-noise ratio `10 log10(data_range^2 / MSE)` of each image.
+    """Peak signal-to-noise ratio `10 log10(data_range^2 / MSE)`.
 
     Args:
         x: reference batch (N, ...).
         y: batch to compare, same shape.
         data_range: the span of pixel values (1.0 for [0, 1], 255 for uint8).
-        reduction: `"mean"` (a float, the mean over images of each image's
-            PSNR) or `"none"` (one value per image).
+        reduction: `"mean"` (a float: the PSNR of the MSE averaged over all
+            images, so that one exactly restored image, e.g. an inpainted
+            patch that fell on a blank background, cannot make the batch
+            score infinite) or `"none"` (one PSNR per image).
 
     Returns:
-        PSNR in dB; an identical image gives `inf`.
+        PSNR in dB; identical inputs give `inf`.
 
     Example:
         >>> x = np.zeros((1, 4))
@@ -46,10 +48,13 @@ def psnr(x, y, data_range=1.0, reduction="mean"):
         20.0
     """
     x, y = _pair(x, y)
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     mse = np.mean((x - y).reshape(len(x), -1) ** 2, axis=1)
     with np.errstate(divide="ignore"):
-        values = 10.0 * np.log10(float(data_range) ** 2 / mse)
-    return _reduce(values, reduction)
+        if reduction == "mean":
+            return float(10.0 * np.log10(float(data_range) ** 2 / np.mean(mse)))
+        return 10.0 * np.log10(float(data_range) ** 2 / mse)
 
 
 def _images(x):
