@@ -43,21 +43,22 @@ def check_sizes(names):
 
 
 def table(names):
-    """The cards' figures as a Markdown table (nothing is measured)."""
-    lines = ["| entry | figure | value | bar | |", "|---|---|---|---|---|"]
+    """The cards' figures as a Markdown table, one row per entry (nothing is measured)."""
+    lines = ["| entry | model | figures on the test split | bar |", "|---|---|---|---|"]
     for name in names:
-        for m in zoo.info(name)["metrics"]:
+        meta = zoo.info(name)
+        figures, bars = [], []
+        for m in meta["metrics"]:
             value = m["value"]
             text = f"{value:.5f}" if abs(value) < 0.1 else f"{value:.2f}"
+            figures.append(f"{m['name']} {text}")
             bar = m.get("bar")
-            status = "reference" if m.get("reference") else (
-                "" if not bar else ("met" if m["met"] else "**missed**"))
-            bar_text = ""
             if bar:
-                bar_text = bar["text"]
-                if "ref_value" in bar or bar["op"] in ("<", "<=", ">", ">="):
-                    bar_text += f" ({bar['value']:.5g})"
-            lines.append(f"| `{name}` | {m['name']} | {text} | {bar_text} | {status} |")
+                target = f" ({bar['value']:.5g})" if "ref" in bar else ""
+                status = "met" if m["met"] else "**missed**"
+                bars.append(f"{m['name']}: {bar['text']}{target}: {status}")
+        model = f"{meta['variant']}, d={meta['latent_dim']}, {meta['dataset']}"
+        lines.append(f"| `{name}` | {model} | {'; '.join(figures)} | {'; '.join(bars)} |")
     return "\n".join(lines)
 
 
