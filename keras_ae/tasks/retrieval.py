@@ -32,8 +32,9 @@ class HammingIndex:
     Codes are `uint8` rows as `numpy.packbits` (or `SemanticHashingAE.hash`)
     writes them. Each search XORs the query words with every database word
     (64 bits at a time) and counts the set bits with a popcount, block by
-    block of queries, fully vectorized; `query` then finds each query's k-th
-    smallest distance from a histogram and sorts only the codes up to it. Ties are broken by database index, so results
+    block of queries, vectorized; `query` then finds each query's k-th
+    smallest distance from a histogram of its distances and sorts only the
+    codes up to it. Ties are broken by database index, so results
     are deterministic.
 
     Args:
@@ -141,25 +142,20 @@ class HammingIndex:
         dist = np.empty((len(q_words), k), dtype=np.int64)
         width = self.n_bits + 1
         for start, d in self._blocks(q_words):
-            b = len(d)
-            # Distances are small integers: a per-query histogram gives the
-            # k-th smallest distance t, and only codes at distance <= t are
-            # sorted, by (query, distance, index). Cheaper than argpartition.
-            offsets = (np.arange(b, dtype=np.int64) * width)[:, None]
-            hist = np.bincount((d + offsets).ravel(), minlength=b * width).reshape(
-                b, width
-            )
-            t = np.argmax(np.cumsum(hist, axis=1) >= k, axis=1)
-            rows, cols = np.nonzero(d <= t[:, None].astype(d.dtype))
-            key = (rows.astype(np.int64) * width + d[rows, cols]) * n + cols
-            key.sort()
-            starts = np.searchsorted(rows, np.arange(b))  # rows come out sorted
-            rank = np.arange(len(key)) - np.repeat(
-                starts, np.diff(np.append(starts, len(key)))
-            )
-            key = key[rank < k].reshape(b, k)
-            idx[start : start + b] = key % n
-            dist[start : start + b] = (key // n) % width
+            for r, row in enumerate(d):
+                # Distances are small integers: the histogram of a row gives the
+                # k-th smallest distance t, and only the codes at distance <= t
+                # are ranked, by (distance, index). Faster than argpartition
+                # over every code.
+                counts = np.cumsum(np.bincount(row, minlength=width))
+                t = int(np.searchsorted(counts, k))
+                cand = np.flatnonzero(row <= t)
+                key = row[cand].astype(np.int64) * n + cand
+                if len(key) > k:
+                    key = np.partition(key, k - 1)[:k]
+                key.sort()
+                idx[start + r] = key % n
+                dist[start + r] = key // n
         if single:
             idx, dist = idx[0], dist[0]
         return (idx, dist) if return_distance else idx
