@@ -174,12 +174,19 @@ def main():
     )
     write_result("semantic_hashing", "Semantic hashing: retrieval with binary codes", body)
 
+    plot_curves(curves)
+
+
+def plot_curves(curves):
+    """precision@100 against code length, one panel per corpus."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     for ax, (name, c) in zip(axes, curves.items()):
         for m, vals in c.items():
             ax.plot(BITS, vals, "o-", label=m)
-        ax.set(xscale="log", xticks=BITS, xticklabels=BITS, xlabel="bits",
+        ax.set_xscale("log", base=2)
+        ax.minorticks_off()
+        ax.set(xticks=BITS, xticklabels=[str(b) for b in BITS], xlabel="bits",
                ylabel="precision@100", title=name)
         ax.legend(fontsize=7)
     save_figure(fig, "semantic_hashing")
