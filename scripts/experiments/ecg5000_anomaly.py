@@ -18,14 +18,26 @@ Run: KERAS_AE_DATA_DIR=../shared/data python scripts/experiments/ecg5000_anomaly
 
 import _common  # noqa: F401  (sets sys.path)
 import numpy as np
-
-from _common import Timer, data_dir, markdown_table, pyplot, save_figure, seed_all, write_result
+from _common import (
+    Timer,
+    data_dir,
+    markdown_table,
+    pyplot,
+    save_figure,
+    seed_all,
+    write_result,
+)
 
 TUTORIAL = {"accuracy": 0.94, "precision": 0.994, "recall": 0.898}
 
 
 def metrics(normal_pred, y, scores):
-    from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
+    from sklearn.metrics import (
+        accuracy_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
 
     return {
         "accuracy": accuracy_score(y, normal_pred),
@@ -61,7 +73,7 @@ def main():
     tutorial.compile(optimizer="adam", loss="mae")
     with Timer() as t:
         tutorial.fit(normal_train, normal_train, epochs=20, batch_size=512, verbose=0)
-    mae = lambda m, x: np.mean(np.abs(m.predict(x, verbose=0) - x), axis=1)  # noqa: E731
+    mae = lambda m, x: np.mean(np.abs(m.predict(x, verbose=0) - x), axis=1)
     train_loss = mae(tutorial, normal_train)
     thr = train_loss.mean() + train_loss.std()
     s = mae(tutorial, x_test)
@@ -82,7 +94,7 @@ def main():
     print(f"keras_ae model trained in {t.seconds:.1f} s, threshold {detector.threshold_:.4f}")
 
     pca = PCA(8).fit(normal_train)
-    rec = lambda x: pca.inverse_transform(pca.transform(x))  # noqa: E731
+    rec = lambda x: pca.inverse_transform(pca.transform(x))
     pl = np.mean(np.abs(rec(normal_train) - normal_train), axis=1)
     ps = np.mean(np.abs(rec(x_test) - x_test), axis=1)
     results["PCA (8 components)"] = metrics((ps < pl.mean() + pl.std()).astype(int), y_test, ps)
