@@ -36,7 +36,7 @@ from _common import (
 
 N_TEST = 2000
 N_TRAIN = 30000  # training images per model (short runs on a shared CPU)
-EPOCHS = 2
+EPOCHS = 5
 
 
 def to_u8(x):
