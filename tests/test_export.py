@@ -127,7 +127,7 @@ def test_custom_networks_export_with_the_code_shape_they_produce(mnist_small, tm
     encoder = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
     decoder = keras.Sequential([keras.Input((10,)), keras.layers.Dense(784, "sigmoid")])
     model = Autoencoder(encoder=encoder, decoder=decoder)
-    assert model.latent_dim is None  # the code width comes from the encoder
+    assert model.latent_dim == 10  # the code width the encoder gives
     export.export_saved_model(model, tmp_path / "custom", verify_data=x)
     decode = tf.saved_model.load(str(tmp_path / "custom")).signatures["decode"]
     assert tuple(decode.structured_input_signature[1]["z"].shape) == (None, 10)

@@ -218,7 +218,8 @@ def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):
                                 keras.layers.Dense(8)])
     decoder = keras.Sequential([keras.Input((8,)), keras.layers.Dense(784, activation="sigmoid")])
     model = models.Autoencoder(encoder=encoder, decoder=decoder)
-    assert model.input_shape_ == (784,)
+    assert model.input_shape_ == (784,) and model.latent_dim == 8
+    assert model.decode(np.zeros((2, 8), "float32")).shape == (2, 784)
     model.compile(optimizer="adam")
     model.fit(mnist_small[0][:128], epochs=1, verbose=0)
     model.save(tmp_path / "m.keras")

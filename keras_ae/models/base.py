@@ -164,7 +164,10 @@ class Autoencoder(keras.Model):
         if self.input_shape_ is None:
             self.input_shape_ = tuple(input_shape[1:])
         # A symbolic forward pass builds user-supplied layers that are not built yet.
-        self.call(keras.KerasTensor((None,) + tuple(self.input_shape_)))
+        code = self._encode(keras.KerasTensor((None,) + tuple(self.input_shape_)))
+        self._decode(code)
+        if self.latent_dim is None:  # user-supplied networks: the code width they give
+            self.latent_dim = int(code.shape[-1])
         self.built = True
 
     # ------------------------------------------------------------- forward pass
@@ -379,7 +382,12 @@ class Autoencoder(keras.Model):
         cache = self.__dict__.setdefault("_compiled_fns", {})
         if method not in cache:
             fn = {"encode": self._encode, "decode": self._decode, "call": self.call}[method]
-            cache[method] = tf.function(lambda t: fn(t, training=False), reduce_retracing=True)
+
+            def inference(t, fn=fn):
+                return fn(t, training=False)
+
+            # No AutoGraph: the graph has no Python control flow to convert.
+            cache[method] = tf.function(inference, autograph=False, reduce_retracing=True)
         x = x.astype(self.compute_dtype if x.dtype != self.compute_dtype else x.dtype)
         parts = [
             keras.ops.convert_to_numpy(cache[method](x[i : i + batch_size]))

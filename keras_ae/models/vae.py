@@ -142,7 +142,7 @@ class VAE(Autoencoder):
         chunk = min(chunk, num_samples)
         fn = self.__dict__.get("_log_weights_fn")
         if fn is None:
-            fn = tf.function(self._log_weights, reduce_retracing=True)
+            fn = tf.function(self._log_weights, autograph=False, reduce_retracing=True)
             self.__dict__["_log_weights_fn"] = fn
         out = []
         for start in range(0, len(x), batch_size):
