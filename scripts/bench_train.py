@@ -944,9 +944,14 @@ def write_report(path, res, inf, meta):
             flop_pct[(batch, "bare_step_xla")] = rows[3][2] / ceil
         add("")
         best = max(flop_pct[(256, "keras_ae")], flop_pct[(256, "keras_ae_xla")])
+        # A "ceiling" slower than the AE's own small matmuls is no ceiling:
+        # the big matmul was disturbed (shared cores), and the bar is undecided.
+        valid = all(flop_pct[(b, "chain")] <= 1.0 for b in BATCH_SIZES)
+        meta["ceiling_valid"] = valid
         bars.append(("dense b256: training step >= 50% of the matmul ceiling (defaults; XLA)",
                      (f"{100 * flop_pct[(256, 'keras_ae')]:.0f}%; "
-                      f"{100 * flop_pct[(256, 'keras_ae_xla')]:.0f}%"), best >= 0.5))
+                      f"{100 * flop_pct[(256, 'keras_ae_xla')]:.0f}%"),
+                     (best >= 0.5) if valid else None))
         meta["flop_pct"] = flop_pct
 
     # ---- contractive
@@ -1022,7 +1027,8 @@ def write_report(path, res, inf, meta):
     add("| bar | measured | |")
     add("|---|---:|---|")
     for bar, value, met in bars:
-        add(f"| {bar} | {value} | {'met' if met else '**missed**'} |")
+        verdict = "**not decided** (see below)" if met is None else "met" if met else "**missed**"
+        add(f"| {bar} | {value} | {verdict} |")
     add("")
     add(analysis(res, meta, bars))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -1058,7 +1064,7 @@ def inference_advice(inf):
 
 def analysis(res, meta, bars):
     """What the misses are and what the measurements say about them."""
-    missed = [b for b in bars if not b[2]]
+    missed = [b for b in bars if b[2] is False]
     out = ["## What the numbers say", ""]
     if not missed:
         out.append("Every bar is met in this run.")
@@ -1115,6 +1121,17 @@ def analysis(res, meta, bars):
             "30-wide code layer); between the probe and the bare step, the elementwise work "
             "(bias, relu, sigmoid, loss) and Adam's update of 1.08 M parameters; between the "
             "bare step and `fit`, the per-step cost of `fit` and the input pipeline.")
+        if not meta.get("ceiling_valid", True):
+            out.append("")
+            out.append(
+                "**The 50%-of-ceiling bar is not decided by this run.** The 2048² matmul "
+                "probe ran slower than the AE's own, much smaller matmuls (the percentages above "
+                "100%), so it did not measure the CPU's ceiling: a single 0.5 s matmul split "
+                "over both cores is the probe most hurt by other jobs sharing those cores. "
+                "Against the AVX2/FMA peak of these 2 cores (32 float32 FLOP per cycle per "
+                "core, about 128-200 GFLOP/s at 2-3 GHz) the dense step's FLOP/s above is well "
+                "under 50%. To decide it: re-run on a quiet machine (`--models dense`), where "
+                "the ceiling probe should come out well above the matmuls-only probe.")
     return "\n".join(out)
 
 
@@ -1234,7 +1251,7 @@ def main(argv=None):
     log(f"raw measurements in {raw_path}")
     bars = write_report(args.out, res, inf, meta)
     for bar, value, met in bars:
-        log(f"{'met   ' if met else 'MISSED'} {bar}: {value}")
+        log(f"{'undec.' if met is None else 'met   ' if met else 'MISSED'} {bar}: {value}")
     log(f"wrote {args.out}")
 
 
