@@ -212,24 +212,32 @@ def _cmd_export(args):
     from keras_ae import export  # written alongside; imported only when used
 
     out = Path(args.out)
+    # Every export is checked against the Keras model on real test images.
+    verify = None if args.no_verify else _images(model, name, args.data_dir, "test", 512,
+                                                 "verification (or pass --no-verify)")
     if args.format == "saved_model":
         if args.quantize:
             raise UsageError("--quantize applies to --format tflite only")
-        path = export.export_saved_model(model, str(out))
+        path = export.export_saved_model(model, str(out), verify_data=verify)
     else:
         representative = None
         if args.quantize == "int8":
-            representative = _representative(model, name, args.data_dir)
+            representative = _images(model, name, args.data_dir, "train", 200,
+                                     "int8 calibration")
         out.mkdir(parents=True, exist_ok=True)
         target = out / f"{name or 'model'}{'_' + args.quantize if args.quantize else ''}.tflite"
+        verify_part = verify if args.part != "decoder" else None
         path = export.export_tflite(model, str(target), part=args.part, quantize=args.quantize,
-                                    representative_data=representative)
+                                    representative_data=representative, verify_data=verify_part)
     print(f"exported: {getattr(path, 'path', path) or out}")
+    report = getattr(path, "report", None)
+    if report is not None:
+        print(report)
     return 0
 
 
-def _representative(model, name, data_dir):
-    """200 training images in the model's input layout, for int8 calibration."""
+def _images(model, name, data_dir, split, n, purpose):
+    """`n` images of `split` in the model's input layout (calibration, verification)."""
     from keras_ae import datasets
     from keras_ae.zoo import metrics as zm
 
@@ -241,9 +249,9 @@ def _representative(model, name, data_dir):
         meta = zoo.info(name)
         dataset, prep = meta["dataset"], meta["preprocessing"]
     try:
-        images = zm.load_split(dataset, "train", data_dir)[0][:200]
+        images = zm.load_split(dataset, split, data_dir)[0][:n]
     except (datasets.DatasetNotFoundError, datasets.DatasetError) as e:
-        raise UsageError(f"int8 quantization needs calibration images: {e}") from None
+        raise UsageError(f"{purpose} needs real {dataset} images: {e}") from None
     return zm.prepare(images, prep)
 
 
@@ -401,6 +409,8 @@ def build_parser():
     p.add_argument("--part", choices=("full", "encoder", "decoder"), default="full")
     p.add_argument("--out", required=True)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the parity check on 512 real test images (no data at hand)")
     p.set_defaults(fn=_cmd_export)
 
     p = sub.add_parser("demo", help="figures and metrics from zoo models on MNIST")

@@ -127,3 +127,17 @@ def test_demo_without_data_still_samples(tmp_path, monkeypatch, capsys):
     assert (out / "vae_samples.png").is_file() and (out / "vae_2d_manifold.png").is_file()
     assert not (out / "reconstructions.png").exists()
     assert "--data-dir" in printed
+
+
+@pytest.mark.parametrize("fmt, quantize", [("saved_model", None), ("tflite", "int8")])
+def test_export_verifies_on_real_test_images(fmt, quantize, tmp_path, shared_data, capsys):
+    argv = ["export", "ae_sigmoid30_mnist", "--format", fmt, "--out", str(tmp_path / "out"),
+            "--data-dir", str(shared_data)]
+    if quantize:
+        argv += ["--quantize", quantize]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "exported:" in out
+    assert "512 samples" in out and "max abs error" in out  # verify_export's report
+    written = list((tmp_path / "out").rglob("*"))
+    assert written, "nothing was written"
