@@ -5,7 +5,7 @@ import keras
 from keras import ops
 
 from keras_ae.models.base import Autoencoder
-from keras_ae.utils.validation import check_array, check_choice
+from keras_ae.utils.validation import check_choice
 
 BINARIZATIONS = ("noise", "straight_through")
 
@@ -97,7 +97,7 @@ class SemanticHashingAE(Autoencoder):
 
     def hash(self, x):
         """Packed binary codes of `x`: a uint8 numpy array `(n, ceil(latent_dim / 8))`."""
-        codes = self.encode(check_array(x, self.input_shape_, "x"))
+        codes = np.asarray(self.encode(x))  # encode validates array input
         return np.packbits(codes > 0.5, axis=-1)
 
     def get_config(self):
