@@ -86,6 +86,25 @@ def test_jit_compile(name, mnist_small):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small):
+    """ContractiveAutoencoder sets `default_jit_compile` (XLA measured faster
+    on CPU); an explicit choice, eager mode and the other variants are left alone."""
+    cae = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16, seed=0)
+    cae.compile(optimizer="adam")
+    assert cae.jit_compile is True
+    x = _data(cae, mnist_small[0][:256])
+    history = cae.fit(x, epochs=2, batch_size=128, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    for kwargs in ({"jit_compile": False}, {"run_eagerly": True}):
+        model = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16)
+        model.compile(optimizer="adam", **kwargs)
+        assert model.jit_compile is False, kwargs
+    if not tf.config.list_physical_devices("GPU"):  # Keras's own "auto": no XLA on CPU
+        plain = models.Autoencoder(input_shape=(784,), latent_dim=16)
+        plain.compile(optimizer="adam")
+        assert plain.jit_compile is False
+
+
 @pytest.fixture
 def mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")

@@ -68,6 +68,12 @@ class Autoencoder(keras.Model):
         reconstruction_loss="mse",
     )
 
+    #: What `compile(jit_compile="auto")` means on a machine without a GPU,
+    #: where Keras itself turns XLA off. A variant sets it where
+    #: `scripts/bench_train.py` measured XLA faster on CPU (see
+    #: docs/benchmarks/train.md); on GPU, Keras's own "auto" already uses XLA.
+    default_jit_compile = False
+
     def __init__(
         self,
         input_shape=None,
@@ -343,6 +349,20 @@ class Autoencoder(keras.Model):
         return self._record(self.compute_losses(x, y, training=False))
 
     # -------------------------------------------- numpy entry points, validated
+    def compile(self, *args, jit_compile="auto", **kwargs):
+        """`keras.Model.compile`; `jit_compile="auto"` follows `default_jit_compile`.
+
+        With the default `"auto"`, a variant whose `default_jit_compile` is
+        True compiles its steps with XLA, unless the model runs eagerly or
+        under a distribution strategy (where Keras's "auto" keeps XLA off).
+        Pass `jit_compile=True` or `False` to decide yourself.
+        """
+        if (jit_compile == "auto" and self.default_jit_compile
+                and not kwargs.get("run_eagerly") and not tf.distribute.has_strategy()
+                and getattr(self, "_distribute_strategy", None) is None):
+            jit_compile = True
+        super().compile(*args, jit_compile=jit_compile, **kwargs)
+
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         if kwargs.get("sample_weight") is not None:
             raise ValueError(
