@@ -210,20 +210,20 @@ ENTRIES = [
          preprocessing=FLAT, epochs=15, batch_size=128, lr=1e-3, lr_decay=0.95, output_bias="mean_logit",
          weights_dtype="float16", figures=["reconstructions"], metrics=[_mse()]),
     dict(name="conv_ae16_mnist", variant="ConvAutoencoder",
-         description="Convolutional autoencoder: stride-2 Conv 16-32, dense code d=16, "
+         description="Convolutional autoencoder: stride-2 Conv 32-64, dense code d=16, "
                      "transposed convolutions back.",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=16, filters=(16, 32),
+         kwargs=dict(input_shape=(28, 28, 1), latent_dim=16, filters=(32, 64),
                      reconstruction_loss="bce"),
-         preprocessing=IMAGE, epochs=8, batch_size=128, lr=1e-3, lr_decay=0.95,
+         preprocessing=IMAGE, epochs=20, batch_size=128, lr=1e-3, lr_decay=0.9,
          figures=["reconstructions"],
          metrics=[_mse(bar={"op": "<", "ref": "deep_ae16_mnist:test_mse",
                             "text": "below the deep MLP with d=16"})]),
     dict(name="conv_ae32_fashion", variant="ConvAutoencoder", dataset="fashion_mnist",
-         description="Convolutional autoencoder on Fashion-MNIST: stride-2 Conv 16-32, dense "
+         description="Convolutional autoencoder on Fashion-MNIST: stride-2 Conv 32-64, dense "
                      "code d=32.",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(16, 32),
+         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64),
                      reconstruction_loss="bce"),
-         preprocessing=IMAGE, epochs=8, batch_size=128, lr=1e-3, lr_decay=0.95,
+         preprocessing=IMAGE, epochs=20, batch_size=128, lr=1e-3, lr_decay=0.9,
          figures=["reconstructions"],
          metrics=[_mse(bar={"op": "<", "ref": "deep_ae32_fashion:test_mse",
                             "text": "below the deep MLP with d=32"})]),
@@ -256,7 +256,7 @@ ENTRIES = [
                      "binarized MNIST (a fresh Bernoulli draw of every image each epoch).",
          kwargs=dict(input_shape=(784,), latent_dim=50, likelihood="bernoulli"),
          preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
-         epochs=400, time_budget=2100, batch_size=128, lr=1e-3, lr_decay=None, lr_end=1e-4,
+         epochs=500, batch_size=256, lr=1e-3, lr_decay=0.1 ** (1 / 500),
          output_bias="mean_logit",
          figures=["samples", "reconstructions"],
          metrics=[
