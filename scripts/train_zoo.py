@@ -480,7 +480,7 @@ def write_card(spec, meta, entry, figures):
               f"{t['machine']}), seed {t['seed']}"
               + (f"; stopped by a {t['time_budget']} s time budget (asked for "
                  f"{t['epochs_requested']})" if t.get("time_budget") else ""),
-              f"- command: `{t['command']}`",
+              f"- command: `{t['command']}` (data from `KERAS_AE_DATA_DIR` or `--data-dir`)",
               f"- Keras {meta['versions']['keras']}, TensorFlow {meta['versions']['tensorflow']}"]
     if t.get("output_bias"):
         lines.append("- the decoder's output bias started at the logit of the mean training "
@@ -506,6 +506,12 @@ def write_card(spec, meta, entry, figures):
     (entry / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
+def reproduce_command(name, seed=0, epochs=None):
+    """The command that trains this one entry again (data from KERAS_AE_DATA_DIR)."""
+    return (f"python scripts/train_zoo.py --only {name}"
+            + (f" --seed {seed}" if seed else "") + (f" --epochs {epochs}" if epochs else ""))
+
+
 def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
     """Trains one entry and writes its directory (atomically)."""
     zoo = Path(zoo or ZOO)
@@ -525,7 +531,7 @@ def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
             dtype = "float16"
             rewrite_weights(weights, float16=True)
         training = {
-            "command": "python scripts/train_zoo.py " + " ".join(sys.argv[1:]),
+            "command": reproduce_command(name, seed, epochs),
             "epochs": run["epochs"], "epochs_requested": spec["epochs"],
             "time_budget": spec.get("time_budget"), "seconds": run["seconds"],
             "batch_size": spec["batch_size"], "optimizer": "Adam",
@@ -579,6 +585,9 @@ def recard_entry(spec, data_dir, zoo=None, keep_full=False):
         rewrite_weights(tmp / registry.WEIGHTS, float16=dtype == "float16")
         training = {**old["training"], "card_rewritten_by": "python scripts/train_zoo.py "
                     + " ".join(sys.argv[1:])}
+        training["command"] = reproduce_command(
+            name, training.get("seed", 0),
+            training["epochs"] if training["epochs"] != spec["epochs"] else None)
         return finish_entry(spec, tmp, zoo, data_dir, training, old["versions"],
                             dtype, known=known)
     finally:
