@@ -86,7 +86,7 @@ def test_jit_compile(name, mnist_small):
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
-def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small):
+def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small, tmp_path):
     """ContractiveAutoencoder sets `default_jit_compile` (XLA measured faster
     on CPU); an explicit choice, eager mode and the other variants are left alone."""
     cae = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16, seed=0)
@@ -95,6 +95,9 @@ def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small):
     x = _data(cae, mnist_small[0][:256])
     history = cae.fit(x, epochs=2, batch_size=128, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+    cae.save(tmp_path / "cae.keras")
+    loaded = keras.models.load_model(tmp_path / "cae.keras")  # compiled from its config
+    assert loaded.jit_compile is True and loaded.optimizer is not None
     for kwargs in ({"jit_compile": False}, {"run_eagerly": True}):
         model = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16)
         model.compile(optimizer="adam", **kwargs)

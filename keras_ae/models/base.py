@@ -68,8 +68,8 @@ class Autoencoder(keras.Model):
         reconstruction_loss="mse",
     )
 
-    #: What `compile(jit_compile="auto")` means on a machine without a GPU,
-    #: where Keras itself turns XLA off. A variant sets it where
+    #: Whether `compile(jit_compile="auto")` uses XLA on a machine without a
+    #: GPU, where Keras itself turns XLA off. A variant sets it where
     #: `scripts/bench_train.py` measured XLA faster on CPU (see
     #: docs/benchmarks/train.md); on GPU, Keras's own "auto" already uses XLA.
     default_jit_compile = False
@@ -349,19 +349,16 @@ class Autoencoder(keras.Model):
         return self._record(self.compute_losses(x, y, training=False))
 
     # -------------------------------------------- numpy entry points, validated
-    def compile(self, *args, jit_compile="auto", **kwargs):
-        """`keras.Model.compile`; `jit_compile="auto"` follows `default_jit_compile`.
-
-        With the default `"auto"`, a variant whose `default_jit_compile` is
-        True compiles its steps with XLA, unless the model runs eagerly or
-        under a distribution strategy (where Keras's "auto" keeps XLA off).
-        Pass `jit_compile=True` or `False` to decide yourself.
-        """
-        if (jit_compile == "auto" and self.default_jit_compile
-                and not kwargs.get("run_eagerly") and not tf.distribute.has_strategy()
-                and getattr(self, "_distribute_strategy", None) is None):
-            jit_compile = True
-        super().compile(*args, jit_compile=jit_compile, **kwargs)
+    def _resolve_auto_jit_compile(self):
+        """What `jit_compile="auto"` means: Keras's choice (no XLA on a CPU-only
+        machine or under a distribution strategy), except that a variant with
+        `default_jit_compile` uses XLA on CPU too. Overriding this hook rather
+        than `compile()` keeps `keras.models.load_model` compiling the model
+        from its saved config (Keras skips that for a custom `compile()`)."""
+        if (self.default_jit_compile and not self._distribute_strategy
+                and not tf.distribute.has_strategy()):
+            return True
+        return super()._resolve_auto_jit_compile()
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         if kwargs.get("sample_weight") is not None:
