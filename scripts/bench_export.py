@@ -179,7 +179,8 @@ def render(results, args, elapsed):
         "",
         ("Every export was verified on the model's own real test images "
         f"(first {args.samples} of the test split) with `keras_ae.export.verify_export`: "
-        "float32 exports within 1e-5 max abs error of Keras, quantized ones with a "
+        f"float32 exports within {export.verify.FLOAT_TOLERANCE:g} max abs error of Keras (the "
+        "largest error is in the table), quantized ones with a "
         "reconstruction MSE at most 1.05x the Keras model's."),
         "",
         "## Size and parity",

@@ -553,6 +553,12 @@ def _zoo_test_data(name, model, data_dir, n=256):
     return x.reshape((-1,) + tuple(model.input_shape_)).astype("float32")
 
 
+#: Entries whose int8 export loses more than the 5% of MSE that verification
+#: allows: vae50_mnist's (500 epochs) comes out at 1.056x; verification must
+#: refuse it rather than write it.
+INT8_PAST_TOLERANCE = {"vae50_mnist"}
+
+
 @pytest.mark.skipif(not ZOO, reason="keras_ae.zoo has no entries yet")
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
@@ -561,13 +567,21 @@ def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
     model = zoo.load(name)
     x = _zoo_test_data(name, model, shared_data)
     saved = export.export_saved_model(model, tmp_path / "saved", verify_data=x)
-    assert saved.report.passed and saved.report.errors["full"] <= 1e-5
+    assert saved.report.passed and saved.report.errors["full"] <= verify_module.FLOAT_TOLERANCE
     for quantize in (None, "float16", "int8"):
-        result = export.export_tflite(model, tmp_path / f"{quantize}.tflite", quantize=quantize,
+        path = tmp_path / f"{quantize}.tflite"
+        if quantize == "int8" and name in INT8_PAST_TOLERANCE:
+            with pytest.raises(export.ExportVerificationError, match="int8"):
+                export.export_tflite(model, path, quantize=quantize, representative_data=x,
+                                     verify_data=x)
+            assert not path.exists()
+            continue
+        result = export.export_tflite(model, path, quantize=quantize,
                                       representative_data=x, verify_data=x)
         report = result.report
         assert report.passed, str(report)
         if quantize is None:
-            assert report.max_abs_error <= 1e-5 * max(1.0, float(np.abs(x).max()))
+            scale = max(1.0, float(np.abs(x).max()))
+            assert report.max_abs_error <= verify_module.FLOAT_TOLERANCE * scale
         else:
             assert report.export_metric <= 1.05 * report.keras_metric

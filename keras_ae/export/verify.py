@@ -9,8 +9,11 @@ import numpy as np
 from keras_ae.export import _common
 
 #: Max abs error allowed for float32 exports (relative to the output's scale
-#: when that exceeds 1, e.g. unbounded codes).
-FLOAT_TOLERANCE = 1e-5
+#: when that exceeds 1, e.g. unbounded codes). LiteRT's float32 kernels sum in
+#: another order than TensorFlow's: the zoo's Conv 32-64 model differs by up
+#: to 1.1e-5 on [0, 1] pixels. 1e-4 is 40x below one 8-bit grey level; a
+#: wrong export (a layer dropped, weights mixed up) is off by 1e-2 or more.
+FLOAT_TOLERANCE = 1e-4
 #: Relative loss of the task metric allowed for quantized exports: 0.05 means
 #: the reconstruction MSE may grow by at most 5% (PSNR may drop by
 #: 10*log10(1.05) = 0.21 dB).
@@ -89,7 +92,7 @@ def verify_export(model, exported, data, metric=None, tolerance=None, *, quantiz
     taken through the Keras decoder), a decoder's reconstructions from the
     Keras model's codes of `data`. A SavedModel has all three parts (and a
     hashing model's `hash` is compared bit by bit). Float32 exports must
-    match to `tolerance` max abs error (default 1e-5, scaled by the output's
+    match to `tolerance` max abs error (default 1e-4, scaled by the output's
     magnitude above 1); quantized ones must keep the task metric within
     `tolerance` (default 0.05: MSE at most 1.05x the Keras model's).
 
