@@ -1098,8 +1098,8 @@ def analysis(res, meta, bars):
         "XLA helps at both batch sizes (>= 1.05x) for "
         f"{', '.join(helped) or 'no model'}; it hurts at both (<= 0.95x) for "
         f"{', '.join(hurt) or 'no model'}; the rest are within noise or mixed. keras_ae's "
-        "defaults use XLA (a class's `default_jit_compile = True`, applied by `compile()` "
-        f"when `jit_compile` is left \"auto\") for: {', '.join(on_by_default) or 'no model'}.")
+        "defaults use XLA (a class's `default_jit_compile = True` makes `jit_compile=\"auto\"` "
+        f"mean XLA on CPU) for: {', '.join(on_by_default) or 'no model'}.")
     out.append("")
     out.append("Per-step difference keras_ae − plain Keras (ms; negative means keras_ae is faster):")
     out.append("")
