@@ -348,7 +348,6 @@ class Autoencoder(keras.Model):
         x, y = self._unpack(data)
         return self._record(self.compute_losses(x, y, training=False))
 
-    # -------------------------------------------- numpy entry points, validated
     def _resolve_auto_jit_compile(self):
         """What `jit_compile="auto"` means: Keras's choice (no XLA on a CPU-only
         machine or under a distribution strategy), except that a variant with
@@ -360,6 +359,7 @@ class Autoencoder(keras.Model):
             return True
         return super()._resolve_auto_jit_compile()
 
+    # -------------------------------------------- numpy entry points, validated
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         if kwargs.get("sample_weight") is not None:
             raise ValueError(
