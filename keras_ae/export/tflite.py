@@ -55,8 +55,8 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
             converted again per unit. Convolutions are always per channel.
         verify_data: optional real inputs; when given, `verify_export`
             compares the file with the Keras model and the export fails past
-            its tolerance (1e-5 max abs error for float32, the reconstruction
-            MSE within 5% when quantized).
+            its tolerance (`verify.FLOAT_TOLERANCE`, 1e-4 max abs error, for float32; the
+            reconstruction MSE within 5% when quantized).
 
     Returns:
         An `ExportResult` (path-like) with the verification report.
