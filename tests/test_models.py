@@ -26,6 +26,10 @@ CASES = {
         input_shape=(784,), latent_dim=16, hidden_units=(64, 32)),
     "ConvAutoencoder": lambda: models.ConvAutoencoder(
         input_shape=(28, 28, 1), latent_dim=16, filters=(8, 16)),
+    # Fully convolutional: a stride-1 layer, then a 14x14x2 spatial code.
+    "ConvAutoencoder_spatial": lambda: models.ConvAutoencoder(
+        input_shape=(28, 28, 1), latent_dim=14 * 14 * 2, filters=(8, 8), strides=(1, 2),
+        code_layer="conv"),
     "SparseAutoencoder_l1": lambda: models.SparseAutoencoder(
         input_shape=(784,), latent_dim=64, mode="l1"),
     "SparseAutoencoder_kl": lambda: models.SparseAutoencoder(
@@ -161,3 +165,19 @@ def test_vae_with_noise_on_takes_a_step_of_the_same_size_on_two_replicas(mnist_s
     size = lambda ws: np.sqrt(sum(float(np.sum((a - w) ** 2)) for a, w in zip(ws, weights)))  # noqa: E731
     ratio = size(two) / size(one)
     assert 0.8 < ratio < 1.25, f"2-replica step is {ratio:.2f}x the 1-replica step"
+
+
+def test_a_spatial_code_sees_only_its_neighbourhood():
+    """code_layer="conv": each code cell depends on a small patch of the image,
+    unlike a dense code, where every code unit sees every pixel."""
+    keras.utils.set_random_seed(0)
+    spatial = models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=14 * 14 * 2,
+                                     filters=(8, 8), strides=(1, 2), code_layer="conv")
+    dense = models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16, filters=(8, 8))
+    assert tuple(spatial.encoder.get_layer("code").output.shape) == (None, 14, 14, 2)
+    x = np.random.default_rng(0).random((1, 28, 28, 1)).astype("float32")
+    poked = x.copy()
+    poked[0, 27, 27, 0] += 1.0  # bottom-right pixel
+    changed = np.abs(spatial.encode(poked) - spatial.encode(x)).reshape(14, 14, 2).max(-1) > 0
+    assert changed[13, 13] and changed.sum() <= 4  # only cells next to that corner
+    assert (np.abs(dense.encode(poked) - dense.encode(x)) > 0).all()

@@ -42,6 +42,13 @@ class Autoencoder(keras.Model):
         network: `"mlp"` or `"conv"`, the builder used when no encoder is given.
         hidden_units: dense widths between input and code (mirrored in the decoder).
         filters: convolution widths for `network="conv"`.
+        strides: the stride (1 or 2) of each convolution for `network="conv"`;
+            default 2 for every one.
+        code_layer: for `network="conv"`, `"dense"` (a Dense code of
+            `latent_dim` units) or `"conv"` (a fully convolutional network
+            whose code is a 1x1 convolution at the last resolution, flattened:
+            `latent_dim` = grid cells x channels, e.g. 14 * 14 * 4 = 784 for
+            28x28 images with `strides=(1, 2)`).
         activation: activation of hidden layers.
         latent_activation: activation `f` of the code layer (`"linear"` for none).
         output_activation: activation `g` of the reconstruction.
@@ -62,6 +69,8 @@ class Autoencoder(keras.Model):
         network="mlp",
         hidden_units=(),
         filters=(32, 64),
+        strides=None,
+        code_layer="dense",
         activation="relu",
         latent_activation="linear",
         output_activation="sigmoid",
@@ -84,6 +93,8 @@ class Autoencoder(keras.Model):
         network=None,
         hidden_units=None,
         filters=None,
+        strides=None,
+        code_layer=None,
         activation=None,
         latent_activation=None,
         output_activation=None,
@@ -96,6 +107,8 @@ class Autoencoder(keras.Model):
             network=network,
             hidden_units=hidden_units,
             filters=filters,
+            strides=strides,
+            code_layer=code_layer,
             activation=activation,
             latent_activation=latent_activation,
             output_activation=output_activation,
@@ -105,6 +118,7 @@ class Autoencoder(keras.Model):
             setattr(self, key, self.defaults[key] if value is None else value)
         self.hidden_units = tuple(self.hidden_units)
         self.filters = tuple(self.filters)
+        self.strides = None if self.strides is None else tuple(self.strides)
         check_choice("network", self.network, NETWORKS)
         losses.validate_reconstruction_loss(self.reconstruction_loss)
         for units in self.hidden_units:
@@ -156,6 +170,7 @@ class Autoencoder(keras.Model):
     def build_networks(self):
         """Builds `(encoder, decoder)` from the constructor's arguments."""
         common = dict(hidden_units=self.hidden_units, filters=self.filters,
+                      strides=self.strides, code_layer=self.code_layer,
                       activation=self.activation)
         encoder = build_encoder(self.network, self.input_shape_, self.code_units(),
                                 code_activation=_activation(self.latent_activation), **common)
@@ -423,6 +438,8 @@ class Autoencoder(keras.Model):
             "network": self.network,
             "hidden_units": self.hidden_units,
             "filters": self.filters,
+            "strides": self.strides,
+            "code_layer": self.code_layer,
             "activation": self.activation,
             "latent_activation": self.latent_activation,
             "output_activation": self.output_activation,

@@ -59,6 +59,11 @@ class VAE(Autoencoder):
         self.beta = float(beta)
         self.observation_std = float(observation_std)
         kwargs.setdefault("reconstruction_loss", "bce" if likelihood == "bernoulli" else "mse")
+        if kwargs.get("code_layer") not in (None, "dense"):
+            raise ValueError(
+                "a VAE's encoder outputs z_mean and z_log_var from a dense code layer; "
+                f"code_layer must be 'dense', got {kwargs['code_layer']!r}"
+            )
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def code_units(self):

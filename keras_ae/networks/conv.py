@@ -1,14 +1,23 @@
 """Convolutional encoders and decoders for images of any size.
 
-The encoder halves the resolution with each stride-2 convolution; the
-decoder mirrors it with stride-2 transposed convolutions and crops the
-result back to the input size, so odd sizes (e.g. 28 -> 14 -> 7 -> 4 -> 8
--> 16 -> 32 -> 28) work too.
+The encoder runs one 3x3 convolution per entry of `filters`, each with its
+stride (2 halves the resolution, 1 keeps it); the decoder mirrors it with
+transposed convolutions and crops the result back to the input size, so odd
+sizes (e.g. 28 -> 14 -> 7 -> 4 -> 8 -> 16 -> 32 -> 28) work too.
+
+The code is either dense (`code_layer="dense"`: flatten, then a Dense layer of
+`code_units`) or spatial (`code_layer="conv"`: a 1x1 convolution to
+`code_units / (h * w)` channels at the encoder's last resolution `h x w`,
+flattened). A spatial code keeps where things are in the image, which is what
+restoration tasks such as super-resolution need; a dense one is a global
+summary, e.g. for generation or kNN.
 """
 
 import math
 
 import keras
+
+CODE_LAYERS = ("dense", "conv")
 
 
 def _check_image_shape(input_shape):
@@ -19,19 +28,61 @@ def _check_image_shape(input_shape):
         )
 
 
-def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), hidden_units=(),
-                       activation="relu", code_activation=None, name="encoder"):
-    """Strided Conv2D stack -> flatten -> Dense(hidden_units...) -> Dense(code_units)."""
-    input_shape = tuple(input_shape)
-    _check_image_shape(input_shape)
+def check_conv_args(filters, strides, code_layer, hidden_units=()):
+    """Validated `strides` (default: 2 for every filter) for a conv network."""
+    filters = tuple(filters)
     if not filters:
         raise ValueError("a convolutional network needs at least one entry in filters, got ()")
+    strides = (2,) * len(filters) if strides is None else tuple(strides)
+    if len(strides) != len(filters) or any(s not in (1, 2) for s in strides):
+        raise ValueError(
+            f"strides must give 1 or 2 for each of the {len(filters)} filters {filters}, "
+            f"got {strides}"
+        )
+    if code_layer not in CODE_LAYERS:
+        raise ValueError(f"code_layer must be one of {CODE_LAYERS}, got {code_layer!r}")
+    if code_layer == "conv" and tuple(hidden_units):
+        raise ValueError(
+            "code_layer='conv' makes a fully convolutional network: it takes no "
+            f"hidden_units, got {tuple(hidden_units)}"
+        )
+    return strides
+
+
+def code_grid(image_shape, strides):
+    """`(h, w)` of the encoder's last feature map for images of `image_shape`."""
+    scale = 2 ** sum(s == 2 for s in strides)
+    return math.ceil(image_shape[0] / scale), math.ceil(image_shape[1] / scale)
+
+
+def _code_channels(code_units, grid):
+    cells = grid[0] * grid[1]
+    if code_units % cells:
+        raise ValueError(
+            f"a convolutional code on the {grid[0]}x{grid[1]} grid needs a code width that is "
+            f"a multiple of {cells} (channels x {grid[0]} x {grid[1]}), got {code_units}"
+        )
+    return code_units // cells
+
+
+def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=None,
+                       hidden_units=(), activation="relu", code_activation=None,
+                       code_layer="dense", name="encoder"):
+    """Conv2D stack -> dense code (via `hidden_units`) or 1x1-conv spatial code."""
+    input_shape = tuple(input_shape)
+    _check_image_shape(input_shape)
+    strides = check_conv_args(filters, strides, code_layer, hidden_units)
     layers = [keras.Input(shape=input_shape)]
     if len(input_shape) == 2:
         layers.append(keras.layers.Reshape(input_shape + (1,)))
-    for i, f in enumerate(filters):
-        layers.append(keras.layers.Conv2D(f, 3, strides=2, padding="same",
+    for i, (f, s) in enumerate(zip(filters, strides)):
+        layers.append(keras.layers.Conv2D(f, 3, strides=s, padding="same",
                                           activation=activation, name=f"conv_{i}"))
+    if code_layer == "conv":
+        channels = _code_channels(code_units, code_grid(input_shape, strides))
+        layers += [keras.layers.Conv2D(channels, 1, activation=code_activation, name="code"),
+                   keras.layers.Flatten()]
+        return keras.Sequential(layers, name=name)
     layers.append(keras.layers.Flatten())
     for i, units in enumerate(hidden_units):
         layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
@@ -39,25 +90,30 @@ def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), hidden_unit
     return keras.Sequential(layers, name=name)
 
 
-def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), hidden_units=(),
-                       activation="relu", output_activation="sigmoid", name="decoder"):
-    """Dense -> reshape -> stride-2 Conv2DTranspose stack -> crop -> Conv2D."""
+def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), strides=None,
+                       hidden_units=(), activation="relu", output_activation="sigmoid",
+                       code_layer="dense", name="decoder"):
+    """Dense projection (or reshape of a spatial code) -> transposed convs -> crop -> Conv2D."""
     output_shape = tuple(output_shape)
     _check_image_shape(output_shape)
+    strides = check_conv_args(filters, strides, code_layer, hidden_units)
     height, width = output_shape[:2]
     channels = output_shape[2] if len(output_shape) == 3 else 1
-    scale = 2 ** len(filters)
-    h0, w0 = math.ceil(height / scale), math.ceil(width / scale)
+    h0, w0 = code_grid(output_shape, strides)
     layers = [keras.Input(shape=(code_units,))]
-    for i, units in enumerate(reversed(tuple(hidden_units))):
-        layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
-    layers += [
-        keras.layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project"),
-        keras.layers.Reshape((h0, w0, filters[-1])),
-    ]
-    for i, f in enumerate(reversed(tuple(filters))):
-        layers.append(keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same",
+    if code_layer == "conv":
+        layers.append(keras.layers.Reshape((h0, w0, _code_channels(code_units, (h0, w0)))))
+    else:
+        for i, units in enumerate(reversed(tuple(hidden_units))):
+            layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
+        layers += [
+            keras.layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project"),
+            keras.layers.Reshape((h0, w0, filters[-1])),
+        ]
+    for i, (f, s) in enumerate(zip(reversed(tuple(filters)), reversed(strides))):
+        layers.append(keras.layers.Conv2DTranspose(f, 3, strides=s, padding="same",
                                                    activation=activation, name=f"deconv_{i}"))
+    scale = 2 ** sum(s == 2 for s in strides)
     crop_h, crop_w = h0 * scale - height, w0 * scale - width
     if crop_h or crop_w:
         layers.append(keras.layers.Cropping2D(((crop_h // 2, crop_h - crop_h // 2),
