@@ -146,13 +146,22 @@ def bench_one(name, model, x, repeats, rng, workdir):
              "litert_int8": workdir / f"{name}_int8.tflite"}
     reports = {"saved_model": export.export_saved_model(model, paths["saved_model"],
                                                         verify_data=x).report}
+    refused = []
     for key, quantize in (("litert_fp32", None), ("litert_fp16", "float16"),
                           ("litert_int8", "int8")):
-        reports[key] = export.export_tflite(model, paths[key], quantize=quantize,
-                                            representative_data=x, verify_data=x).report
+        try:
+            reports[key] = export.export_tflite(model, paths[key], quantize=quantize,
+                                                representative_data=x, verify_data=x).report
+        except export.ExportVerificationError as err:
+            # keras-ae refuses this file; it is still measured, and marked in the tables.
+            print(f"{name} {key}: {err}")
+            reports[key] = err.report
+            refused.append(key)
+            export.export_tflite(model, paths[key], quantize=quantize, representative_data=x)
     times = measure(make_runners(model, paths), x, repeats, rng)
     return {
         "name": name,
+        "refused": refused,
         "variant": type(model).__name__,
         "params": model.count_params(),
         "sizes": {key: dir_size(path) for key, path in paths.items()},
@@ -199,7 +208,8 @@ def render(results, args, elapsed):
             f"| {ratio:.2f}{flag} | {rep['litert_fp32'].max_abs_error:.1e} "
             f"| {rep['saved_model'].keras_metric:.5f} | {rep['litert_fp16'].export_metric:.5f} "
             f"| {rep['litert_int8'].export_metric:.5f} "
-            f"| {rep['litert_int8'].export_metric / rep['saved_model'].keras_metric:.3f} |"
+            f"| {rep['litert_int8'].export_metric / rep['saved_model'].keras_metric:.3f}"
+            f"{' (refused)' if 'litert_int8' in r.get('refused', ()) else ''} |"
         )
     lines += [
         "",
@@ -243,7 +253,11 @@ def render(results, args, elapsed):
          "prepared graph."),
         (f"- int8 files are at most {worst:.2f}x their float32 file for the {len(big)} "
          "models over 100k parameters (the issue asks for at most 0.3x), with a "
-         f"reconstruction MSE {min(mse):.3f}x to {max(mse):.3f}x the Keras model's."),
+         f"reconstruction MSE {min(mse):.3f}x to {max(mse):.3f}x the Keras model's."
+         + "".join(f" Refused by verification (past its tolerance; `keras-ae export` fails "
+                   f"with the numbers, the file is measured here anyway): {r['name']} "
+                   f"{', '.join(k.replace('litert_', '') for k in r['refused'])}."
+                   for r in results if r.get("refused"))),
         (f"- LiteRT int8 vs fp32 speed (fp32 time / int8 time, above 1 means int8 is "
          f"faster): batch 1 median {np.median(int8_b1):.2f}x "
          f"(range {min(int8_b1):.2f}-{max(int8_b1):.2f}), batch 256 median "

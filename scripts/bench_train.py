@@ -71,13 +71,15 @@ MODEL_TITLES = {
     "hashing": "semantic hashing 784-512-32",
 }
 PYTHAE_MODELS = ("dense", "conv", "vae")  # pythae has no contractive or hashing model
+# keras_ae's defaults use XLA for MLP networks, so each of those also runs
+# without it (`keras_ae_nojit`): the measurement behind that default.
 CONTENDERS = {
-    "dense": ("plain", "keras_ae", "keras_ae_xla", "probe"),
+    "dense": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit", "probe"),
     "conv": ("plain", "keras_ae", "keras_ae_xla"),
-    "vae": ("plain", "keras_ae", "keras_ae_xla"),
-    "contractive": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit", "base_ae",
+    "vae": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit", "probe"),
+    "contractive": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit", "base_ae_nojit",
                     "base_ae_xla"),
-    "hashing": ("plain", "keras_ae", "keras_ae_xla"),
+    "hashing": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit"),
 }
 CONTENDER_TITLES = {
     "plain": "plain Keras `fit`",
@@ -86,24 +88,31 @@ CONTENDER_TITLES = {
     "keras_ae_nojit": "keras_ae `jit_compile=False`",
     "pythae": "pythae (PyTorch CPU)",
     "base_ae": "keras_ae `Autoencoder` 784-30 sigmoid (defaults)",
+    "base_ae_nojit": "keras_ae `Autoencoder` 784-30 sigmoid, no XLA",
     "base_ae_xla": "keras_ae `Autoencoder` 784-30 sigmoid, XLA",
 }
 BATCH_SIZES = (128, 256)
-# Dense AE layer shapes (inputs, units), encoder then decoder.
+# Dense layer shapes (inputs, units), encoder then decoder, of the models the
+# profile probes take apart. The VAE's encoder gives 2 x 32 values (mean and
+# log-variance); its decoder reads the 32-wide sample.
 DENSE_LAYERS = ((784, 512), (512, 256), (256, 30), (30, 256), (256, 512), (512, 784))
+PROBE_LAYERS = {
+    "dense": DENSE_LAYERS,
+    "vae": ((784, 512), (512, 256), (256, 64), (32, 256), (256, 512), (512, 784)),
+}
 CEILING_N = 2048
 
 
-def dense_step_flops(batch):
-    """Matmul FLOPs of one dense-AE training step at `batch`.
+def dense_step_flops(batch, layers=DENSE_LAYERS):
+    """Matmul FLOPs of one training step at `batch` of an MLP of `layers`.
 
     Forward: 2*b*m*n per layer. Backward: the weight gradient (2*b*m*n) of
     every layer and the input gradient (2*b*m*n) of every layer but the
     first (nothing asks for d loss / d x). Bias adds, activations and the
     optimizer are not counted.
     """
-    macs = sum(m * n for m, n in DENSE_LAYERS)
-    first = DENSE_LAYERS[0][0] * DENSE_LAYERS[0][1]
+    macs = sum(m * n for m, n in layers)
+    first = layers[0][0] * layers[0][1]
     return 2 * batch * (3 * macs - first)
 
 
@@ -395,7 +404,7 @@ def keras_worker(spec, channel):
 
 # ---------------------------------------------------------- profile probes
 def probe_worker(spec, channel):
-    """The matmul ceiling and two probes that split the dense AE's step time."""
+    """The matmul ceiling and two probes that split an MLP model's step time."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import numpy as np
@@ -412,27 +421,37 @@ def probe_worker(spec, channel):
     ceiling = tf.function(lambda: tf.linalg.matmul(a, b))
 
     weights = [tf.constant(rng.standard_normal((m, n), dtype=np.float32) * 0.05)
-               for m, n in DENSE_LAYERS]
+               for m, n in PROBE_LAYERS[spec["model"]]]
 
     def make_chain(batch, jit=False):
         x0 = tf.constant(x[:batch])
 
         @tf.function(jit_compile=jit)
         def chain():
+            # A layer reading fewer values than the last one gave (the VAE's
+            # decoder reads 32 of the encoder's 64) takes the first ones; its
+            # input gradient is repeated to the wider width on the way back.
             acts = [x0]
             for w in weights:
-                acts.append(tf.linalg.matmul(acts[-1], w))
+                acts.append(tf.linalg.matmul(acts[-1][:, : w.shape[0]], w))
             grad, grads = acts[-1], []
             for i in reversed(range(len(weights))):
-                grads.append(tf.linalg.matmul(acts[i], grad, transpose_a=True))
+                grads.append(tf.linalg.matmul(acts[i][:, : weights[i].shape[0]], grad,
+                                              transpose_a=True))
                 if i:
                     grad = tf.linalg.matmul(grad, weights[i], transpose_b=True)
+                    wider = acts[i].shape[1] // grad.shape[1]
+                    if wider > 1:
+                        grad = tf.concat([grad] * wider, axis=1)
             return grads
 
         return chain
 
     def make_step(batch, jit):
-        net = keras_ae.DeepAutoencoder(input_shape=(784,), latent_dim=30)
+        if spec["model"] == "vae":
+            net = keras_ae.VAE(input_shape=(784,), latent_dim=32)
+        else:
+            net = keras_ae.DeepAutoencoder(input_shape=(784,), latent_dim=30)
         net.compile(optimizer="adam")
         net.optimizer.build(net.trainable_variables)
         x0 = tf.constant(x[:batch])
@@ -868,6 +887,9 @@ def write_report(path, res, inf, meta):
         f"Load average (1, 5, 15 min) at start {meta['load_start']}, at end {meta['load_end']}"
         f"{'; ' + meta['busy'] if meta['busy'] else ''}. Run took {meta['minutes']:.1f} min.")
     add("")
+    for note in meta.get("notes", ()):  # e.g. rows merged in from a later --raw run
+        add(note)
+        add("")
 
     # ---- training table
     add("## Training samples/s")
@@ -960,6 +982,71 @@ def write_report(path, res, inf, meta):
                      (best >= 0.5) if valid else None))
         meta["flop_pct"] = flop_pct
 
+    # ---- headroom: what any compiler could gain over plain Keras
+    probed = [m for m in res if all(
+        res[m]["batches"][b]["rounds"].get("probe") for b in BATCH_SIZES)]
+    if probed:
+        add("## Where the step time goes: how much any compiler could gain")
+        add("")
+        add("A compiler (XLA) can fuse and remove the elementwise work, Adam's update and the "
+            "per-op dispatch, but not the matmuls. So the fastest possible step is the *matmuls "
+            "only* probe at the faster of TensorFlow's and XLA's matmul speed, and plain Keras "
+            "step / that time bounds the speedup that compiling plain Keras's model can reach "
+            "on this CPU. What `fit` adds around a compiled step (input pipeline, callbacks, "
+            "the call itself) is *fit's share*: keras_ae `fit` with XLA minus the bare XLA "
+            "step. Step times in ms (medians); `fit` rows from the training rounds above.")
+        add("")
+        add("| model | batch | matmuls only | matmuls only, XLA | bare step | bare step, XLA | "
+            "plain Keras `fit` | keras_ae `fit`, no XLA | keras_ae `fit`, XLA | XLA / plain "
+            "| bound: plain / matmuls | fit's share |")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        headroom = {}
+        for model in probed:
+            for batch in BATCH_SIZES:
+                rounds = res[model]["batches"][batch]["rounds"]
+                probe = {k: 1e3 * statistics.median(r["probe_seconds"][k]
+                                                    for r in rounds["probe"])
+                         for k in ("chain", "chain_xla", "bare_step", "bare_step_xla")}
+                fit_ms = {c: 1e3 * batch / rate(model, c, batch)
+                          for c in ("plain", "keras_ae_nojit", "keras_ae_xla") if rate(model, c, batch)}
+                floor = min(probe["chain"], probe["chain_xla"])
+                bound = fit_ms["plain"] / floor
+                gain = fit_ms["plain"] / fit_ms["keras_ae_xla"]
+                left = (probe["bare_step_xla"] - floor, fit_ms["keras_ae_xla"] - probe["bare_step_xla"])
+                headroom[(model, batch)] = (gain, bound, left)
+                add(f"| {MODEL_TITLES[model]} | {batch} | {probe['chain']:.2f} | "
+                    f"{probe['chain_xla']:.2f} | {probe['bare_step']:.2f} | "
+                    f"{probe['bare_step_xla']:.2f} | {fit_ms['plain']:.2f} | "
+                    f"{fit_ms.get('keras_ae_nojit', float('nan')):.2f} | "
+                    f"{fit_ms['keras_ae_xla']:.2f} | {gain:.2f}x | {bound:.2f}x | "
+                    f"{left[1]:.2f} |")
+        add("")
+        for (model, batch), (gain, bound, (in_step, in_fit)) in headroom.items():
+            if gain >= 1.3:
+                continue
+            if bound < 1.3:
+                add(f"- {model} b{batch}: XLA >= 1.3x plain Keras is out of reach on this CPU: "
+                    f"even a step that did nothing but its matmuls would be {bound:.2f}x plain "
+                    f"Keras; XLA gets {gain:.2f}x, i.e. {100 * (gain - 1) / (bound - 1):.0f}% of "
+                    "the possible gain. Only faster matmuls would move it: larger batches "
+                    "(better-shaped operands), or bfloat16 on CPUs with AMX / AVX512-BF16.")
+            else:
+                left_in_step = (f"{in_step:.2f} ms per step is work XLA leaves in the compiled "
+                                "step (elementwise, Adam, the VAE's sampling)"
+                                if in_step >= 0.1 else "none is left in the compiled step")
+                add(f"- {model} b{batch}: XLA gets {gain:.2f}x of a possible {bound:.2f}x. Of "
+                    f"the time above the matmuls-only floor, {left_in_step}, and "
+                    f"{in_fit:.2f} ms is fit's share (outside any compiled step).")
+        stuck = [m for m in probed if all(
+            headroom[(m, b)][2][0] >= 0.1 and headroom[(m, b)][0] < 1.3 for b in BATCH_SIZES)]
+        for model in stuck:
+            add(f"- {model}: the bare step is the place to look, not `fit`: XLA leaves "
+                + " / ".join(f"{headroom[(model, b)][2][0]:.2f}" for b in BATCH_SIZES)
+                + " ms per step above the matmuls at batch " + " / ".join(map(str, BATCH_SIZES))
+                + ". An op-level profile of that step (`tf.profiler`) would name the ops; "
+                "this script does not go that deep.")
+        add("")
+
     # ---- contractive
     if "contractive" in res:
         add("## Contractive penalty cost")
@@ -972,7 +1059,7 @@ def write_report(path, res, inf, meta):
         add("|---:|---|---:|---:|---:|")
         for batch in BATCH_SIZES:
             b = res["contractive"]["batches"][batch]["rounds"]
-            for base, cae, title in (("base_ae", "keras_ae_nojit", "no XLA"),
+            for base, cae, title in (("base_ae_nojit", "keras_ae_nojit", "no XLA"),
                                      ("base_ae_xla", "keras_ae_xla", "XLA")):
                 s_base, s_cae = _median_step_ms(b[base]), _median_step_ms(b[cae])
                 add(f"| {batch} | {title} | {s_base:.2f} | {s_cae:.2f} | {s_cae / s_base:.2f}x |")

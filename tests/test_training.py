@@ -87,11 +87,16 @@ def test_jit_compile(name, mnist_small):
 
 
 def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small, tmp_path):
-    """ContractiveAutoencoder sets `default_jit_compile` (XLA measured faster
-    on CPU); an explicit choice, eager mode and the other variants are left alone."""
+    """Built MLP networks compile with XLA by default (measured faster on
+    CPU); conv and user-supplied networks, an explicit choice and eager mode
+    are left to Keras."""
+    for name in NAMES:
+        model = CASES[name]()
+        model.compile(optimizer="adam")
+        expected = model.network == "mlp" and not isinstance(model, models.SemanticHashingAE)
+        assert model.jit_compile is expected, name
     cae = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16, seed=0)
     cae.compile(optimizer="adam")
-    assert cae.jit_compile is True
     x = _data(cae, mnist_small[0][:256])
     history = cae.fit(x, epochs=2, batch_size=128, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
@@ -103,9 +108,12 @@ def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small, tmp_p
         model.compile(optimizer="adam", **kwargs)
         assert model.jit_compile is False, kwargs
     if not tf.config.list_physical_devices("GPU"):  # Keras's own "auto": no XLA on CPU
-        plain = models.Autoencoder(input_shape=(784,), latent_dim=16)
-        plain.compile(optimizer="adam")
-        assert plain.jit_compile is False
+        built = models.Autoencoder(input_shape=(784,), latent_dim=16)
+        custom = models.Autoencoder(encoder=built.encoder, decoder=built.decoder)
+        conv = models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16)
+        for model in (custom, conv):
+            model.compile(optimizer="adam")
+            assert model.jit_compile is False
 
 
 @pytest.fixture

@@ -78,10 +78,14 @@ class Autoencoder(keras.Model):
     )
 
     #: Whether `compile(jit_compile="auto")` uses XLA on a machine without a
-    #: GPU, where Keras itself turns XLA off. A variant sets it where
-    #: `scripts/bench_train.py` measured XLA faster on CPU (see
-    #: docs/benchmarks/train.md); on GPU, Keras's own "auto" already uses XLA.
-    default_jit_compile = False
+    #: GPU (where Keras itself turns XLA off) for the built MLP networks; on
+    #: GPU, Keras's own "auto" already uses XLA. Decided by
+    #: `scripts/bench_train.py` on a quiet machine (docs/benchmarks/train.md):
+    #: XLA fuses the elementwise and Adam work around the matmuls, 1.1-1.3x
+    #: the samples/s of the same MLP models without it; convolutional
+    #: networks stay off (XLA's CPU convolutions ran at half the speed of
+    #: TensorFlow's oneDNN ones), as do user-supplied networks.
+    default_jit_compile = True
 
     def __init__(
         self,
@@ -366,11 +370,12 @@ class Autoencoder(keras.Model):
     def _resolve_auto_jit_compile(self):
         """What `jit_compile="auto"` means: Keras's choice (no XLA on a CPU-only
         machine or under a distribution strategy), except that a variant with
-        `default_jit_compile` uses XLA on CPU too. Overriding this hook rather
-        than `compile()` keeps `keras.models.load_model` compiling the model
-        from its saved config (Keras skips that for a custom `compile()`)."""
-        if (self.default_jit_compile and not self._distribute_strategy
-                and not tf.distribute.has_strategy()):
+        `default_jit_compile` uses XLA on CPU too for its built MLP networks.
+        Overriding this hook rather than `compile()` keeps
+        `keras.models.load_model` compiling the model from its saved config
+        (Keras skips that for a custom `compile()`)."""
+        if (self.default_jit_compile and self.network == "mlp" and not self._custom_networks
+                and not self._distribute_strategy and not tf.distribute.has_strategy()):
             return True
         return super()._resolve_auto_jit_compile()
 

@@ -36,11 +36,6 @@ class ContractiveAutoencoder(Autoencoder):
         feature extraction", ICML 2011.
     """
 
-    # XLA fuses the penalty's elementwise work: 1.36-1.51x the samples/s of
-    # the same model without XLA on 2 busy CPU cores (docs/benchmarks/train.md),
-    # 0.95x / 1.17x at batch 128 / 256 on a quiet machine (train_quiet.md).
-    default_jit_compile = True
-
     loss_names = ("loss", "reconstruction_loss", "contractive_loss")
     defaults = {**Autoencoder.defaults, "latent_activation": "sigmoid"}
 
