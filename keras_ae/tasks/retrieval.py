@@ -148,7 +148,9 @@ class HammingIndex:
             # smallest distance t, and only the codes at distance <= t are
             # ranked, by (row, distance, index) in one sort. Faster than
             # partitioning every row of the block.
-            rows_off = np.arange(len(d), dtype=np.int32) * width  # < _BLOCK_PAIRS
+            # int32 offsets halve the memory the bincount reads (int64 when too wide).
+            off_dtype = np.int32 if len(d) * width < 2**31 else np.int64
+            rows_off = np.arange(len(d), dtype=off_dtype) * width
             hist = np.bincount((d + rows_off[:, None]).ravel(), minlength=len(d) * width)
             t = (np.cumsum(hist.reshape(len(d), width), axis=1) < k).sum(axis=1)
             rows, cols = np.nonzero(d <= t[:, None])
