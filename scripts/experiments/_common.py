@@ -30,6 +30,19 @@ def seed_all(seed=0):
     keras.utils.set_random_seed(seed)
 
 
+def validation_split(n, fraction=0.2, seed=0):
+    """`(val, fit)` index arrays: a seeded `fraction` of `n` training rows held out.
+
+    Scripts that choose a model setting score the candidates on `val` (trained
+    on `fit`), so the test split picks nothing.
+    """
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(n)
+    cut = round(n * fraction)
+    return order[:cut], order[cut:]
+
+
 def markdown_table(header, rows, floatfmt="{:.4f}"):
     """A GitHub markdown table; floats formatted with `floatfmt`."""
 

@@ -20,6 +20,7 @@ from _common import (
     pyplot,
     save_figure,
     seed_all,
+    validation_split,
     write_result,
 )
 
@@ -59,7 +60,6 @@ def sat_ae(x, d, setting):
 
 
 def main():
-    import numpy as np
     from sklearn.decomposition import PCA
 
     from keras_ae import datasets, tasks, zoo
@@ -67,8 +67,7 @@ def main():
     (x_train, y_train), (x_test, y_test) = datasets.load_satimage(data_dir())
     mu, sd = x_train.mean(axis=0), x_train.std(axis=0)
     x_train, x_test = (x_train - mu) / sd, (x_test - mu) / sd
-    order = np.random.default_rng(0).permutation(len(x_train))
-    val, fit = order[: len(order) // 5], order[len(order) // 5:]
+    val, fit = validation_split(len(x_train))
     raw = tasks.AEKNNClassifier(None, k=5).fit(x_train, y_train).score(x_test, y_test)
     print(f"satimage raw kNN accuracy {raw:.4f}")
     rows, pca_acc, ae_acc, chosen = [], {}, {}, {}

@@ -28,9 +28,9 @@ from _common import (
     pyplot,
     save_figure,
     seed_all,
+    validation_split,
     write_result,
 )
-
 
 SAT_SETTINGS = {
     "36-256-128-64, 250 epochs": dict(latent_dim=64, hidden_units=(256, 128), epochs=250),
@@ -38,6 +38,13 @@ SAT_SETTINGS = {
     "36-128-16, 60 epochs": dict(latent_dim=16, hidden_units=(128,), epochs=60),
 }
 SAT_MODEL = {"input_shape": (36,), "output_activation": "linear", "reconstruction_loss": "mse"}
+
+
+def sat_setting(name):
+    """`(model kwargs, epochs)` of the SAT_SETTINGS entry `name`."""
+    setting = dict(SAT_SETTINGS[name])
+    epochs = setting.pop("epochs")
+    return {**SAT_MODEL, **setting}, epochs
 
 
 def rmse(x_hat, x, mask):
@@ -63,15 +70,13 @@ def choose_satimage_setting(sx, rate):
     """The SAT_SETTINGS entry with the lowest imputation RMSE on a validation split."""
     from keras_ae import corruption, tasks
 
-    order = np.random.default_rng(0).permutation(len(sx))
-    val, fit = sx[order[: len(sx) // 5]], sx[order[len(sx) // 5:]]
+    val_rows, fit_rows = validation_split(len(sx))
+    val, fit = sx[val_rows], sx[fit_rows]
     x_missing, mask = corruption.random_missing(val, rate, seed=1)
     x_missing, mask = np.asarray(x_missing), np.asarray(mask).astype(bool)
     scores = {}
-    for name, setting in SAT_SETTINGS.items():
-        setting = dict(setting)
-        epochs = setting.pop("epochs")
-        model = train_imputer(fit, rate, {**SAT_MODEL, **setting}, epochs, 64)
+    for name in SAT_SETTINGS:
+        model = train_imputer(fit, rate, *sat_setting(name), 64)
         scores[name] = rmse(tasks.impute(model, x_missing, mask, fill=0.0), val, mask)
         print(f"satimage {name}: validation RMSE {scores[name]:.4f}")
     return min(scores, key=scores.get), scores
@@ -111,10 +116,9 @@ def main():
     mu, sd = sx.mean(axis=0), sx.std(axis=0)
     sx, sxt = ((sx - mu) / sd).astype("float32"), ((sxt - mu) / sd).astype("float32")
     chosen, val_scores = choose_satimage_setting(sx, 0.3)
-    setting = dict(SAT_SETTINGS[chosen])
-    epochs = setting.pop("epochs")
-    sat, *_ = run("satimage", sx, sxt, 0.3, {**SAT_MODEL, **setting}, epochs=epochs,
-                  batch_size=64, knn_train=sx)
+    model_kwargs, epochs = sat_setting(chosen)
+    sat, *_ = run("satimage", sx, sxt, 0.3, model_kwargs, epochs=epochs, batch_size=64,
+                  knn_train=sx)
 
     (mx, _), (mxt, _) = datasets.load_mnist(data_dir())
     mx = (mx.reshape(len(mx), -1) / 255.0).astype("float32")

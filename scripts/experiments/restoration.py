@@ -76,14 +76,14 @@ SR_SPATIAL_EPOCHS = 8
 DENSE = dict(latent_dim=CODE, filters=(32, 64), reconstruction_loss="bce")
 
 
-def fit_pairs(x_in, x_out, epochs, seed=0, **config):
-    """A ConvAutoencoder (`config`, default the dense-code one) fit on pairs."""
+def fit_pairs(x_in, x_out, epochs, config=DENSE, seed=0):
+    """A ConvAutoencoder with the arguments `config`, fit on (x_in, x_out) pairs."""
     import keras
 
     from keras_ae import models
 
     seed_all(seed)
-    model = models.ConvAutoencoder(input_shape=(28, 28, 1), seed=seed, **(config or DENSE))
+    model = models.ConvAutoencoder(input_shape=(28, 28, 1), seed=seed, **config)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     images = (-1, 28, 28, 1)
     decay = keras.callbacks.LearningRateScheduler(lambda epoch: 1e-3 * 0.8**epoch)
@@ -166,7 +166,7 @@ def super_resolution(name, x, xt):
         up = tasks.upsample(np.asarray(corruption.downsample(x, f, image_shape=(28, 28))), 28,
                             clip=(0, 1))
         if f == 2:
-            model = fit_pairs(up, x, SR_SPATIAL_EPOCHS, **SR_SPATIAL)
+            model = fit_pairs(up, x, SR_SPATIAL_EPOCHS, SR_SPATIAL)
         else:
             model = fit_pairs(up, x, EPOCHS)
         low = np.asarray(corruption.downsample(xt, f, image_shape=(28, 28)))
