@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import keras
@@ -111,9 +112,38 @@ def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small, tmp_p
         built = models.Autoencoder(input_shape=(784,), latent_dim=16)
         custom = models.Autoencoder(encoder=built.encoder, decoder=built.decoder)
         conv = models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16)
-        for model in (custom, conv):
+        # A deep contractive encoder takes the batched-Jacobian path, whose XLA
+        # programs TensorFlow never frees: no XLA by default there.
+        deep_cae = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16,
+                                                 hidden_units=(64,))
+        assert deep_cae._closed_form_layer() is None
+        for model in (custom, conv, deep_cae):
             model.compile(optimizer="adam")
             assert model.jit_compile is False
+
+
+def test_many_xla_models_in_one_process_warn_once(monkeypatch):
+    """TensorFlow keeps every compiled XLA program: a sweep is told how to avoid it."""
+    from keras_ae.models import base
+
+    x = np.zeros((8, 8), "float32")
+    monkeypatch.setattr(base, "_xla_models", base.XLA_SWEEP_WARNING - 2)
+
+    def train(**compile_kwargs):
+        model = models.Autoencoder(input_shape=(8,), latent_dim=2)
+        model.compile(optimizer="adam", **compile_kwargs)
+        model.fit(x, epochs=2, verbose=0)  # two epochs, one program: counted once
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train()  # one below the threshold: silent
+    with pytest.warns(RuntimeWarning, match="jit_compile=False"):
+        train()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train()  # warned once only
+        train(jit_compile=False)  # not counted
+    assert base._xla_models == base.XLA_SWEEP_WARNING + 1
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The base `Autoencoder`: every variant inherits its training loop from here."""
 
+import warnings
+
 import numpy as np
 import keras
 import tensorflow as tf
@@ -15,6 +17,26 @@ from keras_ae.utils.validation import (
 )
 
 _serialize = keras.saving.serialize_keras_object
+
+#: After this many models trained with XLA in one process, warn once that
+#: their compiled programs are never freed (see `default_jit_compile`).
+XLA_SWEEP_WARNING = 50
+_xla_models = 0
+
+
+def _count_xla_model():
+    global _xla_models
+    _xla_models += 1
+    if _xla_models == XLA_SWEEP_WARNING:
+        warnings.warn(
+            f"{XLA_SWEEP_WARNING} keras_ae models in this process were trained with XLA "
+            "(the default for MLP networks); TensorFlow keeps every compiled XLA program until the process exits "
+            "(about 25 MB each, tensorflow/tensorflow#64170). For a sweep over many models, "
+            "pass jit_compile=False to compile() or train each model in its own process.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
 _deserialize = keras.saving.deserialize_keras_object
 
 
@@ -86,6 +108,11 @@ class Autoencoder(keras.Model):
     #: (contractive 1.06x / 1.18x, VAE 1.07x / 0.99x). Convolutional networks
     #: stay off (0.83x / 0.67x with XLA), as do user-supplied networks and,
     #: by its own attribute, `SemanticHashingAE`.
+    #: TensorFlow never frees a compiled XLA program (its compilation cache has
+    #: no eviction, tensorflow/tensorflow#64170): every new model compiled
+    #: with XLA keeps ~25 MB and ~170 memory maps until the process exits, so
+    #: a sweep over hundreds of models in one process should pass
+    #: `jit_compile=False` (a warning says so after `XLA_SWEEP_WARNING` models).
     default_jit_compile = True
 
     def __init__(
@@ -376,9 +403,21 @@ class Autoencoder(keras.Model):
         `keras.models.load_model` compiling the model from its saved config
         (Keras skips that for a custom `compile()`)."""
         if (self.default_jit_compile and self.network == "mlp" and not self._custom_networks
-                and not self._distribute_strategy and not tf.distribute.has_strategy()):
+                and not self._distribute_strategy and not tf.distribute.has_strategy()
+                and self._xla_measured_faster()):
             return True
         return super()._resolve_auto_jit_compile()
+
+    def make_train_function(self, force=False):
+        if self.jit_compile and not self.__dict__.get("_xla_counted"):
+            object.__setattr__(self, "_xla_counted", True)
+            _count_xla_model()
+        return super().make_train_function(force=force)
+
+    def _xla_measured_faster(self):
+        """Hook: False where a variant's built MLP step was not measured
+        faster with XLA (the base: always True)."""
+        return True
 
     # -------------------------------------------- numpy entry points, validated
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
