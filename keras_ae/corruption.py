@@ -1,9 +1,9 @@
 """Input corruption: noise and masks for denoising, inpainting and imputation.
 
 Every function takes a float batch of shape (N, ...) (numpy or tensor), is
-written with `keras.ops` and `keras.random`, and so runs eagerly, inside a
+written with `keras.ops` and `keras_ae.utils.rng`, and so runs eagerly, inside a
 `tf.function` / `train_step`, and inside a `tf.data` ``map`` over batches.
-Each draws its randomness in a single `keras.random` call, so ``seed`` may be:
+Each draws its randomness in a single call, so ``seed`` may be:
 
 - an int: the same int gives the same output (stateless draw);
 - a `keras.random.SeedGenerator`: fresh noise on every call (a layer owns
@@ -23,6 +23,8 @@ import numbers
 
 import keras
 from keras import ops
+
+from keras_ae.utils import rng
 
 CORRUPTIONS = ("dropout", "gaussian", "salt_and_pepper", "block")
 
@@ -55,7 +57,7 @@ def _check_seed(seed):
 
 def _uniform(x, seed):
     _check_seed(seed)
-    return keras.random.uniform(ops.shape(x), dtype=x.dtype, seed=seed)
+    return rng.uniform(ops.shape(x), seed, dtype=x.dtype)
 
 
 def dropout_mask(x, rate, seed=None):
@@ -101,7 +103,7 @@ def gaussian_noise(x, stddev, seed=None, clip=None):
         raise ValueError(f"clip must be None or (lo, hi) with lo <= hi, got {clip!r}")
     _check_seed(seed)
     x = _float(x)
-    y = x + stddev * keras.random.normal(ops.shape(x), dtype=x.dtype, seed=seed)
+    y = x + stddev * rng.normal(ops.shape(x), seed, dtype=x.dtype)
     if clip is not None:
         y = ops.clip(y, clip[0], clip[1])
     return y
@@ -218,7 +220,7 @@ def block_mask(
     if size > min(h, w):
         raise ValueError(f"size must be <= min(H, W) = {min(h, w)}, got {size}")
     n = ops.shape(imgs)[0]
-    u = keras.random.uniform((n, num_blocks, 2), dtype="float32", seed=seed)
+    u = rng.uniform((n, num_blocks, 2), seed)
     # Top-left corners uniform over the h - size + 1 (w - size + 1) positions.
     top = ops.cast(ops.floor(u[..., 0] * (h - size + 1)), "int32")[..., None]
     left = ops.cast(ops.floor(u[..., 1] * (w - size + 1)), "int32")[..., None]

@@ -1,4 +1,4 @@
-"""Statistics and seeding of keras_ae.corruption."""
+"""Statistics and seeding of keras_ae.corruption and keras_ae.utils.rng."""
 
 import keras
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae import corruption as C
+from keras_ae.utils import rng
 
 N = 64
 
@@ -137,6 +138,31 @@ def test_inside_tf_data_map(x):
     assert len(masks) == 4 and masks[0].shape == (16, 784)
     np.testing.assert_array_equal(np.concatenate(masks).sum(1), 36)
     assert not np.array_equal(masks[0], masks[1])  # fresh noise per batch
+
+
+@pytest.mark.parametrize("kind", ["uniform", "normal"])
+@pytest.mark.parametrize("jit", [False, True])
+def test_generator_draws_equal_keras_random(kind, jit):
+    # The same values as keras.random from an equally seeded generator, in an
+    # XLA program too, where rng's explicit Philox compiles ~30x faster on CPU.
+    ours = tf.function(lambda g: getattr(rng, kind)((500, 40), g), jit_compile=jit)
+    keras_ = tf.function(lambda g: getattr(keras.random, kind)((500, 40), seed=g),
+                         jit_compile=jit)
+    g1, g2 = keras.random.SeedGenerator(3), keras.random.SeedGenerator(3)
+    draws = [ours(g1).numpy() for _ in range(2)]
+    np.testing.assert_array_equal(draws, [keras_(g2).numpy() for _ in range(2)])
+    assert not np.array_equal(*draws)  # fresh per call
+    mean, std = (0.5, 12 ** -0.5) if kind == "uniform" else (0.0, 1.0)
+    for v in draws:
+        assert abs(v.mean() - mean) < 0.02 and abs(v.std() - std) < 0.02
+
+
+def test_int_and_none_seeds_are_keras_random():
+    np.testing.assert_array_equal(rng.uniform((8, 8), 4).numpy(),
+                                  keras.random.uniform((8, 8), seed=4).numpy())
+    np.testing.assert_array_equal(rng.normal((8, 8), 4, stddev=2.0).numpy(),
+                                  keras.random.normal((8, 8), stddev=2.0, seed=4).numpy())
+    assert rng.normal((3,), None).shape == (3,)
 
 
 def test_errors(x):

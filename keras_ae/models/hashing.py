@@ -5,6 +5,7 @@ import keras
 from keras import ops
 
 from keras_ae.models.base import Autoencoder
+from keras_ae.utils import rng
 from keras_ae.utils.validation import check_choice
 
 BINARIZATIONS = ("noise", "straight_through")
@@ -78,14 +79,13 @@ class SemanticHashingAE(Autoencoder):
         if self.binarization == "noise":
             if self.noise_std == 0:
                 return ops.sigmoid(logits)
-            noise = keras.random.normal(ops.shape(logits), stddev=self.noise_std,
-                                        seed=self.seed_generator)
+            noise = rng.normal(ops.shape(logits), self.seed_generator, stddev=self.noise_std)
             return ops.sigmoid(logits + noise)
         soft = ops.sigmoid(logits)
         # Stochastic binary units (bit = 1 with probability `soft`), with the
         # gradient passed straight through: deterministic rounding collapses
         # to a handful of codes, sampling keeps every bit informative.
-        draw = keras.random.uniform(ops.shape(soft), seed=self.seed_generator)
+        draw = rng.uniform(ops.shape(soft), self.seed_generator)
         bits = ops.cast(draw < soft, soft.dtype)
         return soft + ops.stop_gradient(bits - soft)
 

@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_ae import losses
 from keras_ae.models.base import Autoencoder
+from keras_ae.utils import rng
 from keras_ae.utils.validation import check_array, check_choice, check_positive_int
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -95,7 +96,7 @@ class VAE(Autoencoder):
 
     def draw_noise(self, shape):
         """Standard normal noise from the model's generator (tests may override)."""
-        return keras.random.normal(shape, seed=self.seed_generator)
+        return rng.normal(shape, self.seed_generator)
 
     def reparameterize(self, mean, log_var):
         return mean + ops.exp(0.5 * log_var) * self.draw_noise(ops.shape(mean))
