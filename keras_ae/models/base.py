@@ -105,9 +105,10 @@ class Autoencoder(keras.Model):
     #: `scripts/bench_train.py` on a quiet machine (docs/benchmarks/train.md):
     #: XLA fuses the elementwise and Adam work around the matmuls: 1.33x /
     #: 1.17x the samples/s of the same dense AE without it at batch 128 / 256
-    #: (contractive 1.06x / 1.18x, VAE 1.07x / 0.99x). Convolutional networks
-    #: stay off (0.83x / 0.67x with XLA), as do user-supplied networks and,
-    #: by its own attribute, `SemanticHashingAE`.
+    #: (contractive 1.06x / 1.18x; VAE 1.26x / 1.20x and semantic hashing
+    #: 1.30x / 1.18x once their noise drew Philox by name, `keras_ae.utils.rng`).
+    #: Convolutional networks stay off (0.83x / 0.67x with XLA), as do
+    #: user-supplied networks.
     #: TensorFlow never frees a compiled XLA program (its compilation cache has
     #: no eviction, tensorflow/tensorflow#64170): every new model compiled
     #: with XLA keeps ~25 MB and ~170 memory maps until the process exits, so

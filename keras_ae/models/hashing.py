@@ -54,9 +54,6 @@ class SemanticHashingAE(Autoencoder):
     """
 
     defaults = {**Autoencoder.defaults, "hidden_units": (512,), "latent_activation": "linear"}
-    # XLA measured slower here on CPU (0.94x / 0.87x the samples/s of the same
-    # model without it at batch 128 / 256, docs/benchmarks/train.md).
-    default_jit_compile = False
 
     def __init__(self, input_shape=None, latent_dim=None, *, binarization="noise",
                  noise_std=2.0, **kwargs):
