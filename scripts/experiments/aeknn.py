@@ -33,10 +33,13 @@ SAT_SETTINGS = {
     "36-256-128-d, 150 epochs": dict(hidden=(256, 128), epochs=150),
     "36-256-128-d, 150 epochs, denoising (gaussian 0.3)": dict(hidden=(256, 128), epochs=150,
                                                                noise=0.3),
+    "36-128-64-d, 60 epochs, contractive (weight 0.1)": dict(hidden=(128, 64), epochs=60,
+                                                             contractive=0.1),
 }
 
 
-def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=None, seed=0):
+def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=None,
+             contractive=None, seed=0):
     import keras
 
     from keras_ae import models
@@ -47,6 +50,8 @@ def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=No
     if noise:
         model = models.DenoisingAutoencoder(noise="gaussian", noise_params={"stddev": noise},
                                             **common)
+    elif contractive:
+        model = models.ContractiveAutoencoder(contractive_weight=contractive, **common)
     else:
         model = models.Autoencoder(**common)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -56,7 +61,7 @@ def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=No
 
 def sat_ae(x, d, setting):
     return train_ae(x, d, setting["hidden"], setting["epochs"], 64, "linear", "mse",
-                    noise=setting.get("noise"))
+                    noise=setting.get("noise"), contractive=setting.get("contractive"))
 
 
 def main():
