@@ -155,7 +155,7 @@ def main(argv=None):
     text = "\n".join([
         "# Random draws under XLA: `keras.random` vs `keras_ae.utils.rng`",
         "",
-        f"Written by `python scripts/bench_rng.py {' '.join(argv or sys.argv[1:])}`".rstrip()
+        "Written by `" + " ".join(["python scripts/bench_rng.py", *(argv or sys.argv[1:])]) + "`"
         + f". Machine: {platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow "
         f"{tf.__version__}, Keras {keras.__version__}; load average at the start {load:.1f}; "
         f"whole run {(time.perf_counter() - start) / 60:.1f} min. Medians of {args.rounds} "

@@ -1032,7 +1032,7 @@ def write_report(path, res, inf, meta):
                     "(better-shaped operands), or bfloat16 on CPUs with AMX / AVX512-BF16.")
             else:
                 left_in_step = (f"{in_step:.2f} ms per step is work XLA leaves in the compiled "
-                                "step (elementwise, Adam, the VAE's sampling)"
+                                "step (elementwise, Adam, random draws)"
                                 if in_step >= 0.1 else "none is left in the compiled step")
                 add(f"- {model} b{batch}: XLA gets {gain:.2f}x of a possible {bound:.2f}x. Of "
                     f"the time above the matmuls-only floor, {left_in_step}, and "
@@ -1043,8 +1043,10 @@ def write_report(path, res, inf, meta):
             add(f"- {model}: the bare step is the place to look, not `fit`: XLA leaves "
                 + " / ".join(f"{headroom[(model, b)][2][0]:.2f}" for b in BATCH_SIZES)
                 + " ms per step above the matmuls at batch " + " / ".join(map(str, BATCH_SIZES))
-                + ". An op-level profile of that step (`tf.profiler`) would name the ops; "
-                "this script does not go that deep.")
+                + ". Random draws were most of it before keras_ae named Philox for them "
+                "(`keras.random`'s unnamed algorithm compiles to a slow generator under XLA: "
+                "`docs/benchmarks/rng.md`); what is left needs an op-level profile "
+                "(`tf.profiler`), which this script does not take.")
         add("")
 
     # ---- contractive

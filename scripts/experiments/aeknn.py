@@ -3,7 +3,7 @@
 Satimage: features standardized with the training split's mean and std;
 PCA and the autoencoders are fitted on the training split; kNN is fitted on
 the training codes and scored on the 2,000 test rows, for d = 2, 4, 8, 12.
-At each d, three autoencoder settings (SAT_SETTINGS) are scored by kNN on a
+At each d, four autoencoder settings (SAT_SETTINGS) are scored by kNN on a
 validation split of the training rows; the winner is retrained on the whole
 training split, so the test split picks nothing.
 MNIST: the same at d = 30 (pixels in [0, 1], all 60,000 / 10,000 images), with
