@@ -1329,8 +1329,10 @@ def main(argv=None):
         versions += "; pythae not installed (column skipped)"
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t_start)),
+        # Local absolute paths (a data directory, a pythae venv, a raw file)
+        # are shown as <path>, keeping the flag that takes them.
         "command": "python scripts/bench_train.py " + " ".join(
-            a for a in sys.argv[1:] if not a.startswith(("/", "--data-dir"))),
+            "<path>" if a.startswith("/") else a for a in sys.argv[1:]),
         "quick": args.quick,
         "warmup_seconds": args.warmup_seconds,
         "round_seconds": args.round_seconds,
