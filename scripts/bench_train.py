@@ -63,6 +63,8 @@ DEFAULT_PYTHAE_PYTHON = Path("/work/bench-venv/bin/python")
 PROTOCOL = "@@BENCH "
 
 MODELS = ("dense", "conv", "vae", "contractive", "hashing")
+#: Models whose training step draws random numbers (the VAE's noise, the hashing AE's).
+NOISY_MODELS = ("vae", "hashing")
 MODEL_TITLES = {
     "dense": "dense AE 784-512-256-30",
     "conv": "conv AE (32, 64), code 16",
@@ -1043,10 +1045,12 @@ def write_report(path, res, inf, meta):
             add(f"- {model}: the bare step is the place to look, not `fit`: XLA leaves "
                 + " / ".join(f"{headroom[(model, b)][2][0]:.2f}" for b in BATCH_SIZES)
                 + " ms per step above the matmuls at batch " + " / ".join(map(str, BATCH_SIZES))
-                + ". Random draws were most of it before keras_ae named Philox for them "
-                "(`keras.random`'s unnamed algorithm compiles to a slow generator under XLA: "
-                "`docs/benchmarks/rng.md`); what is left needs an op-level profile "
-                "(`tf.profiler`), which this script does not take.")
+                + ". " + ("Random draws were most of it before keras_ae named Philox for "
+                          "them (`keras.random`'s unnamed algorithm compiles to a slow "
+                          "generator under XLA: `docs/benchmarks/rng.md`); what is left"
+                          if model in NOISY_MODELS else "This model draws no random numbers; "
+                          "what it is") + " needs an op-level profile (`tf.profiler`), which "
+                "this script does not take.")
         add("")
 
     # ---- contractive
