@@ -2,10 +2,10 @@
 
 `keras.random.normal` and `keras.random.uniform` call TensorFlow's stateless
 ops without naming an algorithm. Compiled by XLA on a CPU, that op is
-10-70x slower than the same op with `alg="philox"` named, although both give
-the same values: a (256, 784) uniform draw takes ~70 ms in an XLA program
-against ~1 ms, and the VAE's (256, 32) noise ~3.5 ms against ~0.4 ms, a
-quarter of its training step. A denoising AE trained 4x slower with XLA than
+7-40x slower than the same op with `alg="philox"` named, although both give
+the same values: a (256, 784) uniform draw takes ~67 ms in an XLA program
+against ~1.6 ms, and the VAE's (256, 32) noise ~5 ms against ~0.7 ms, about a
+third of its training step. A denoising AE trained 4x slower with XLA than
 without it (`python scripts/bench_rng.py` writes the table to
 `docs/benchmarks/rng.md`). Without XLA the two cost the same.
 
