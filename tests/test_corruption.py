@@ -157,6 +157,29 @@ def test_generator_draws_equal_keras_random(kind, jit):
         assert abs(v.mean() - mean) < 0.02 and abs(v.std() - std) < 0.02
 
 
+def test_models_training_noise_names_philox():
+    # What makes the draws fast under XLA: every random op the models' noise
+    # traces to names Philox (alg 1), not keras.random's auto-select (alg 3).
+    from tensorflow.python.framework import tensor_util
+
+    from keras_ae import DenoisingAutoencoder, SemanticHashingAE, VAE
+
+    dae = DenoisingAutoencoder(input_shape=(784,), latent_dim=8, noise="gaussian")
+    vae = VAE(input_shape=(784,), latent_dim=8)
+    sh = SemanticHashingAE(input_shape=(784,), latent_dim=8, binarization="straight_through")
+    draws = {"denoising": lambda: dae.corrupt(tf.ones((4, 784))),
+             "vae": lambda: vae.draw_noise((4, 8)),
+             "hashing": lambda: sh.binarize(tf.zeros((4, 8))),
+             "block mask": lambda: C.block_mask(tf.ones((4, 28, 28)), 8, seed=dae.seed_generator)}
+    for name, draw in draws.items():
+        graph = tf.function(draw).get_concrete_function().graph
+        random_ops = [op for op in graph.get_operations()
+                      if op.type.startswith("StatelessRandom") and op.type.endswith("V2")]
+        assert random_ops, name
+        for op in random_ops:
+            assert tensor_util.constant_value(op.inputs[-1]) == 1, (name, op.type)
+
+
 def test_int_and_none_seeds_are_keras_random():
     np.testing.assert_array_equal(rng.uniform((8, 8), 4).numpy(),
                                   keras.random.uniform((8, 8), seed=4).numpy())
