@@ -77,7 +77,7 @@ PYTHAE_MODELS = ("dense", "conv", "vae")  # pythae has no contractive or hashing
 # without it (`keras_ae_nojit`): the measurement behind that default.
 CONTENDERS = {
     "dense": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit", "probe"),
-    "conv": ("plain", "keras_ae", "keras_ae_xla"),
+    "conv": ("plain", "keras_ae", "keras_ae_xla", "probe"),
     "vae": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit", "probe"),
     "contractive": ("plain", "keras_ae", "keras_ae_xla", "keras_ae_nojit", "base_ae_nojit",
                     "base_ae_xla"),
@@ -415,6 +415,8 @@ def probe_worker(spec, channel):
     import keras_ae
 
     keras.utils.set_random_seed(0)
+    if spec["model"] == "conv":
+        return _conv_probe(spec, channel)
     x, _ = _load_data(spec["data"], conv=False)
     channel.send(ready=True)
     rng = np.random.default_rng(0)
@@ -468,17 +470,6 @@ def probe_worker(spec, channel):
 
         return step
 
-    def timed(fn, seconds):
-        fn()
-        n, t0 = 0, time.perf_counter()
-        while True:
-            out = fn()
-            tf.nest.map_structure(lambda t: t.numpy(), out)
-            n += 1
-            elapsed = time.perf_counter() - t0
-            if elapsed >= seconds and n >= 3:
-                return elapsed / n
-
     while True:
         cmd = channel.recv()
         if cmd["cmd"] == "quit":
@@ -497,8 +488,66 @@ def probe_worker(spec, channel):
             if cmd["cmd"] != "round":
                 break
             each = cmd["round_seconds"] / len(probes)
-            seconds = {name: timed(fn, each) for name, fn in probes.items()}
+            seconds = {name: _timed(fn, each) for name, fn in probes.items()}
             channel.send(probe_seconds=seconds)
+        channel.send(peak_rss_mb=peak_rss_mb())
+
+
+def _timed(fn, seconds):
+    """Seconds per call of `fn`, called until `seconds` have passed (3 calls at least)."""
+    import tensorflow as tf
+
+    fn()
+    n, t0 = 0, time.perf_counter()
+    while True:
+        tf.nest.map_structure(lambda t: t.numpy(), fn())
+        n += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds and n >= 3:
+            return elapsed / n
+
+
+def _conv_probe(spec, channel):
+    """The conv AE's `train_step` against plain Keras's, each one `tf.function`
+    on a fixed batch in this one process, alternating within every round: the
+    custom step's own cost, without `fit`, the input pipeline or the machine's
+    state (which shifts between processes and minutes) in the comparison."""
+    import keras
+    import tensorflow as tf
+
+    x, _ = _load_data(spec["data"], conv=True)
+    channel.send(ready=True)
+
+    def compiled(net, data):
+        net.optimizer.build(net.trainable_variables)
+        step = tf.function(net.train_step)
+        return lambda: step(data)
+
+    while True:
+        cmd = channel.recv()
+        if cmd["cmd"] == "quit":
+            break
+        x0 = tf.constant(x[: cmd["batch"]])
+        probes = {"plain_step": compiled(_plain_keras("conv", keras)[0], (x0, x0)),
+                  "keras_ae_step": compiled(_keras_ae_model("conv", "keras_ae_nojit"), x0)}
+        t = time.perf_counter()
+        for fn in probes.values():  # trace and warm
+            for _ in range(3):
+                tf.nest.map_structure(lambda t_: t_.numpy(), fn())
+        channel.send(warmup_seconds=time.perf_counter() - t, steps_per_round=0, warmup_rate=0)
+        turn = 0
+        while True:
+            cmd = channel.recv()
+            if cmd["cmd"] != "round":
+                break
+            each = cmd["round_seconds"] / 4
+            seconds = {name: [] for name in probes}
+            # ABBA within the round, so a drift in the machine's speed hits both.
+            order = list(probes) if turn % 2 == 0 else list(reversed(probes))
+            for name in order + order[::-1]:
+                seconds[name].append(_timed(probes[name], each))
+            turn += 1
+            channel.send(probe_seconds={k: sum(v) / len(v) for k, v in seconds.items()})
         channel.send(peak_rss_mb=peak_rss_mb())
 
 
@@ -985,7 +1034,7 @@ def write_report(path, res, inf, meta):
         meta["flop_pct"] = flop_pct
 
     # ---- headroom: what any compiler could gain over plain Keras
-    probed = [m for m in res if all(
+    probed = [m for m in res if m in PROBE_LAYERS and all(
         res[m]["batches"][b]["rounds"].get("probe") for b in BATCH_SIZES)]
     if probed:
         add("## Where the step time goes: how much any compiler could gain")
@@ -1051,6 +1100,35 @@ def write_report(path, res, inf, meta):
                           if model in NOISY_MODELS else "This model draws no random numbers; "
                           "what it is") + " needs an op-level profile (`tf.profiler`), which "
                 "this script does not take.")
+        add("")
+
+    # ---- conv: the custom train_step against Keras's, same process
+    conv_probe = "conv" in res and all(res["conv"]["batches"][b]["rounds"].get("probe")
+                                       for b in BATCH_SIZES)
+    if conv_probe:
+        add("## Conv AE: keras_ae's `train_step` against Keras's, in one process")
+        add("")
+        add("`fit` rates above come from separate processes, and this machine's speed shifts "
+            "between them. Here the conv AE's compiled `train_step` (keras_ae's, no XLA: the "
+            "conv default) and plain Keras's (`Model.train_step` of the functional model above, "
+            "same layers, MSE) run as `tf.function`s on one fixed batch in one process, "
+            "alternating A-B-B-A within every round; no `fit`, no input pipeline. Both graphs "
+            "hold the same convolutions and matmuls at the same shapes (the step's other ops "
+            "are small elementwise ones). ms per step: median over rounds (min-max).")
+        add("")
+        add("| batch | plain Keras `train_step` | keras_ae `train_step` | keras_ae / plain time | "
+            "`fit` rates: keras_ae / plain |")
+        add("|---:|---:|---:|---:|---:|")
+        for batch in BATCH_SIZES:
+            rounds = res["conv"]["batches"][batch]["rounds"]["probe"]
+            ms = {k: [1e3 * r["probe_seconds"][k] for r in rounds]
+                  for k in ("plain_step", "keras_ae_step")}
+            med = {k: statistics.median(v) for k, v in ms.items()}
+            add(f"| {batch} | " + " | ".join(
+                f"{med[k]:.1f} ({min(ms[k]):.1f}-{max(ms[k]):.1f})"
+                for k in ("plain_step", "keras_ae_step"))
+                + f" | {med['keras_ae_step'] / med['plain_step']:.2f}x | "
+                f"{_fr(_ratio(rate('conv', 'keras_ae', batch), rate('conv', 'plain', batch)))} |")
         add("")
 
     # ---- contractive
