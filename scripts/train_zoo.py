@@ -252,12 +252,13 @@ ENTRIES = [
          preprocessing=IMAGE, epochs=4, batch_size=128, lr=1e-3, lr_decay=0.97,
          figures=["samples", "reconstructions"], metrics=[_elbo(False)]),
     dict(name="vae50_mnist", variant="VAE",
-         description="VAE, MLP 784-512-256-50 with a Bernoulli decoder, trained on dynamically "
+         description="VAE, MLP 784-896-448-50 with a Bernoulli decoder, trained on dynamically "
                      "binarized MNIST (a fresh Bernoulli draw of every image each epoch).",
-         kwargs=dict(input_shape=(784,), latent_dim=50, likelihood="bernoulli"),
+         kwargs=dict(input_shape=(784,), latent_dim=50, hidden_units=(896, 448),
+                     likelihood="bernoulli"),
          preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
-         epochs=500, batch_size=256, lr=1e-3, lr_decay=0.1 ** (1 / 500),
-         output_bias="mean_logit",
+         epochs=300, batch_size=256, lr=1e-3, lr_decay=0.1 ** (1 / 300),
+         output_bias="mean_logit", weights_dtype="float16",
          figures=["samples", "reconstructions"],
          metrics=[
              {"name": "test_log_likelihood", "kind": "log_likelihood",

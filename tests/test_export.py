@@ -554,9 +554,10 @@ def _zoo_test_data(name, model, data_dir, n=256):
 
 
 #: Entries whose int8 export loses more than the 5% of MSE that verification
-#: allows: vae50_mnist's (500 epochs) comes out at 1.056x; verification must
-#: refuse it rather than write it.
-INT8_PAST_TOLERANCE = {"vae50_mnist"}
+#: allows: verification must refuse them rather than write the file. None at
+#: present (the 784-512-256-50 vae50_mnist came out at 1.057x; its 784-896-448-50
+#: successor passes); the refusal itself is tested on small models above.
+INT8_PAST_TOLERANCE = set()
 
 
 @pytest.mark.skipif(not ZOO, reason="keras_ae.zoo has no entries yet")
