@@ -1345,6 +1345,9 @@ def main(argv=None):
                         help="also write the raw measurements here as JSON")
     parser.add_argument("--from-raw", default=None,
                         help="write the report from a --raw JSON file, measuring nothing")
+    parser.add_argument("--merge", default=None, metavar="RAW",
+                        help="with --from-raw: take the models of this later --raw file "
+                             "in place of the same models' rows (the page names its run)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -1352,6 +1355,8 @@ def main(argv=None):
         return
     if args.from_raw:
         raw = json.loads(Path(args.from_raw).read_text())
+        if args.merge:
+            raw = merge_raw(raw, json.loads(Path(args.merge).read_text()))
         res = {m: _int_keys(r) for m, r in raw["res"].items()}
         write_report(args.out, res, raw["inf"], raw["meta"])
         print(f"wrote {args.out}")
@@ -1435,6 +1440,19 @@ def main(argv=None):
     for bar, value, met in bars:
         log(f"{'undec.' if met is None else 'met   ' if met else 'MISSED'} {bar}: {value}")
     log(f"wrote {args.out}")
+
+
+def merge_raw(raw, later):
+    """`raw` with `later`'s models in place of its own, and a note on the page
+    naming the later run (its command, date, load and length)."""
+    models = list(later["res"])
+    m = later["meta"]
+    note = (f"The {', '.join(models)} rows (training, peak memory and probes) come from a later "
+            f"run of the same script, `{m['command']}`, on {m['date']} (load average at start "
+            f"{m['load_start']}; {m['minutes']:.1f} min), merged into this run's raw file with "
+            "`--from-raw ... --merge ...`; every other row is from the run above.")
+    meta = {**raw["meta"], "notes": [*raw["meta"].get("notes", ()), note]}
+    return {**raw, "res": {**raw["res"], **later["res"]}, "meta": meta}
 
 
 def _int_keys(result):
