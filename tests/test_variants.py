@@ -169,6 +169,38 @@ def test_vae_importance_sampled_log_likelihood_bounds_the_elbo(mnist_small):
     assert samples.min() >= 0.0 and samples.max() <= 1.0
 
 
+def test_vae_kl_warmup_ramps_the_training_kl_weight(tmp_path, mnist_small):
+    x = (mnist_small[0][:256] > 0.5).astype("float32")
+
+    def trained(warmup, steps):
+        keras.utils.set_random_seed(0)
+        model = models.VAE(input_shape=(784,), latent_dim=4, hidden_units=(32,), beta=2.0,
+                           kl_warmup_steps=warmup)
+        model.compile(optimizer=keras.optimizers.Adam(3e-3))
+        assert float(model.kl_weight()) == (0.0 if warmup else 2.0)
+        history = model.fit(x, epochs=steps, batch_size=256, shuffle=False, verbose=0)
+        return model, history.history
+
+    model, logs = trained(warmup=8, steps=1)
+    # The first step trains on the reconstruction alone; evaluation weighs KL by beta.
+    assert logs["loss"][0] == pytest.approx(logs["reconstruction_loss"][0], rel=1e-6)
+    assert logs["kl_loss"][0] > 0
+    assert float(model.kl_weight()) == pytest.approx(2.0 / 8)
+    ev = model.evaluate(x, batch_size=256, verbose=0, return_dict=True)
+    assert ev["loss"] == pytest.approx(ev["reconstruction_loss"] + 2.0 * ev["kl_loss"], rel=1e-5)
+    model.fit(x, epochs=11, batch_size=256, verbose=0)
+    assert float(model.kl_weight()) == 2.0  # full beta from step 8 on
+    # Without the KL pull the codes spread out: far more KL than the same run at full beta.
+    _, free = trained(warmup=10_000, steps=12)
+    _, full = trained(warmup=0, steps=12)
+    assert free["kl_loss"][-1] > 1.2 * full["kl_loss"][-1], (free["kl_loss"], full["kl_loss"])
+    model.save(tmp_path / "vae.keras")
+    loaded = keras.models.load_model(tmp_path / "vae.keras", safe_mode=True)
+    assert loaded.kl_warmup_steps == 8 and float(loaded.kl_weight()) == 2.0
+    with pytest.raises(ValueError, match="kl_warmup_steps must be an integer >= 0, got -1"):
+        models.VAE(input_shape=(784,), latent_dim=4, kl_warmup_steps=-1)
+
+
 def test_vae_kl_matches_the_closed_form():
     mean = np.array([[0.5, -1.0]], dtype="float32")
     log_var = np.array([[0.0, np.log(4.0)]], dtype="float32")

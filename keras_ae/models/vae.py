@@ -30,8 +30,18 @@ class VAE(Autoencoder):
     `-log p(x|z)` for binary pixels. With `"gaussian"` it is the exact
     negative log density of `N(x_hat, observation_std^2 I)`.
 
+    KL warm-up (Bowman et al. 2016; Sonderby et al. 2016): with
+    `kl_warmup_steps=N` the KL weight of the training loss rises linearly
+    from 0 to `beta` over the first N optimizer steps. It is computed from
+    `optimizer.iterations` inside the compiled step, so it adds no variable,
+    needs no callback, survives `BackupAndRestore` and never retraces.
+    Evaluation always weighs the KL term by `beta` (with `beta=1` its `loss`
+    is the negative ELBO, whatever the warm-up).
+
     Args:
         beta: weight of the KL term (beta-VAE when > 1).
+        kl_warmup_steps: optimizer steps over which the training KL weight
+            ramps from 0 to `beta`; 0 (the default) means no warm-up.
         likelihood: `"bernoulli"` or `"gaussian"`.
         observation_std: the Gaussian likelihood's standard deviation.
         **kwargs: the `Autoencoder` arguments.
@@ -51,13 +61,17 @@ class VAE(Autoencoder):
     defaults = {**Autoencoder.defaults, "hidden_units": (512, 256)}
 
     def __init__(self, input_shape=None, latent_dim=None, *, beta=1.0, likelihood="bernoulli",
-                 observation_std=0.1, **kwargs):
+                 observation_std=0.1, kl_warmup_steps=0, **kwargs):
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         if float(beta) < 0:
             raise ValueError(f"beta must be >= 0, got {beta!r}")
         if float(observation_std) <= 0:
             raise ValueError(f"observation_std must be > 0, got {observation_std!r}")
+        if isinstance(kl_warmup_steps, bool) or int(kl_warmup_steps) != kl_warmup_steps \
+                or kl_warmup_steps < 0:
+            raise ValueError(f"kl_warmup_steps must be an integer >= 0, got {kl_warmup_steps!r}")
         self.beta = float(beta)
+        self.kl_warmup_steps = int(kl_warmup_steps)
         self.observation_std = float(observation_std)
         kwargs.setdefault("reconstruction_loss", "bce" if likelihood == "bernoulli" else "mse")
         if kwargs.get("code_layer") not in (None, "dense"):
@@ -117,8 +131,16 @@ class VAE(Autoencoder):
         reconstruction = ops.mean(self.negative_log_likelihood(target, raw))
         kl = ops.mean(losses.gaussian_kl(mean, log_var))
         terms = {"reconstruction_loss": reconstruction, "kl_loss": kl}
-        loss = self.total_loss({"reconstruction_loss": reconstruction, "kl_loss": self.beta * kl})
+        weight = self.kl_weight() if training else self.beta
+        loss = self.total_loss({"reconstruction_loss": reconstruction, "kl_loss": weight * kl})
         return {"loss": loss, **terms}
+
+    def kl_weight(self):
+        """The KL weight of the training loss now: `beta`, ramped over `kl_warmup_steps`."""
+        if not self.kl_warmup_steps or self.optimizer is None:
+            return self.beta
+        step = ops.cast(self.optimizer.iterations, "float32")
+        return self.beta * ops.minimum(1.0, step / float(self.kl_warmup_steps))
 
     # -------------------------------------------------------------- generation
     def sample(self, n, seed=None):
@@ -179,5 +201,5 @@ class VAE(Autoencoder):
     def get_config(self):
         config = super().get_config()
         config.update(beta=self.beta, likelihood=self.likelihood,
-                      observation_std=self.observation_std)
+                      observation_std=self.observation_std, kl_warmup_steps=self.kl_warmup_steps)
         return config
