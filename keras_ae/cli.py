@@ -5,6 +5,7 @@ Usage:
     keras-ae zoo info NAME [--json]
     keras-ae zoo evaluate [NAME] [--quick] [--data-dir DIR]
     keras-ae train VARIANT --dataset mnist --latent-dim 32 --epochs 50 --out runs/x [--resume]
+                   [--param KEY=VALUE ...]
     keras-ae export NAME_OR_PATH --format saved_model|tflite [--quantize int8] --out DIR
     keras-ae demo [--out DIR] [--data-dir DIR]
 
@@ -129,6 +130,37 @@ def _layout(variant_cls, network):
     return "image" if conv else "flat"
 
 
+def _parse_params(pairs, variant_cls):
+    """`--param KEY=VALUE` pairs as constructor keyword arguments of the variant.
+
+    VALUE is read as a Python literal (`4`, `0.1`, `(256, 128)`, `'relu'`) and
+    kept as a string when it is not one (`relu`).
+    """
+    import ast
+    import inspect
+
+    accepted = set()
+    for klass in variant_cls.__mro__:  # keras_ae's own arguments, not keras.Layer's
+        if "__init__" in vars(klass) and klass.__module__.startswith("keras_ae"):
+            accepted |= {name for name, p in inspect.signature(klass.__init__).parameters.items()
+                         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    accepted -= {"self", "input_shape", "latent_dim", "seed", "network", "encoder", "decoder"}
+    params = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise UsageError(f"--param expects KEY=VALUE, got {pair!r}")
+        if key not in accepted:
+            raise UsageError(f"--param {key}: {variant_cls.__name__} takes no such argument; "
+                             f"expected one of {', '.join(sorted(accepted))}")
+        try:
+            params[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            params[key] = text
+    return params
+
+
 def _cmd_train(args):
     import keras
 
@@ -139,17 +171,19 @@ def _cmd_train(args):
         raise UsageError(f"unknown variant {args.variant!r}; expected one of "
                          f"{', '.join(VARIANTS)}")
     cls = VARIANTS[args.variant]
+    params = _parse_params(args.param, cls)
     out = Path(args.out)
     backup = out / "backup"
     run_file = out / "run.json"
     settings = {"variant": args.variant, "dataset": args.dataset, "latent_dim": args.latent_dim,
                 "network": args.network, "batch_size": args.batch_size, "lr": args.lr,
-                "limit": args.limit, "seed": args.seed}
+                "limit": args.limit, "seed": args.seed, "params": params}
     if run_file.exists():
         if not args.resume:
             raise UsageError(f"{out} already holds a run; pass --resume to continue it or "
                              "choose another --out")
-        previous = json.loads(run_file.read_text())
+        previous = {"params": {}, **json.loads(run_file.read_text())}
+        settings = json.loads(json.dumps(settings))  # tuples read back as lists
         changed = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
         if changed:
             raise UsageError(f"--resume must repeat the run's settings; changed: {changed}")
@@ -169,7 +203,10 @@ def _cmd_train(args):
     if args.network:
         kwargs["network"] = args.network
     keras.utils.set_random_seed(args.seed)
-    model = cls(**kwargs)
+    try:
+        model = cls(**kwargs, **params)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{args.variant}: {err}") from err
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
     common = dict(batch_size=args.batch_size, flatten=layout == "flat",
                   channels=layout == "image", binarize=binarize)
@@ -398,6 +435,10 @@ def build_parser():
     p.add_argument("--limit", type=int, default=None,
                    help="train on the first N training images only")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--param", action="append", metavar="KEY=VALUE",
+                   help="a constructor argument of the variant, e.g. --param beta=4 "
+                        "--param kl_warmup_steps=2000 --param 'hidden_units=(256, 128)' "
+                        "(repeatable; values are Python literals)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     p.set_defaults(fn=_cmd_train)

@@ -105,6 +105,29 @@ def test_train_then_resume_continues(tmp_path, shared_data, capsys):
     assert "latent_dim" in capsys.readouterr().err
 
 
+def test_train_passes_variant_params_and_resume_checks_them(tmp_path, shared_data, capsys):
+    out = tmp_path / "vae"
+    args = ["train", "VAE", "--latent-dim", "4", "--limit", "256", "--batch-size", "128",
+            "--out", str(out), "--data-dir", str(shared_data), "--verbose", "0",
+            "--param", "beta=2", "--param", "kl_warmup_steps=3", "--param", "hidden_units=(32,)"]
+    assert cli.main(args + ["--epochs", "1"]) == 0
+    model = keras.saving.load_model(out / "model.keras")
+    assert (model.beta, model.kl_warmup_steps, model.hidden_units) == (2.0, 3, (32,))
+    # the tuple comes back from run.json as a list: still the same settings
+    assert cli.main(args + ["--epochs", "2", "--resume"]) == 0
+    assert _epochs(out) == [0, 1]
+    capsys.readouterr()
+    assert cli.main([*args[:-1], "hidden_units=(64,)", "--epochs", "3", "--resume"]) == 2
+    assert "params" in capsys.readouterr().err
+
+    for bad, message in [("bta=2", "VAE takes no such argument; expected one of"),
+                         ("beta", "--param expects KEY=VALUE, got 'beta'"),
+                         ("beta=-1", "beta must be >= 0, got -1")]:
+        code, _, err = run(capsys, "train", "VAE", "--out", str(tmp_path / bad),
+                           "--data-dir", str(shared_data), "--param", bad)
+        assert code == 2 and message in err, err
+
+
 def test_demo_writes_figures(tmp_path, shared_data, capsys):
     out = tmp_path / "demo"
     code = cli.main(["demo", "--out", str(out), "--data-dir", str(shared_data), "--limit", "200"])
