@@ -181,3 +181,40 @@ def test_a_spatial_code_sees_only_its_neighbourhood():
     changed = np.abs(spatial.encode(poked) - spatial.encode(x)).reshape(14, 14, 2).max(-1) > 0
     assert changed[13, 13] and changed.sum() <= 4  # only cells next to that corner
     assert (np.abs(dense.encode(poked) - dense.encode(x)) > 0).all()
+
+
+@pytest.mark.parametrize("cin, cout, kernel, strides, fast", [
+    (32, 1, 3, 1, True),    # a decoder's output layer
+    (8, 3, 5, 1, True),
+    (4, 2, 1, 1, True),     # a 1x1 spatial code layer
+    (3, 8, 3, 1, False),    # more channels out than in: Keras's own path is faster
+    (8, 4, 3, 2, False),    # strided
+])
+def test_conv2d_matches_keras_conv2d_with_its_gradients(cin, cout, kernel, strides, fast,
+                                                        tmp_path):
+    from keras_ae.networks.layers import Conv2D
+
+    x = tf.constant(np.random.default_rng(0).normal(size=(4, 9, 7, cin)).astype("float32"))
+    ours = Conv2D(cout, kernel, strides=strides, padding="same", activation="sigmoid")
+    ref = keras.layers.Conv2D(cout, kernel, strides=strides, padding="same",
+                              activation="sigmoid")
+    ours.build(x.shape)
+    ref.build(x.shape)
+    ours.set_weights([np.random.default_rng(1).normal(size=w.shape).astype("float32")
+                      for w in ours.get_weights()])
+    ref.set_weights(ours.get_weights())
+    assert ours._transposed_form(x, ours.kernel) is fast
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y_ours, y_ref = ours(x), ref(x)
+        loss_ours, loss_ref = tf.reduce_sum(y_ours**2), tf.reduce_sum(y_ref**2)
+    np.testing.assert_allclose(y_ours, y_ref, atol=1e-5)
+    for g_ours, g_ref in zip(tape.gradient(loss_ours, [x, *ours.trainable_variables]),
+                             tape.gradient(loss_ref, [x, *ref.trainable_variables])):
+        np.testing.assert_allclose(g_ours, g_ref, rtol=1e-4, atol=1e-4)
+    # a user's own model holding it saves and loads with its weights
+    net = keras.Sequential([keras.Input((9, 7, cin)), ours])
+    net.save(tmp_path / "net.keras")
+    loaded = keras.models.load_model(tmp_path / "net.keras", safe_mode=True)
+    assert type(loaded.layers[0]) is Conv2D
+    np.testing.assert_allclose(loaded(x), y_ours, atol=1e-6)

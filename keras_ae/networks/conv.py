@@ -17,6 +17,8 @@ import math
 
 import keras
 
+from keras_ae.networks.layers import Conv2D
+
 CODE_LAYERS = ("dense", "conv")
 
 
@@ -76,11 +78,11 @@ def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=Non
     if len(input_shape) == 2:
         layers.append(keras.layers.Reshape(input_shape + (1,)))
     for i, (f, s) in enumerate(zip(filters, strides)):
-        layers.append(keras.layers.Conv2D(f, 3, strides=s, padding="same",
+        layers.append(Conv2D(f, 3, strides=s, padding="same",
                                           activation=activation, name=f"conv_{i}"))
     if code_layer == "conv":
         channels = _code_channels(code_units, code_grid(input_shape, strides))
-        layers += [keras.layers.Conv2D(channels, 1, activation=code_activation, name="code"),
+        layers += [Conv2D(channels, 1, activation=code_activation, name="code"),
                    keras.layers.Flatten()]
         return keras.Sequential(layers, name=name)
     layers.append(keras.layers.Flatten())
@@ -118,7 +120,7 @@ def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), strides=No
     if crop_h or crop_w:
         layers.append(keras.layers.Cropping2D(((crop_h // 2, crop_h - crop_h // 2),
                                                (crop_w // 2, crop_w - crop_w // 2))))
-    layers.append(keras.layers.Conv2D(channels, 3, padding="same", activation=output_activation,
+    layers.append(Conv2D(channels, 3, padding="same", activation=output_activation,
                                       dtype="float32", name="output"))
     if len(output_shape) == 2:
         layers.append(keras.layers.Reshape(output_shape, dtype="float32"))
