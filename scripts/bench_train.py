@@ -1346,8 +1346,8 @@ def main(argv=None):
     parser.add_argument("--from-raw", default=None,
                         help="write the report from a --raw JSON file, measuring nothing")
     parser.add_argument("--merge", default=None, metavar="RAW",
-                        help="with --from-raw: take the models of this later --raw file "
-                             "in place of the same models' rows (the page names its run)")
+                        help="with --from-raw: take the models (and inference rows) of this "
+                             "later --raw file in place of the same rows (the page names its run)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -1408,7 +1408,8 @@ def main(argv=None):
                 versions += (f"; pythae {p['pythae']}, PyTorch {p['torch']} "
                              f"({p['threads']} threads)")
         if not args.no_inference:
-            for model in ("dense",) if args.quick else ("dense", "conv"):
+            for model in [m for m in ("dense",) if args.quick else ("dense", "conv")
+                          if m in models]:
                 log(f"inference: {model}")
                 inf[model] = bench_inference(model, data, tmp, args)
     load_end = load_average()
@@ -1446,13 +1447,17 @@ def merge_raw(raw, later):
     """`raw` with `later`'s models in place of its own, and a note on the page
     naming the later run (its command, date, load and length)."""
     models = list(later["res"])
+    inference = list(later.get("inf") or ())
     m = later["meta"]
-    note = (f"The {', '.join(models)} rows (training, peak memory and probes) come from a later "
+    what = "training, peak memory, probes" + (
+        f" and the {', '.join(inference)} inference rows" if inference else "")
+    note = (f"The {', '.join(models)} rows ({what}) come from a later "
             f"run of the same script, `{m['command']}`, on {m['date']} (load average at start "
             f"{m['load_start']}; {m['minutes']:.1f} min), merged into this run's raw file with "
             "`--from-raw ... --merge ...`; every other row is from the run above.")
     meta = {**raw["meta"], "notes": [*raw["meta"].get("notes", ()), note]}
-    return {**raw, "res": {**raw["res"], **later["res"]}, "meta": meta}
+    return {**raw, "res": {**raw["res"], **later["res"]},
+            "inf": {**raw["inf"], **(later.get("inf") or {})}, "meta": meta}
 
 
 def _int_keys(result):
