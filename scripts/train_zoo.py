@@ -257,7 +257,7 @@ ENTRIES = [
          kwargs=dict(input_shape=(784,), latent_dim=50, hidden_units=(896, 448),
                      likelihood="bernoulli"),
          preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
-         epochs=300, batch_size=256, lr=1e-3, lr_decay=0.1 ** (1 / 300),
+         epochs=500, batch_size=256, lr=1e-3, lr_decay=0.1 ** (1 / 500),
          output_bias="mean_logit", weights_dtype="float16",
          figures=["samples", "reconstructions"],
          metrics=[
