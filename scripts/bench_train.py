@@ -1408,8 +1408,8 @@ def main(argv=None):
                 versions += (f"; pythae {p['pythae']}, PyTorch {p['torch']} "
                              f"({p['threads']} threads)")
         if not args.no_inference:
-            for model in [m for m in ("dense",) if args.quick else ("dense", "conv")
-                          if m in models]:
+            measured = ("dense",) if args.quick else ("dense", "conv")
+            for model in [m for m in measured if m in models]:
                 log(f"inference: {model}")
                 inf[model] = bench_inference(model, data, tmp, args)
     load_end = load_average()
