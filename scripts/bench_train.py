@@ -1113,8 +1113,10 @@ def write_report(path, res, inf, meta):
             "conv default) and plain Keras's (`Model.train_step` of the functional model above, "
             "same layers, MSE) run as `tf.function`s on one fixed batch in one process, "
             "alternating A-B-B-A within every round; no `fit`, no input pipeline. Both graphs "
-            "hold the same convolutions and matmuls at the same shapes (the step's other ops "
-            "are small elementwise ones). ms per step: median over rounds (min-max).")
+            "hold the same layers at the same shapes, except that keras_ae's decoder computes "
+            "its 32 -> 1 output convolution as the equivalent transposed convolution "
+            "(`keras_ae.networks.layers.Conv2D`; layer by layer in `conv_layers.md`). ms per "
+            "step: median over rounds (min-max).")
         add("")
         add("| batch | plain Keras `train_step` | keras_ae `train_step` | keras_ae / plain time | "
             "`fit` rates: keras_ae / plain |")
