@@ -197,8 +197,10 @@ def test_vae_kl_warmup_ramps_the_training_kl_weight(tmp_path, mnist_small):
     model.save(tmp_path / "vae.keras")
     loaded = keras.models.load_model(tmp_path / "vae.keras", safe_mode=True)
     assert loaded.kl_warmup_steps == 8 and float(loaded.kl_weight()) == 2.0
-    with pytest.raises(ValueError, match="kl_warmup_steps must be an integer >= 0, got -1"):
-        models.VAE(input_shape=(784,), latent_dim=4, kl_warmup_steps=-1)
+    for bad in (-1, 2.5, "10", None):
+        with pytest.raises(ValueError, match=f"kl_warmup_steps must be an integer >= 0, "
+                                             f"got {bad!r}"):
+            models.VAE(input_shape=(784,), latent_dim=4, kl_warmup_steps=bad)
 
 
 def test_vae_kl_matches_the_closed_form():

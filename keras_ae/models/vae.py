@@ -67,8 +67,9 @@ class VAE(Autoencoder):
             raise ValueError(f"beta must be >= 0, got {beta!r}")
         if float(observation_std) <= 0:
             raise ValueError(f"observation_std must be > 0, got {observation_std!r}")
-        if isinstance(kl_warmup_steps, bool) or int(kl_warmup_steps) != kl_warmup_steps \
-                or kl_warmup_steps < 0:
+        steps_ok = isinstance(kl_warmup_steps, (int, np.integer)) and not isinstance(
+            kl_warmup_steps, bool)
+        if not steps_ok or kl_warmup_steps < 0:
             raise ValueError(f"kl_warmup_steps must be an integer >= 0, got {kl_warmup_steps!r}")
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)

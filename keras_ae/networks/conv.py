@@ -78,8 +78,8 @@ def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=Non
     if len(input_shape) == 2:
         layers.append(keras.layers.Reshape(input_shape + (1,)))
     for i, (f, s) in enumerate(zip(filters, strides)):
-        layers.append(Conv2D(f, 3, strides=s, padding="same",
-                                          activation=activation, name=f"conv_{i}"))
+        layers.append(Conv2D(f, 3, strides=s, padding="same", activation=activation,
+                             name=f"conv_{i}"))
     if code_layer == "conv":
         channels = _code_channels(code_units, code_grid(input_shape, strides))
         layers += [Conv2D(channels, 1, activation=code_activation, name="code"),
@@ -121,7 +121,7 @@ def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), strides=No
         layers.append(keras.layers.Cropping2D(((crop_h // 2, crop_h - crop_h // 2),
                                                (crop_w // 2, crop_w - crop_w // 2))))
     layers.append(Conv2D(channels, 3, padding="same", activation=output_activation,
-                                      dtype="float32", name="output"))
+                         dtype="float32", name="output"))
     if len(output_shape) == 2:
         layers.append(keras.layers.Reshape(output_shape, dtype="float32"))
     return keras.Sequential(layers, name=name)

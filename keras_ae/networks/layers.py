@@ -12,11 +12,13 @@ class Conv2D(keras.layers.Conv2D):
     MNIST) is computed as the transposed convolution with the kernel flipped
     and its channel axes swapped: the same function, up to float rounding,
     but TensorFlow's CPU kernels then take the forward pass and both
-    gradients through their fast orientation. On this project's 2-core CPU,
-    forward + backward of a 3x3 convolution on 128 images of 28x28 took
-    0.34x the time for 32 -> 1 channels, 0.34x for 32 -> 3, 0.67x for
-    16 -> 8 and 0.80x for 64 -> 32, and 2.8x for 1 -> 32, which is why only
-    channel-reducing layers take this path (`scripts/bench_conv_layers.py`).
+    gradients through their fast orientation. On this project's 2-core CPU
+    the conv AE's 32 -> 1 output layer took 0.29x Keras's time forward +
+    backward at batch 128 (`docs/benchmarks/conv_layers.md`); a one-off
+    check of other 3x3 convolutions on 128 images of 28x28 gave 0.34x for
+    32 -> 3 channels, 0.26x for 64 -> 1, 0.67x for 16 -> 8 and 0.80x for
+    64 -> 32, but 1.17x for 32 -> 32 and 2.8x for 1 -> 32, which is why only
+    channel-reducing layers take this path.
     Everything else (weights, their layout, config, other backends and
     shapes) is Keras's `Conv2D`, and the class keeps its name so saved
     weight files address it as before.
