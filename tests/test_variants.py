@@ -190,7 +190,7 @@ def test_vae_kl_warmup_ramps_the_training_kl_weight(tmp_path, mnist_small):
     assert ev["loss"] == pytest.approx(ev["reconstruction_loss"] + 2.0 * ev["kl_loss"], rel=1e-5)
     model.fit(x, epochs=11, batch_size=256, verbose=0)
     assert float(model.kl_weight()) == 2.0  # full beta from step 8 on
-    # Without the KL pull the codes spread out: far more KL than the same run at full beta.
+    # Without the KL pull the codes spread out: more KL than the same run at full beta.
     _, free = trained(warmup=10_000, steps=12)
     _, full = trained(warmup=0, steps=12)
     assert free["kl_loss"][-1] > 1.2 * full["kl_loss"][-1], (free["kl_loss"], full["kl_loss"])
