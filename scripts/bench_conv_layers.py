@@ -69,18 +69,6 @@ ALTERNATIVES = [
 ]
 
 
-def _time_calls(fn, seconds):
-    """Seconds per call of `fn` (which blocks until done), over >= `seconds`, >= 3 calls."""
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        elapsed = time.perf_counter() - t0
-        if elapsed >= seconds and n >= 3:
-            return elapsed / n
-
-
 # ------------------------------------------------------------------ workers
 def tf_probes(batch, specs):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -186,7 +174,7 @@ def run_worker(framework, batch):
         if cmd["cmd"] == "quit":
             break
         names = list(probes) if cmd["turn"] % 2 == 0 else list(reversed(probes))
-        channel.send(ms={n: 1e3 * _time_calls(probes[n], cmd["seconds"]) for n in names})
+        channel.send(ms={n: 1e3 * bench_train._timed(probes[n], cmd["seconds"]) for n in names})
 
 
 # ------------------------------------------------------------- orchestrator

@@ -121,6 +121,85 @@ def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small, tmp_p
             assert model.jit_compile is False
 
 
+class _CountBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls += 1
+
+
+def test_mlp_models_run_8_steps_per_compiled_call_by_default(mnist_small, tmp_path):
+    """`steps_per_execution="auto"`: 8 batches per call for built MLP networks
+    (batch callbacks every 8 batches), 1 for conv / custom networks, eager
+    mode and an explicit choice; training is the same either way."""
+    x = mnist_small[0][:1024]
+    losses = {}
+    for steps in ("auto", 1):
+        keras.utils.set_random_seed(0)
+        model = models.Autoencoder(input_shape=(784,), latent_dim=8, seed=0)
+        model.compile(optimizer="adam", steps_per_execution=steps)
+        counter = _CountBatches()
+        history = model.fit(x, epochs=2, batch_size=64, shuffle=False, verbose=0,
+                            callbacks=[counter])
+        losses[steps] = history.history["loss"]
+        assert int(model.optimizer.iterations) == 2 * 16  # every batch trained
+        assert model.steps_per_execution == (8 if steps == "auto" else 1)
+        assert counter.calls == (2 * 2 if steps == "auto" else 2 * 16)
+    assert losses["auto"][-1] < losses["auto"][0]
+    np.testing.assert_allclose(losses["auto"], losses[1], rtol=1e-4)
+    built = models.Autoencoder(input_shape=(784,), latent_dim=16)
+    for model in (models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16),
+                  models.Autoencoder(encoder=built.encoder, decoder=built.decoder)):
+        model.compile(optimizer="adam")
+        assert model.steps_per_execution == 1
+    model = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    model.compile(optimizer="adam", run_eagerly=True)
+    assert model.steps_per_execution == 1
+    for bad in (0, -2, 1.5, "fast", None):
+        with pytest.raises(ValueError, match=f"steps_per_execution must be a positive integer, got {bad!r}"):
+            model.compile(optimizer="adam", steps_per_execution=bad)
+    # Saved as "auto" and compiled through keras_ae's compile() on loading.
+    model = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    model.compile(optimizer="adam")
+    model.fit(x[:128], epochs=1, verbose=0)
+    model.save(tmp_path / "ae.keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "compile() was not called" warning
+        loaded = keras.models.load_model(tmp_path / "ae.keras")
+    assert loaded.compiled and loaded.steps_per_execution == 8
+    assert loaded.get_compile_config()["steps_per_execution"] == "auto"
+    loaded.fit(x[:128], epochs=1, verbose=0)
+
+
+def test_auto_steps_per_execution_divides_the_steps_asked_for(mnist_small):
+    """Keras runs whole executions: 8 steps per call would make
+    `steps_per_epoch=10` train 16 batches. "auto" picks a divisor instead,
+    and returns to 8 for a call that names no step count."""
+    x = mnist_small[0][:512]
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(32).repeat()
+    model = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    model.compile(optimizer="adam")
+    model.fit(ds, epochs=2, steps_per_epoch=10, validation_data=ds, validation_steps=5,
+              verbose=0)
+    assert int(model.optimizer.iterations) == 20
+    assert model.steps_per_execution == 1  # gcd(8, 10, 5)
+    model.fit(ds, epochs=1, steps_per_epoch=12, verbose=0)
+    assert int(model.optimizer.iterations) == 32 and model.steps_per_execution == 4
+    # fit's validation goes through evaluate(): it must not change the step
+    # count of the fit around it.
+    model.fit(ds, epochs=2, steps_per_epoch=12, validation_data=(x[:64],), verbose=0)
+    assert int(model.optimizer.iterations) == 56
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    assert int(model.optimizer.iterations) == 72 and model.steps_per_execution == 8
+    assert model.predict(ds, steps=3, verbose=0).shape == (96, 784)
+    fixed = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    fixed.compile(optimizer="adam", steps_per_execution=4)
+    fixed.fit(ds, epochs=1, steps_per_epoch=6, verbose=0)
+    assert fixed.steps_per_execution == 4  # an explicit choice is Keras's to run
+
+
 def test_many_xla_models_in_one_process_warn_once(monkeypatch):
     """TensorFlow keeps every compiled XLA program: a sweep is told how to avoid it."""
     from keras_ae.models import base
