@@ -121,8 +121,8 @@ class Autoencoder(keras.Model):
     #: 1) for the built MLP networks. Each call of Keras's train function
     #: costs ~2 ms outside the compiled step (iterator, callbacks, the call
     #: itself), a fifth of a dense AE's 10 ms step at batch 128; 8 steps per
-    #: call leave a quarter of a millisecond of it per step
-    #: (docs/benchmarks/train.md). The price: batch-level callbacks
+    #: call pay it once per 8 batches (measured in docs/benchmarks/train.md
+    #: and fit_inprocess.md). The price: batch-level callbacks
     #: (`on_train_batch_end`, a progress bar's updates) run every 8 batches.
     #: Convolutional and user-supplied networks keep 1 (their steps take
     #: ~100 ms, so the call's cost does not show), as does a model under a
