@@ -124,9 +124,9 @@ class Autoencoder(keras.Model):
     #: call pay it once per 8 batches (measured in docs/benchmarks/train.md
     #: and fit_inprocess.md). The price: batch-level callbacks
     #: (`on_train_batch_end`, a progress bar's updates) run every 8 batches.
-    #: Convolutional and user-supplied networks keep 1 (their steps take
-    #: ~100 ms, so the call's cost does not show), as does a model under a
-    #: distribution strategy or with `run_eagerly=True`.
+    #: Convolutional networks keep 1 (their ~100 ms steps hide the call's
+    #: cost), as do user-supplied networks (not measured), a model under a
+    #: distribution strategy and `run_eagerly=True`.
     default_steps_per_execution = 8
 
     def __init__(
