@@ -134,6 +134,19 @@ def _image_layout(shape, channels=None, name="x"):
     )
 
 
+def _check_clip(clip):
+    """`clip` as a `(low, high)` pair of floats with low < high, or None."""
+    if clip is None:
+        return None
+    try:
+        low, high = (float(v) for v in clip)
+    except (TypeError, ValueError):
+        raise ValueError(f"clip must be None or a (low, high) pair of numbers, got {clip!r}")
+    if not low < high:
+        raise ValueError(f"clip must have low < high, got {clip!r}")
+    return low, high
+
+
 def upsample(x_low, size, method="bicubic", clip=None):
     """Resizes a batch of images to `size` (the bicubic baseline).
 
@@ -162,6 +175,7 @@ def upsample(x_low, size, method="bicubic", clip=None):
     size = tuple(check_positive_int("each of size", s) for s in size)
     if len(size) != 2:
         raise ValueError(f"size must be (H, W) or an int, got {size!r}")
+    clip = _check_clip(clip)
     h, w, c = _image_layout(x_low.shape[1:], name="x_low")
     imgs = x_low.reshape(len(x_low), h, w, c).astype("float32")
     out = tf.image.resize(imgs, size, method=method, antialias=False).numpy()
@@ -174,18 +188,27 @@ def upsample(x_low, size, method="bicubic", clip=None):
     return out
 
 
-def upscale(model, x_low, method="bicubic"):
+def upscale(model, x_low, method="bicubic", residual=False, clip=None):
     """Super-resolution: resizes `x_low` to the model's size, then reconstructs.
 
-    The model reads full-size images; train it on pairs
+    The model reads full-size images. Train it on pairs
     `(upsample(downsampled), original)`, so that it learns to restore what
-    resizing cannot.
+    resizing cannot; or, with `residual=True`, on pairs
+    `(upsample(downsampled), original - upsample(downsampled))` with a linear
+    output (`output_activation="linear"`), so that it learns only the detail
+    resizing misses and the result is the resized image plus the model's
+    output (residual learning, as in VDSR; docs/results/super_resolution.md
+    compares it with the same network reconstructing whole images).
 
     Args:
         model: a trained keras_ae `Autoencoder` whose input is the high
             resolution (e.g. `(784,)` or `(28, 28, 1)`).
         x_low: low-resolution images `(N, h, w)`, `(N, h, w, C)` or flat square.
         method: how `x_low` is first resized (see `upsample`).
+        residual: whether the model predicts the difference to the resized
+            image (see above) instead of the image itself.
+        clip: optional `(low, high)` range the result is clipped to, e.g.
+            `(0, 1)` for intensities, which a residual sum can overshoot.
 
     Returns:
         float32 numpy array: the high-resolution images, flat for flat
@@ -193,6 +216,7 @@ def upscale(model, x_low, method="bicubic"):
 
     Example:
         >>> x28 = upscale(model, x14)  # doctest: +SKIP
+        >>> x28 = upscale(residual_model, x14, residual=True, clip=(0, 1))  # doctest: +SKIP
     """
     shape = model_input_shape(model)
     H, W, C = _image_layout(shape, name="the model's input")
@@ -205,8 +229,14 @@ def upscale(model, x_low, method="bicubic"):
             f"x_low must be images of at most {H}x{W} with {C} channel(s) for a model "
             f"with input_shape={shape}; got shape {x_low.shape}"
         )
+    clip = _check_clip(clip)
     up = upsample(x_low.reshape(len(x_low), h, w, c), (H, W), method=method)
-    out = reconstruct(model, up.reshape((len(up),) + shape).astype("float32"))
+    up = up.reshape((len(up),) + shape).astype("float32")
+    out = reconstruct(model, up)
+    if residual:
+        out = up + out
+    if clip is not None:
+        out = np.clip(out, clip[0], clip[1])
     if x_low.ndim == 2:
         return out.reshape(len(out), -1)
     if x_low.ndim == 3:
