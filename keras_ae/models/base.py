@@ -425,8 +425,8 @@ class Autoencoder(keras.Model):
         `"auto"`: `default_steps_per_execution` batches per compiled call for
         the built MLP networks, 1 otherwise (see `default_steps_per_execution`).
         Pass `steps_per_execution=1` for batch-level callbacks on every batch."""
-        self._auto_steps_per_execution = steps_per_execution == "auto"
-        if self._auto_steps_per_execution:
+        auto = steps_per_execution == "auto"
+        if auto:
             steps_per_execution = self._resolve_auto_steps_per_execution(run_eagerly)
         else:
             steps_per_execution = check_positive_int("steps_per_execution", steps_per_execution)
@@ -441,8 +441,9 @@ class Autoencoder(keras.Model):
             jit_compile=jit_compile,
             auto_scale_loss=auto_scale_loss,
         )
-        if self._auto_steps_per_execution:
-            # Saved with the model, so that a loaded model resolves it again.
+        if auto:
+            # Saved with the model, so that a loaded model resolves it again;
+            # also what `_fit_steps_per_execution` reads.
             self._compile_config.config["steps_per_execution"] = "auto"
 
     def compile_from_config(self, config):
@@ -463,7 +464,9 @@ class Autoencoder(keras.Model):
         (`steps_per_epoch`, `validation_steps`, `steps`) with a number of steps
         per execution that divides them: Keras runs whole executions, so 8 per
         call would turn `steps_per_epoch=10` into 16 steps."""
-        if not self.__dict__.get("_auto_steps_per_execution") or self.__dict__.get("_fitting"):
+        config = getattr(self, "_compile_config", None)
+        auto = config is not None and config.config.get("steps_per_execution") == "auto"
+        if not auto or self.__dict__.get("_fitting"):
             # (`fit` validates through `evaluate`: its choice holds for both.)
             return
         wanted = self._resolve_auto_steps_per_execution(self.run_eagerly)
