@@ -16,11 +16,19 @@ Super-resolution (MNIST and Fashion-MNIST, first 2,000 test images):
 14x14 and 7x7 (`corruption.downsample`, average pooling) -> 28x28. One model
 per dataset and factor, trained on pairs (bicubic upsample of the
 downsampled training image, original), all 60,000 training images:
-  14x14 -> 28x28: a fully convolutional `ConvAutoencoder` (Conv 32 stride 1,
-    Conv 32 stride 2, a 14x14x12 spatial code, `code_layer="conv"`; MSE,
-    8 epochs), SR_SPATIAL. The dense 256-unit code of the first runs capped
-    the gain at +3.0 dB (MNIST) / +1.7 dB (Fashion): a global code cannot
-    keep where fine detail is.
+  14x14 -> 28x28: a fully convolutional `ConvAutoencoder` (Conv 64 stride 1,
+    Conv 64 stride 2, a 14x14x16 spatial code, `code_layer="conv"`; linear
+    output, MSE, 8 epochs), SR_SPATIAL, trained on the residual: pairs
+    (bicubic, original - bicubic), used through
+    `tasks.upscale(..., residual=True)`. The dense 256-unit code of the first
+    runs capped the gain at +3.0 dB (MNIST) / +1.7 dB (Fashion): a global
+    code cannot keep where fine detail is; a 32-channel spatial-code network
+    reconstructing whole images reached +6.3 / +2.5 dB on the test images.
+    Chosen on Fashion-MNIST validation images (training images 54,000-59,999
+    held out, trained on the first 54,000; the test split picked nothing):
+    that 32-channel network gained +3.21 dB over bicubic reconstructing whole
+    images, +4.12 dB trained on the residual, and +4.52 dB with 64 channels
+    (4x the compute) on the residual.
   7x7 -> 28x28: the dense-code model above (BCE, 10 epochs), whose global
     code fills in what 49 pixels leave open.
 `tasks.upscale` against bicubic upsampling (`tasks.upsample`, clipped to
@@ -70,8 +78,8 @@ def corruptions(x, seed):
 
 
 # The fully convolutional model of the 2x super-resolution task.
-SR_SPATIAL = dict(latent_dim=14 * 14 * 12, filters=(32, 32), strides=(1, 2), code_layer="conv",
-                  reconstruction_loss="mse")
+SR_SPATIAL = dict(latent_dim=14 * 14 * 16, filters=(64, 64), strides=(1, 2), code_layer="conv",
+                  output_activation="linear", reconstruction_loss="mse")
 SR_SPATIAL_EPOCHS = 8
 DENSE = dict(latent_dim=CODE, filters=(32, 64), reconstruction_loss="bce")
 
@@ -165,14 +173,16 @@ def super_resolution(name, x, xt):
     for f, label in ((2, "14x14 -> 28x28"), (4, "7x7 -> 28x28")):
         up = tasks.upsample(np.asarray(corruption.downsample(x, f, image_shape=(28, 28))), 28,
                             clip=(0, 1))
-        if f == 2:
-            model = fit_pairs(up, x, SR_SPATIAL_EPOCHS, SR_SPATIAL)
+        residual = f == 2
+        if residual:
+            model = fit_pairs(up, x - up, SR_SPATIAL_EPOCHS, SR_SPATIAL)
         else:
             model = fit_pairs(up, x, EPOCHS)
         low = np.asarray(corruption.downsample(xt, f, image_shape=(28, 28)))
         side = 28 // f
         bicubic = tasks.upsample(low, 28, clip=(0, 1))
-        ae = tasks.upscale(model, low.reshape(-1, side, side)).reshape(len(xt), -1)
+        ae = tasks.upscale(model, low.reshape(-1, side, side), residual=residual,
+                           clip=(0, 1)).reshape(len(xt), -1)
         pb, pa = tasks.psnr(xt, bicubic), tasks.psnr(xt, ae)
         sb, sa = tasks.ssim(xt, bicubic), tasks.ssim(xt, ae)
         rows.append([name, label, pb, sb, pa, sa, pa - pb])
@@ -241,11 +251,17 @@ def super_resolution_part():
         f"First {N_TEST} test images; low resolution = average pooling by 2 or 4. One "
         "convolutional autoencoder per dataset and factor, trained on (bicubic upsample, "
         f"original) pairs of the {N_TRAIN:,} training images: 14x14 -> 28x28 with a fully "
-        "convolutional one (Conv 32 stride 1, Conv 32 stride 2, a 14x14x12 spatial code "
-        f"via `code_layer=\"conv\"`, MSE, {SR_SPATIAL_EPOCHS} epochs), 7x7 -> 28x28 with a "
-        f"dense-code one (Conv 32-64, code {CODE}, BCE, {EPOCHS} epochs); `tasks.upscale` "
-        "vs bicubic (clipped to [0, 1]). The first runs used one dense-code model for both "
-        "factors: +2.99 / +1.70 dB at 14x14 -> 28x28 (MNIST / Fashion).\n\n"
+        "convolutional one (Conv 64 stride 1, Conv 64 stride 2, a 14x14x16 spatial code "
+        f"via `code_layer=\"conv\"`, linear output, MSE, {SR_SPATIAL_EPOCHS} epochs) trained "
+        "on the residual (original - bicubic) and applied with "
+        "`tasks.upscale(..., residual=True, clip=(0, 1))`, 7x7 -> 28x28 with a "
+        f"dense-code one (Conv 32-64, code {CODE}, BCE, {EPOCHS} epochs) reconstructing "
+        "whole images; bicubic clipped to [0, 1]. Earlier runs at 14x14 -> 28x28 "
+        "(MNIST / Fashion): one dense-code model for both factors, +2.99 / +1.70 dB; a "
+        "32-channel spatial-code network reconstructing whole images, +6.35 / +2.54 dB. "
+        "On held-out Fashion training images (the choice is the script's docstring) the "
+        "residual target gained 0.9 dB over whole images with the same 32-channel "
+        "network.\n\n"
         + markdown_table(["dataset", "scale", "bicubic PSNR", "bicubic SSIM", "AE PSNR",
                           "AE SSIM", "gain (dB)"], sr_rows, "{:.3f}")
         + "\n\nBar (AE >= bicubic + 3 dB): "
