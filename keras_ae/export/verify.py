@@ -206,10 +206,16 @@ def load(exported):
 
 def _keras_decode(model, codes, batch_size=1024):
     """`model.decode` on numpy codes, through tensors: `decode`'s numpy path
-    checks codes against `(latent_dim,)`, unknown for custom networks."""
+    checks codes against `(latent_dim,)`, unknown for custom networks.
+
+    Run as a graph, like the export and `model.reconstruct`: a float16
+    (mixed precision) decoder run op by op differs from its graph by a
+    float16 rounding (~1e-3, seen on a CPU with native float16 arithmetic),
+    ten times the float tolerance."""
     import tensorflow as tf
 
-    parts = [np.asarray(model.decode(tf.constant(codes[i : i + batch_size], "float32")))
+    decode = tf.function(lambda z: model.decode(z), autograph=False, reduce_retracing=True)
+    parts = [np.asarray(decode(tf.constant(codes[i : i + batch_size], "float32")))
              for i in range(0, len(codes), batch_size)]
     return np.concatenate(parts).astype("float32")
 
