@@ -141,7 +141,9 @@ def _check_clip(clip):
     try:
         low, high = (float(v) for v in clip)
     except (TypeError, ValueError):
-        raise ValueError(f"clip must be None or a (low, high) pair of numbers, got {clip!r}")
+        raise ValueError(
+            f"clip must be None or a (low, high) pair of numbers, got {clip!r}"
+        ) from None
     if not low < high:
         raise ValueError(f"clip must have low < high, got {clip!r}")
     return low, high
