@@ -82,32 +82,37 @@ def main():
     mu, sd = x_train.mean(axis=0), x_train.std(axis=0)
     x_train, x_test = (x_train - mu) / sd, (x_test - mu) / sd
     folds = list(StratifiedKFold(CV_FOLDS, shuffle=True, random_state=0).split(x_train, y_train))
-    raw = tasks.AEKNNClassifier(None, k=5).fit(x_train, y_train).score(x_test, y_test)
+
+    def knn_accuracy(encoder, fit, score):
+        """kNN (k = 5) on `encoder`'s codes: fitted on rows `fit` of the training
+        split, accuracy on `score` (indices into it, or the test split if None)."""
+        clf = tasks.AEKNNClassifier(encoder, k=5).fit(x_train[fit], y_train[fit])
+        if score is None:
+            return clf.score(x_test, y_test)
+        return clf.score(x_train[score], y_train[score])
+
+    def cv_accuracy(fit_encoder):
+        """Mean kNN accuracy over the folds of an encoder fitted on each fold's rest."""
+        return float(np.mean([knn_accuracy(fit_encoder(x_train[fit]), fit, val)
+                              for fit, val in folds]))
+
+    every = slice(None)
+    raw = knn_accuracy(None, every, None)
     print(f"satimage raw kNN accuracy {raw:.4f}")
     rows, pca_acc, ae_acc, chosen = [], {}, {}, {}
     for d in DIMS:
-        pca = PCA(d).fit(x_train)
-        pca_acc[d] = tasks.AEKNNClassifier(pca.transform, k=5).fit(x_train, y_train).score(
-            x_test, y_test)
-        pca_cv = float(np.mean([
-            tasks.AEKNNClassifier(PCA(d).fit(x_train[fit]).transform, k=5).fit(
-                x_train[fit], y_train[fit]).score(x_train[val], y_train[val])
-            for fit, val in folds]))
+        pca_acc[d] = knn_accuracy(PCA(d).fit(x_train).transform, every, None)
+        pca_cv = cv_accuracy(lambda x, d=d: PCA(d).fit(x).transform)
         print(f"d={d} PCA: {CV_FOLDS}-fold cross-validation accuracy {pca_cv:.4f}")
         val_acc = {}
         for name, setting in SAT_SETTINGS.items():
-            scores = []
-            for fit, val in folds:
-                model = sat_ae(x_train[fit], d, setting)
-                scores.append(tasks.AEKNNClassifier(model, k=5).fit(
-                    x_train[fit], y_train[fit]).score(x_train[val], y_train[val]))
-            val_acc[name] = float(np.mean(scores))
+            val_acc[name] = cv_accuracy(lambda x, d=d, s=setting: sat_ae(x, d, s))
             print(f"d={d} {name}: {CV_FOLDS}-fold cross-validation accuracy "
                   f"{val_acc[name]:.4f}")
         chosen[d] = max(val_acc, key=val_acc.get)
         with Timer() as t:
             model = sat_ae(x_train, d, SAT_SETTINGS[chosen[d]])
-        ae_acc[d] = tasks.AEKNNClassifier(model, k=5).fit(x_train, y_train).score(x_test, y_test)
+        ae_acc[d] = knn_accuracy(model, every, None)
         print(f"d={d}: PCA {pca_acc[d]:.4f}  AE {ae_acc[d]:.4f} ({chosen[d]}, trained in "
               f"{t.seconds:.0f} s)")
         rows.append([d, raw, pca_acc[d], ae_acc[d], chosen[d], pca_cv,
