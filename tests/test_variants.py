@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae import losses, models
-from keras_ae.models.hashing import pack_bits
+from keras_ae.models.hashing import itq_rotation, pack_bits
 
 
 def _principal_angles_deg(a, b):
@@ -245,6 +245,65 @@ def test_semantic_hashing_codes_become_binary_on_real_data(binarization, mnist_s
                                   packed)
     if binarization == "noise":
         assert len(np.unique(packed, axis=0)) > 8  # the codes tell images apart
+
+
+def _quantization_loss(v, r):
+    projected = v @ r
+    return float(np.sum((np.where(projected > 0, 1.0, -1.0) - projected) ** 2))
+
+
+def test_itq_rotation_is_orthogonal_and_lowers_quantization_loss():
+    # Points near the corners of a randomly rotated cube: the right rotation
+    # makes their signs lose almost nothing; the identity loses a lot.
+    rng = np.random.default_rng(0)
+    corners = np.where(rng.random((500, 6)) > 0.5, 1.0, -1.0)
+    turn = np.linalg.qr(rng.standard_normal((6, 6)))[0]
+    v = (corners + 0.05 * rng.standard_normal(corners.shape)) @ turn.T
+    r = itq_rotation(v, iterations=50, seed=1)
+    np.testing.assert_allclose(r @ r.T, np.eye(6), atol=1e-10)
+    assert _quantization_loss(v, r) < 0.1 * _quantization_loss(v, np.eye(6))
+    for bad, message in (([[1.0, 2.0]], "n >= 2 rows"), ([[np.nan, 1.0], [0.0, 1.0]], "NaN")):
+        with pytest.raises(ValueError, match=message):
+            itq_rotation(np.array(bad))
+    with pytest.raises(ValueError, match="iterations"):
+        itq_rotation(v, iterations=0)
+
+
+def test_fit_rotation_rotates_the_hash_and_is_saved(tmp_path, mnist_small):
+    keras.utils.set_random_seed(0)
+    x_train, x_test = mnist_small
+    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(64,),
+                                     seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(x_train, epochs=3, batch_size=64, verbose=0)
+    logits = keras.ops.convert_to_numpy(model.code_logits(x_test))
+    plain = model.hash(x_test)  # before fit_rotation: the threshold at 0.5
+    np.testing.assert_array_equal(plain, np.packbits(logits > 0, axis=-1))
+
+    assert model.fit_rotation(x_train) is model
+    train_logits = keras.ops.convert_to_numpy(model.code_logits(x_train))
+    offset = model.code_offset.numpy()
+    rotation = model.code_rotation.numpy()
+    np.testing.assert_allclose(offset, train_logits.mean(axis=0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(rotation @ rotation.T, np.eye(16), atol=1e-5)
+    centred = train_logits - offset
+    assert _quantization_loss(centred, rotation) < _quantization_loss(centred, np.eye(16))
+    rotated = model.hash(x_test)
+    projection = (logits - offset) @ rotation
+    sure = np.abs(projection) > 1e-4  # float32 matmul order may flip a bit at 0
+    np.testing.assert_array_equal(np.unpackbits(rotated, axis=-1)[sure], (projection > 0)[sure])
+    assert np.mean(rotated != plain) > 0.1
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.hash_bits(x_test)), rotated)
+
+    model.save(tmp_path / "h.keras")
+    loaded = keras.models.load_model(tmp_path / "h.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.hash(x_test), rotated)
+
+    for kwargs, message in ((dict(x=x_train[:1]), "at least 2 samples"),
+                            (dict(x=x_train[:, :100]), r"shape \(batch, 784\)"),
+                            (dict(x=x_train, iterations=0), "iterations")):
+        with pytest.raises(ValueError, match=message):
+            model.fit_rotation(**kwargs)
 
 
 def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):

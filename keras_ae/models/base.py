@@ -547,7 +547,8 @@ class Autoencoder(keras.Model):
         x = check_array(x, sample_shape, "x" if method != "decode" else "z")
         cache = self.__dict__.setdefault("_compiled_fns", {})
         if method not in cache:
-            fn = {"encode": self._encode, "decode": self._decode, "call": self.call}[method]
+            named = {"encode": self._encode, "decode": self._decode, "call": self.call}
+            fn = named[method] if method in named else getattr(self, method)
 
             def inference(t, fn=fn):
                 return fn(t, training=False)

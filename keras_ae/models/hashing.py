@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_ae.models.base import Autoencoder
 from keras_ae.utils import rng
-from keras_ae.utils.validation import check_choice
+from keras_ae.utils.validation import check_array, check_choice, check_positive_int
 
 BINARIZATIONS = ("noise", "straight_through")
 
@@ -27,6 +27,36 @@ def pack_bits(bits):
     return ops.cast(ops.sum(groups * weights, axis=-1), "uint8")
 
 
+def itq_rotation(v, iterations=50, seed=0):
+    """The orthogonal rotation of iterative quantization (Gong & Lazebnik 2011).
+
+    Finds `R` (`(d, d)`, orthogonal) that makes `sign(v @ R)` lose as little
+    as possible of `v @ R`: alternately sets the codes `B = sign(v @ R)` and
+    solves the orthogonal Procrustes problem `min ||B - v R||` by an SVD.
+
+    Args:
+        v: `(n, d)` zero-centred float array (projections, code logits).
+        iterations: rounds of the alternation.
+        seed: seed of the random orthogonal starting rotation.
+
+    Returns:
+        `R` as a float64 `(d, d)` array.
+    """
+    v = np.asarray(v, dtype="float64")
+    check_positive_int("iterations", iterations)
+    if v.ndim != 2 or len(v) < 2:
+        raise ValueError(f"itq_rotation needs an (n, d) array with n >= 2 rows, got shape {v.shape}")
+    if not np.all(np.isfinite(v)):
+        raise ValueError("itq_rotation got NaN or infinite values")
+    d = v.shape[1]
+    r = np.linalg.qr(np.random.default_rng(seed).standard_normal((d, d)))[0]
+    for _ in range(iterations):
+        codes = np.where(v @ r > 0, 1.0, -1.0)
+        u, _, wt = np.linalg.svd(v.T @ codes)
+        r = u @ wt
+    return r
+
+
 @keras.saving.register_keras_serializable(package="keras_ae")
 class SemanticHashingAE(Autoencoder):
     """An autoencoder whose `latent_dim`-unit sigmoid code is forced to be binary.
@@ -39,6 +69,14 @@ class SemanticHashingAE(Autoencoder):
     `sigmoid(logits)`) in the forward pass and passes the gradient through
     unchanged. `hash(x)` thresholds the code at 0.5 and
     returns packed bits (`uint8`), for `keras_ae.tasks.HammingIndex`.
+
+    `fit_rotation(x)` learns, after training, a centring and an ITQ rotation
+    of the code logits (Gong & Lazebnik 2011): bits are then the signs of
+    `(logits - code_offset) @ code_rotation`, which balances the bits and
+    spreads the code's information over all of them. Both are non-trainable
+    weights, so they are saved with the model and used by the exported
+    `hash` signature; until `fit_rotation` is called they are zero and the
+    identity, which is the plain threshold at 0.5.
 
     Args:
         binarization: `"noise"` or `"straight_through"`.
@@ -62,6 +100,16 @@ class SemanticHashingAE(Autoencoder):
             raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
         self.noise_std = float(noise_std)
         super().__init__(input_shape, latent_dim, **kwargs)
+
+    def build(self, input_shape):
+        super().build(input_shape)  # sets latent_dim for user-supplied networks
+        if not hasattr(self, "code_rotation"):
+            self.code_offset = self.add_weight(
+                shape=(self.latent_dim,), initializer="zeros", trainable=False,
+                name="code_offset")
+            self.code_rotation = self.add_weight(
+                shape=(self.latent_dim, self.latent_dim), initializer="identity",
+                trainable=False, name="code_rotation")
 
     def code_logits(self, x, training=False):
         """The code layer's pre-sigmoid values."""
@@ -91,14 +139,54 @@ class SemanticHashingAE(Autoencoder):
         code = self.binarize(logits) if training else ops.sigmoid(logits)
         return {"code": code, "reconstruction": self._decode(code, training=training)}
 
+    def _hash_projection(self, x, training=False):
+        offset = ops.cast(self.code_offset, "float32")
+        rotation = ops.cast(self.code_rotation, "float32")
+        return ops.matmul(self.code_logits(x, training=training) - offset, rotation)
+
+    def hash_projection(self, x):
+        """The real values whose signs are the hash bits, `(n, latent_dim)`.
+
+        `code_logits(x)` before `fit_rotation`; centred and rotated after.
+        """
+        if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+            return self._run_batched("_hash_projection", x, self.input_shape_)
+        return self._hash_projection(x)
+
     def hash_bits(self, x):
         """Packed binary codes as a tensor (the graph behind `hash`)."""
-        return pack_bits(self._encode(x) > 0.5)
+        return pack_bits(self._hash_projection(x) > 0)
 
     def hash(self, x):
         """Packed binary codes of `x`: a uint8 numpy array `(n, ceil(latent_dim / 8))`."""
-        codes = np.asarray(self.encode(x))  # encode validates array input
-        return np.packbits(codes > 0.5, axis=-1)
+        return np.packbits(self.hash_projection(x) > 0, axis=-1)
+
+    def fit_rotation(self, x, iterations=50, seed=0):
+        """Learns the bits' centring and ITQ rotation from `x` (no labels).
+
+        Call it after `fit`, on training data. It sets `code_offset` to the
+        mean code logit and `code_rotation` to `itq_rotation` of the centred
+        logits; `hash`, `hash_bits` and exports use both from then on.
+
+        Args:
+            x: training inputs, shaped like the model's input (at least 2 rows).
+            iterations: ITQ iterations.
+            seed: seed of ITQ's random starting rotation.
+
+        Returns:
+            The model.
+        """
+        check_positive_int("iterations", iterations)
+        x = check_array(x, self.input_shape_, "x")
+        if len(x) < 2:
+            raise ValueError(f"fit_rotation needs at least 2 samples of x, got {len(x)}")
+        logits = self._run_batched("code_logits", x, self.input_shape_).astype("float64")
+        if not np.all(np.isfinite(logits)):
+            raise ValueError("the model's code logits on x are not finite; was training stable?")
+        mean = logits.mean(axis=0)
+        self.code_offset.assign(mean.astype("float32"))
+        self.code_rotation.assign(itq_rotation(logits - mean, iterations, seed).astype("float32"))
+        return self
 
     def get_config(self):
         return {**super().get_config(), "binarization": self.binarization,
