@@ -306,6 +306,25 @@ def test_fit_rotation_rotates_the_hash_and_is_saved(tmp_path, mnist_small):
             model.fit_rotation(**kwargs)
 
 
+def test_hashing_weights_saved_before_fit_rotation_existed_still_load(tmp_path, mnist_small):
+    h5py = pytest.importorskip("h5py")
+    x = mnist_small[1][:64]
+    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(32,),
+                                     seed=0)
+    model.fit_rotation(x)
+    path = tmp_path / "old.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path, "r+") as f:  # what earlier versions wrote: no model-level variables
+        for key in list(f["vars"].keys()):
+            del f["vars"][key]
+    fresh = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(32,),
+                                     seed=1)
+    fresh.load_weights(path)
+    np.testing.assert_array_equal(fresh.code_rotation.numpy(), np.eye(16))
+    logits = keras.ops.convert_to_numpy(model.code_logits(x))
+    np.testing.assert_array_equal(fresh.hash(x), np.packbits(logits > 0, axis=-1))
+
+
 def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):
     encoder = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation="relu"),
                                 keras.layers.Dense(8)])
