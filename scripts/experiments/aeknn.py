@@ -42,12 +42,16 @@ SAT_SETTINGS = {
     "36-128-64-d, 100 epochs, denoising (gaussian 0.1)": dict(hidden=(128, 64), epochs=100,
                                                               noise=0.1),
     "36-64-d, 100 epochs": dict(hidden=(64,), epochs=100),
+    # Added in the ninth session from a 5-fold CV probe on the training rows
+    # (d = 8: 0.9069, the first setting above PCA's 0.9048 there; d = 12: 0.9001).
+    "36-64-d, 100 epochs, denoising (dropout 0.1)": dict(hidden=(64,), epochs=100,
+                                                         dropout=0.1),
 }
 CV_FOLDS = 5
 
 
 def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=None,
-             contractive=None, seed=0):
+             contractive=None, dropout=None, seed=0):
     import keras
 
     from keras_ae import models
@@ -57,6 +61,9 @@ def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=No
                   output_activation=output_activation, reconstruction_loss=loss, seed=seed)
     if noise:
         model = models.DenoisingAutoencoder(noise="gaussian", noise_params={"stddev": noise},
+                                            **common)
+    elif dropout:  # masking noise: a fraction `dropout` of the features set to 0 (the mean)
+        model = models.DenoisingAutoencoder(noise="dropout", noise_params={"rate": dropout},
                                             **common)
     elif contractive:
         model = models.ContractiveAutoencoder(contractive_weight=contractive, **common)
@@ -69,7 +76,8 @@ def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=No
 
 def sat_ae(x, d, setting):
     return train_ae(x, d, setting["hidden"], setting["epochs"], 64, "linear", "mse",
-                    noise=setting.get("noise"), contractive=setting.get("contractive"))
+                    noise=setting.get("noise"), contractive=setting.get("contractive"),
+                    dropout=setting.get("dropout"))
 
 
 def main():
