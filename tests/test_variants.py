@@ -325,6 +325,19 @@ def test_hashing_weights_saved_before_fit_rotation_existed_still_load(tmp_path, 
     np.testing.assert_array_equal(fresh.hash(x), np.packbits(logits > 0, axis=-1))
 
 
+def test_hashing_with_unbuilt_custom_networks_builds_on_first_hash():
+    x = np.random.default_rng(0).random((16, 20)).astype("float32")
+    model = models.SemanticHashingAE(encoder=keras.layers.Dense(8),
+                                     decoder=keras.layers.Dense(20))
+    assert not model.built
+    logits = keras.ops.convert_to_numpy(model.code_logits(x))
+    np.testing.assert_array_equal(model.hash(x), np.packbits(logits > 0, axis=-1))
+    other = models.SemanticHashingAE(encoder=keras.layers.Dense(8),
+                                     decoder=keras.layers.Dense(20))
+    other.fit_rotation(x)
+    assert other.code_rotation.shape == (8, 8)
+
+
 def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):
     encoder = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation="relu"),
                                 keras.layers.Dense(8)])

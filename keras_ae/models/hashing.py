@@ -147,6 +147,12 @@ class SemanticHashingAE(Autoencoder):
         code = self.binarize(logits) if training else ops.sigmoid(logits)
         return {"code": code, "reconstruction": self._decode(code, training=training)}
 
+    def _build_for(self, x):
+        # User-supplied networks that have not seen an input yet: build now,
+        # which creates code_offset and code_rotation.
+        if not self.built:
+            self.build((None,) + tuple(x.shape[1:]))
+
     def _hash_projection(self, x, training=False):
         offset = ops.cast(self.code_offset, "float32")
         rotation = ops.cast(self.code_rotation, "float32")
@@ -158,11 +164,15 @@ class SemanticHashingAE(Autoencoder):
         `code_logits(x)` before `fit_rotation`; centred and rotated after.
         """
         if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+            x = check_array(x, self.input_shape_, "x")
+            self._build_for(x)
             return self._run_batched("_hash_projection", x, self.input_shape_)
+        self._build_for(x)
         return self._hash_projection(x)
 
     def hash_bits(self, x):
         """Packed binary codes as a tensor (the graph behind `hash`)."""
+        self._build_for(x)
         return pack_bits(self._hash_projection(x) > 0)
 
     def hash(self, x):
@@ -188,6 +198,7 @@ class SemanticHashingAE(Autoencoder):
         x = check_array(x, self.input_shape_, "x")
         if len(x) < 2:
             raise ValueError(f"fit_rotation needs at least 2 samples of x, got {len(x)}")
+        self._build_for(x)
         logits = self._run_batched("code_logits", x, self.input_shape_).astype("float64")
         if not np.all(np.isfinite(logits)):
             raise ValueError("the model's code logits on x are not finite; was training stable?")
