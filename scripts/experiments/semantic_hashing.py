@@ -75,6 +75,11 @@ def load(name):
     return x[:, 1:], x_t[:, 1:], y, y_t  # column 0 is the out-of-vocabulary token
 
 
+def l2(a):
+    """Rows scaled to unit Euclidean norm (empty rows stay zero)."""
+    return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+
 def pack(z):
     return np.packbits(z > 0, axis=1)
 
@@ -85,7 +90,6 @@ def baselines(x, x_t, bits, rng):
 
     from keras_ae.models.hashing import itq_rotation
 
-    l2 = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     x, x_t = l2(x), l2(x_t)
     mean = x.mean(axis=0)
     xc, xtc = x - mean, x_t - mean
@@ -129,9 +133,6 @@ def main():
             print(name, key, "p@100 {:.4f}  p@r2 {:.4f}".format(*results[key]))
         # Input and target: 10 x the L2-normalized TF-IDF (unit-scale
         # activations), centred with the training mean.
-        def l2(a):
-            return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-
         xn, xtn = 10 * l2(x), 10 * l2(x_t)
         mean = xn.mean(axis=0)
         xn, xtn = (xn - mean).astype("float32"), (xtn - mean).astype("float32")
