@@ -151,7 +151,13 @@ class SemanticHashingAE(Autoencoder):
         # User-supplied networks that have not seen an input yet: build now,
         # which creates code_offset and code_rotation.
         if not self.built:
-            self.build((None,) + tuple(x.shape[1:]))
+            self.build((None,) + tuple(np.shape(x)[1:]))
+
+    def _run_built(self, method, x):
+        """`_run_batched` (which validates `x`) on a model built for `x`."""
+        if not self.built:
+            self._build_for(check_array(x, None, "x"))
+        return self._run_batched(method, x, self.input_shape_)
 
     def _hash_projection(self, x, training=False):
         offset = ops.cast(self.code_offset, "float32")
@@ -164,9 +170,7 @@ class SemanticHashingAE(Autoencoder):
         `code_logits(x)` before `fit_rotation`; centred and rotated after.
         """
         if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
-            x = check_array(x, self.input_shape_, "x")
-            self._build_for(x)
-            return self._run_batched("_hash_projection", x, self.input_shape_)
+            return self._run_built("_hash_projection", x)
         self._build_for(x)
         return self._hash_projection(x)
 
@@ -195,11 +199,9 @@ class SemanticHashingAE(Autoencoder):
             The model.
         """
         check_positive_int("iterations", iterations)
-        x = check_array(x, self.input_shape_, "x")
-        if len(x) < 2:
-            raise ValueError(f"fit_rotation needs at least 2 samples of x, got {len(x)}")
-        self._build_for(x)
-        logits = self._run_batched("code_logits", x, self.input_shape_).astype("float64")
+        logits = self._run_built("code_logits", x).astype("float64")
+        if len(logits) < 2:
+            raise ValueError(f"fit_rotation needs at least 2 samples of x, got {len(logits)}")
         if not np.all(np.isfinite(logits)):
             raise ValueError("the model's code logits on x are not finite; was training stable?")
         mean = logits.mean(axis=0)
