@@ -28,7 +28,7 @@ downsampled training image, original), all 60,000 training images:
     held out, trained on the first 54,000; the test split picked nothing):
     that 32-channel network gained +3.21 dB over bicubic reconstructing whole
     images, +4.12 dB trained on the residual, and +4.52 dB with 64 channels
-    (4x the compute) on the residual.
+    (4x the compute) on the residual (super_resolution_sweep.py).
   7x7 -> 28x28: the dense-code model above (BCE, 10 epochs), whose global
     code fills in what 49 pixels leave open.
 `tasks.upscale` against bicubic upsampling (`tasks.upsample`, clipped to

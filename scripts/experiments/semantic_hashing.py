@@ -23,7 +23,8 @@ on the training documents (no labels); the page shows the codes with and
 without it ("threshold 0.5" is the sigmoid code thresholded at 0.5).
 
 How it was chosen: on a validation split of the training documents (a seeded
-80% as database, 20% as queries; the test split picked nothing). The
+80% as database, 20% as queries; the test split picked nothing), by
+semantic_hashing_sweep.py. The
 previous model (10000-128-b, softmax output, straight-through bits, 10
 epochs) reached Reuters p@100 0.666 at 32 bits (ITQ 0.719). Reuters 32 bits,
 p@100 / radius-2 precision, threshold 0.5: squared error on the centred
