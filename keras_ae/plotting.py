@@ -94,9 +94,12 @@ def save_rows(rows, labels, path, title=None, vmin=0.0, vmax=1.0):
         title: figure title.
         vmin, vmax: the grey-level range shown.
     """
+    if len(labels) != len(rows):
+        raise ValueError(f"save_rows needs one label per row: got {len(rows)} rows and "
+                         f"{len(labels)} labels {list(labels)}")
     fig = _figure(1.0 * len(rows[0]) * 0.6 + 1, 0.75 * len(rows) + (0.4 if title else 0))
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
-    for ax, row, label in zip(axes, rows, labels):
+    for ax, row, label in zip(axes, rows, labels, strict=True):
         _show(ax, image_grid(row, cols=len(row)), vmin=vmin, vmax=vmax)
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     if title:

@@ -294,7 +294,7 @@ def _keras_io_vae(keras):
                 kl_loss = ops.mean(ops.sum(kl, axis=1))
                 total_loss = reconstruction_loss + kl_loss
             grads = tape.gradient(total_loss, self.trainable_weights)
-            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights, strict=True))
             self.total_loss_tracker.update_state(total_loss)
             self.reconstruction_loss_tracker.update_state(reconstruction_loss)
             self.kl_loss_tracker.update_state(kl_loss)
@@ -476,7 +476,7 @@ def probe_worker(spec, channel):
             with tf.GradientTape() as tape:
                 loss = net.compute_losses(x0, training=True)["loss"]
             grads = tape.gradient(loss, net.trainable_variables)
-            net.optimizer.apply_gradients(zip(grads, net.trainable_variables))
+            net.optimizer.apply_gradients(zip(grads, net.trainable_variables, strict=True))
             return loss
 
         return step
@@ -1287,7 +1287,7 @@ def analysis(res, meta, bars):
     out.append("XLA against the same keras_ae model without it (`jit_compile=False`, which is "
                "what Keras's `\"auto\"` means on a CPU-only machine): "
                + ", ".join(f"{m} b{b} {g:.2f}x" for m, gs in gains.items()
-                           for b, g in zip(BATCH_SIZES, gs)) + ".")
+                           for b, g in zip(BATCH_SIZES, gs, strict=True)) + ".")
     helped = [m for m, g in gains.items() if min(g) >= 1.05]
     hurt = [m for m, g in gains.items() if max(g) <= 0.95]
     on_by_default = [m for m in res if res[m]["info"].get("keras_ae", {}).get("jit_compile")]

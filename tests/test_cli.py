@@ -94,7 +94,7 @@ def test_train_then_resume_continues(tmp_path, shared_data, capsys):
     second = keras.saving.load_model(out / "model.keras")
     changed = [
         not (a == b).all()
-        for a, b in zip(first.get_weights(), second.get_weights())
+        for a, b in zip(first.get_weights(), second.get_weights(), strict=True)
     ]
     assert any(changed)  # it went on training from the restored weights
 

@@ -88,7 +88,7 @@ def test_every_trainable_variable_gets_a_gradient(name, mnist_small):
         loss = model.compute_losses(x, training=True)["loss"]
     grads = tape.gradient(loss, model.trainable_variables)
     assert model.trainable_variables
-    for var, grad in zip(model.trainable_variables, grads):
+    for var, grad in zip(model.trainable_variables, grads, strict=True):
         assert grad is not None, f"{var.path} gets no gradient"
         assert np.any(np.asarray(grad) != 0), f"{var.path} gets an all-zero gradient"
 
@@ -149,9 +149,9 @@ def test_two_replicas_take_the_same_step_as_one(name, mnist_small, strategies):
     weights = base.get_weights()
     one = _one_step(factory, strategies[0], weights, x, y)
     two = _one_step(factory, strategies[1], weights, x, y)
-    moved = max(float(np.abs(a - w).max()) for a, w in zip(one, weights))
+    moved = max(float(np.abs(a - w).max()) for a, w in zip(one, weights, strict=True))
     assert moved > 1e-4, "the step did not change the weights"
-    for a, b in zip(one, two):
+    for a, b in zip(one, two, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
 
 
@@ -162,7 +162,10 @@ def test_vae_with_noise_on_takes_a_step_of_the_same_size_on_two_replicas(mnist_s
     weights = base.get_weights()
     one = _one_step(factory, strategies[0], weights, x, None)
     two = _one_step(factory, strategies[1], weights, x, None)
-    size = lambda ws: np.sqrt(sum(float(np.sum((a - w) ** 2)) for a, w in zip(ws, weights)))  # noqa: E731
+
+    def size(ws):
+        return np.sqrt(sum(float(np.sum((a - w) ** 2)) for a, w in zip(ws, weights, strict=True)))
+
     ratio = size(two) / size(one)
     assert 0.8 < ratio < 1.25, f"2-replica step is {ratio:.2f}x the 1-replica step"
 
@@ -210,7 +213,7 @@ def test_conv2d_matches_keras_conv2d_with_its_gradients(cin, cout, kernel, strid
         loss_ours, loss_ref = tf.reduce_sum(y_ours**2), tf.reduce_sum(y_ref**2)
     np.testing.assert_allclose(y_ours, y_ref, atol=1e-5)
     for g_ours, g_ref in zip(tape.gradient(loss_ours, [x, *ours.trainable_variables]),
-                             tape.gradient(loss_ref, [x, *ref.trainable_variables])):
+                             tape.gradient(loss_ref, [x, *ref.trainable_variables]), strict=True):
         np.testing.assert_allclose(g_ours, g_ref, rtol=1e-4, atol=1e-4)
     # a user's own model holding it saves and loads with its weights
     net = keras.Sequential([keras.Input((9, 7, cin)), ours])

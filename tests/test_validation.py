@@ -121,3 +121,13 @@ def test_vae_sample_and_log_likelihood_check_their_arguments():
         vae.log_likelihood(np.zeros((2, 784), "float32"), num_samples=0)
     with pytest.raises(ValueError, match=r"shape \(batch, 784\)"):
         vae.log_likelihood(np.zeros((2, 10), "float32"))
+
+
+def test_save_rows_wants_one_label_per_row(tmp_path):
+    from keras_ae import plotting
+
+    rows = [np.zeros((3, 784), "float32")] * 2
+    with pytest.raises(ValueError, match=r"one label per row: got 2 rows and 1 labels"):
+        plotting.save_rows(rows, ["input"], tmp_path / "rows.png")
+    assert not (tmp_path / "rows.png").exists()
+    assert plotting.save_rows(rows, ["input", "output"], tmp_path / "rows.png").exists()

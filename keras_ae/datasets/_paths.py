@@ -223,6 +223,6 @@ def locate(keys, data_dir=None, download=True):
             f"Set {ENV_DATA_DIR}=/path/to/data or pass data_dir=... "
             "(downloads are disabled or the publisher is unreachable)."
         )
-    for path, key in zip(found, keys):
+    for path, key in zip(found, keys, strict=True):
         verify(path, key)
     return found

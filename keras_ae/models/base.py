@@ -375,7 +375,7 @@ class Autoencoder(keras.Model):
             raise ValueError(f"{name} must be numeric, got dtype {x.dtype.name}")
         got = tuple(x.shape[1:])
         if len(got) != len(self.input_shape_) or any(
-            g is not None and g != e for g, e in zip(got, self.input_shape_)
+            g is not None and g != e for g, e in zip(got, self.input_shape_, strict=True)
         ):
             raise ValueError(
                 f"{name} batches must have shape (batch, {', '.join(map(str, self.input_shape_))})"
@@ -402,7 +402,7 @@ class Autoencoder(keras.Model):
             loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
         gradients = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return self._record(terms)
 
     def test_step(self, data):

@@ -77,7 +77,7 @@ def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=Non
     layers = [keras.Input(shape=input_shape)]
     if len(input_shape) == 2:
         layers.append(keras.layers.Reshape(input_shape + (1,)))
-    for i, (f, s) in enumerate(zip(filters, strides)):
+    for i, (f, s) in enumerate(zip(filters, strides, strict=True)):
         layers.append(Conv2D(f, 3, strides=s, padding="same", activation=activation,
                              name=f"conv_{i}"))
     if code_layer == "conv":
@@ -112,7 +112,7 @@ def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), strides=No
             keras.layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project"),
             keras.layers.Reshape((h0, w0, filters[-1])),
         ]
-    for i, (f, s) in enumerate(zip(reversed(tuple(filters)), reversed(strides))):
+    for i, (f, s) in enumerate(zip(reversed(tuple(filters)), reversed(strides), strict=True)):
         layers.append(keras.layers.Conv2DTranspose(f, 3, strides=s, padding="same",
                                                    activation=activation, name=f"deconv_{i}"))
     scale = 2 ** sum(s == 2 for s in strides)

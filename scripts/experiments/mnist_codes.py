@@ -129,7 +129,7 @@ def main():
             ("MNIST VAE (d=2, means)", vae_codes, yt), ("satimage PCA", s_pca, syt),
             ("satimage AE (d=2)", s_ae.encode(sxt), syt),
             ("satimage VAE (d=2, means)", s_vae.encode(sxt), syt)]
-    for ax, (title, z, lab) in zip(axes.ravel(), maps):
+    for ax, (title, z, lab) in zip(axes.ravel(), maps, strict=True):
         sc = ax.scatter(z[:, 0], z[:, 1], c=lab, cmap="tab10", s=2, alpha=0.6)
         ax.set_title(title)
         ax.legend(*sc.legend_elements(), fontsize=6, markerscale=0.6, loc="best")

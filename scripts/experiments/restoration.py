@@ -106,7 +106,7 @@ def opencv_inpaint(x_bad, mask, flag):
     import cv2
 
     imgs, masks = to_u8(x_bad), (mask.reshape(-1, 28, 28) > 0).astype(np.uint8)
-    out = [cv2.inpaint(i, m, 3, flag) for i, m in zip(imgs, masks)]
+    out = [cv2.inpaint(i, m, 3, flag) for i, m in zip(imgs, masks, strict=True)]
     return np.stack(out).reshape(len(out), -1).astype("float32") / 255.0
 
 
@@ -271,8 +271,8 @@ def super_resolution_part():
     write_result("super_resolution", "Super-resolution: autoencoder vs bicubic", body)
     fig, axes = plt.subplots(8, n, figsize=(n * 1.0, 9))
     r = 0
-    for name, (orig, shown) in figs.items():
-        for label, (low, bic, ae) in shown.items():
+    for name, (_orig, shown) in figs.items():
+        for label, (low, _bic, ae) in shown.items():
             side = int(np.sqrt(low.shape[1]))
             for j in range(n):
                 axes[r, j].imshow(low[j].reshape(side, side), cmap="gray", vmin=0, vmax=1)
