@@ -34,7 +34,7 @@ import sys
 import _common  # noqa: F401  (sets sys.path)
 import numpy as np
 from _common import Timer, seed_all
-from semantic_hashing import baselines, evaluate, l2, load
+from semantic_hashing import baselines, dropped_inputs, evaluate, l2, load
 
 
 def options(variant):
@@ -59,7 +59,6 @@ def options(variant):
 
 def train(x, opts):
     import keras
-    import tensorflow as tf
 
     from keras_ae import models
 
@@ -73,12 +72,8 @@ def train(x, opts):
                                      hidden_units=opts["hidden"],
                                      binarization=opts["binarization"], seed=0, **head)
     model.compile(optimizer=keras.optimizers.Adam(opts["lr"]))
-    data = tf.data.Dataset.from_tensor_slices((x, target)).shuffle(len(x), seed=0)
-    if opts["drop"]:
-        rate = opts["drop"]
-        data = data.map(lambda a, t: (
-            a * tf.cast(tf.random.uniform(tf.shape(a)) >= rate, a.dtype) / (1 - rate), t))
-    model.fit(data.batch(opts["batch"]).prefetch(2), epochs=opts["epochs"], verbose=0)
+    model.fit(dropped_inputs(x, opts["drop"], target, opts["batch"]), epochs=opts["epochs"],
+              verbose=0)
     return model
 
 
