@@ -224,6 +224,20 @@ def test_many_xla_models_in_one_process_warn_once(monkeypatch):
     assert base._xla_models == base.XLA_SWEEP_WARNING + 1
 
 
+def test_batched_inference_traces_once_per_method_for_any_batch_sizes():
+    """encode/decode/reconstruct on numpy run in batches; the short last batch and
+    later calls of other lengths reuse the first graph (no retracing, which
+    TensorFlow warns about when a sweep builds many models)."""
+    model = models.Autoencoder(input_shape=(6,), latent_dim=2, hidden_units=(4,))
+    x = np.random.default_rng(0).random((2100, 6)).astype("float32")
+    codes = [model.encode(x[:n]) for n in (2100, 700, 33)]
+    np.testing.assert_allclose(codes[2], codes[0][:33], rtol=1e-5, atol=1e-6)
+    model.decode(codes[1])
+    model.reconstruct(x[:5].astype("float64"))  # cast to the model's dtype, same graph
+    traces = [f.experimental_get_tracing_count() for f in model._compiled_fns.values()]
+    assert traces == [1, 1, 1]  # encode, decode, call
+
+
 @pytest.fixture
 def mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")

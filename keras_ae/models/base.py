@@ -545,19 +545,23 @@ class Autoencoder(keras.Model):
 
     def _run_batched(self, method, x, sample_shape, batch_size=1024):
         x = check_array(x, sample_shape, "x" if method != "decode" else "z")
+        x = x.astype(self.compute_dtype, copy=False)
         cache = self.__dict__.setdefault("_compiled_fns", {})
-        if method not in cache:
+        key = (method, x.shape[1:], x.dtype.name)
+        if key not in cache:
             named = {"encode": self._encode, "decode": self._decode, "call": self.call}
             fn = named[method] if method in named else getattr(self, method)
 
             def inference(t, fn=fn):
                 return fn(t, training=False)
 
-            # No AutoGraph: the graph has no Python control flow to convert.
-            cache[method] = tf.function(inference, autograph=False, reduce_retracing=True)
-        x = x.astype(self.compute_dtype if x.dtype != self.compute_dtype else x.dtype)
+            # One trace per method and sample shape: the batch dimension is left
+            # open, so the last, smaller batch reuses the graph. No AutoGraph: the
+            # graph has no Python control flow to convert.
+            spec = tf.TensorSpec((None,) + x.shape[1:], x.dtype)
+            cache[key] = tf.function(inference, input_signature=[spec], autograph=False)
         parts = [
-            keras.ops.convert_to_numpy(cache[method](x[i : i + batch_size]))
+            keras.ops.convert_to_numpy(cache[key](x[i : i + batch_size]))
             for i in range(0, len(x), batch_size)
         ]
         return np.concatenate(parts, axis=0)
