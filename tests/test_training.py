@@ -77,6 +77,39 @@ def test_backup_and_restore_resumes_an_interrupted_run(mnist_small, tmp_path):
     assert history.epoch == [2, 3]
 
 
+@pytest.mark.parametrize("method, file", [("save", "m.keras"),
+                                          ("save_weights", "m.weights.h5")])
+def test_an_interrupted_save_leaves_the_previous_file_whole(method, file, tmp_path,
+                                                           monkeypatch):
+    def make():
+        return models.Autoencoder(input_shape=(6,), latent_dim=2, hidden_units=(4,), seed=0)
+
+    model, path = make(), tmp_path / file
+    old = model.get_weights()
+    getattr(model, method)(path)
+    before = path.read_bytes()
+    model.set_weights([w + 1 for w in old])
+
+    def killed(store):  # Keras has opened the file and is writing the weights
+        raise KeyboardInterrupt("killed while saving")
+
+    monkeypatch.setattr(model.decoder, "save_own_variables", killed)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(model, method)(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [file]  # no staging directory left behind
+    if method == "save":
+        loaded = keras.models.load_model(path)
+    else:
+        loaded = make()
+        loaded.load_weights(path)
+    for a, b in zip(loaded.get_weights(), old, strict=True):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.undo()
+    getattr(model, method)(path)  # a save that completes replaces the file
+    assert path.read_bytes() != before
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_jit_compile(name, mnist_small):
     model = CASES[name]()

@@ -1,10 +1,7 @@
 """Checks and file handling shared by every export format."""
 
-import contextlib
 import dataclasses
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -95,40 +92,6 @@ def check_target(path, want_dir):
     if path.name in ("", ".", ".."):
         raise ValueError(f"the export path must name a file or directory, got {str(path)!r}")
     return path
-
-
-@contextlib.contextmanager
-def atomic_output(path):
-    """Yields a staging path beside `path`; moves it into place on success.
-
-    The staging path lies in a fresh hidden directory in the target's parent
-    (so the final rename stays on one filesystem). If the body raises, the
-    staging directory is removed and `path` is left as it was: an interrupted
-    export never leaves a half-written model behind. An existing `path` is
-    replaced only after the new export is complete.
-    """
-    path = Path(os.fspath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
-    staged = workdir / path.name
-    try:
-        yield staged
-        if not staged.exists():
-            raise RuntimeError(f"the export wrote nothing to {staged}")
-        if staged.is_dir() and path.exists():
-            # A non-empty directory cannot be replaced in one rename: move the
-            # old one aside, put the new one in place, then drop the old one.
-            old = workdir / (path.name + ".old")
-            os.rename(path, old)
-            try:
-                os.rename(staged, path)
-            except BaseException:
-                os.rename(old, path)
-                raise
-        else:
-            os.replace(staged, path)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def as_path(path):

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from keras_ae.export import _common
 from keras_ae.export.signatures import build_archive
+from keras_ae.utils.files import atomic_output
 
 
 @dataclasses.dataclass
@@ -73,7 +74,7 @@ def export_saved_model(model, path, verify_data=None):
     path = _common.check_target(path, want_dir=True)
     archive = build_archive(model)
     report = None
-    with _common.atomic_output(path) as staged:
+    with atomic_output(path) as staged:
         archive.write_out(str(staged), verbose=False)
         if verify_data is not None:
             report = verify_export(model, SavedModelRunner(staged), verify_data)

@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras_ae.export import _common
 from keras_ae.export.saved_model import ExportResult
 from keras_ae.export.signatures import PART_SIGNATURES, build_archive
+from keras_ae.utils.files import atomic_output
 
 #: Calibration uses at most this many representative samples.
 MAX_CALIBRATION_SAMPLES = 1000
@@ -112,7 +113,7 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
         choices = [per_channel_dense]
     if quantize != "int8":
         choices = choices[-1:]
-    with _common.atomic_output(path) as staged:
+    with atomic_output(path) as staged:
         saved_model_dir = staged.parent / "saved_model"
         archive.write_out(str(saved_model_dir), verbose=False)
         for attempt, per_channel in enumerate(choices, start=1):

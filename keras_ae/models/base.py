@@ -1,6 +1,7 @@
 """The base `Autoencoder`: every variant inherits its training loop from here."""
 
 import math
+import os
 import warnings
 
 import numpy as np
@@ -10,6 +11,7 @@ from keras import ops
 
 from keras_ae import losses
 from keras_ae.networks import NETWORKS, build_decoder, build_encoder
+from keras_ae.utils.files import atomic_output
 from keras_ae.utils.validation import (
     check_array,
     check_choice,
@@ -23,6 +25,14 @@ _serialize = keras.saving.serialize_keras_object
 #: their compiled programs are never freed (see `default_jit_compile`).
 XLA_SWEEP_WARNING = 50
 _xla_models = 0
+
+
+def _stageable(filepath, overwrite):
+    """Whether a save to `filepath` can go through a staging file: a local
+    path (not a file object or a remote URL), and no overwrite prompt due."""
+    if not isinstance(filepath, (str, os.PathLike)) or "://" in os.fspath(filepath):
+        return False
+    return overwrite or not os.path.exists(filepath)
 
 
 def _count_xla_model():
@@ -567,6 +577,29 @@ class Autoencoder(keras.Model):
         return np.concatenate(parts, axis=0)
 
     # ------------------------------------------------------------ serialization
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """`keras.Model.save`, written atomically to a local path.
+
+        The file (or, with ``zipped=False``, the directory) is written beside
+        `filepath` and renamed into place when complete, so an interrupted save
+        (Ctrl-C, a full disk, a killed job) leaves the previous file intact.
+        `keras.callbacks.ModelCheckpoint` saves through this method too.
+        """
+        if not _stageable(filepath, overwrite):
+            return super().save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+        with atomic_output(filepath) as staged:
+            super().save(str(staged), overwrite=True, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """`keras.Model.save_weights`, written atomically like `save` (what
+        `keras.callbacks.BackupAndRestore` checkpoints through); sharded
+        weights (several files) are written as Keras writes them."""
+        if max_shard_size is not None or not _stageable(filepath, overwrite):
+            return super().save_weights(filepath, overwrite=overwrite,
+                                        max_shard_size=max_shard_size)
+        with atomic_output(filepath) as staged:
+            super().save_weights(str(staged), overwrite=True)
+
     def get_config(self):
         config = {
             "name": self.name,
