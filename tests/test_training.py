@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -108,6 +109,15 @@ def test_an_interrupted_save_leaves_the_previous_file_whole(method, file, tmp_pa
     monkeypatch.undo()
     getattr(model, method)(path)  # a save that completes replaces the file
     assert path.read_bytes() != before
+
+
+def test_a_save_to_a_name_keras_refuses_names_the_users_path(tmp_path):
+    model = models.Autoencoder(input_shape=(6,), latent_dim=2)
+    for save, path in [(model.save, tmp_path / "m.txt"),
+                       (model.save_weights, tmp_path / "m.weights.txt")]:
+        with pytest.raises(ValueError, match=f"filepath={re.escape(str(path))}\\.?$"):
+            save(path)
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -27,12 +27,17 @@ XLA_SWEEP_WARNING = 50
 _xla_models = 0
 
 
-def _stageable(filepath, overwrite):
+def _stageable(filepath, overwrite, suffixes):
     """Whether a save to `filepath` can go through a staging file: a local
-    path (not a file object or a remote URL), and no overwrite prompt due."""
-    if not isinstance(filepath, (str, os.PathLike)) or "://" in os.fspath(filepath):
+    path (not a file object or a remote URL) with a name Keras accepts (so
+    Keras's own errors name the user's path, not the staging one), and no
+    overwrite prompt due."""
+    if not isinstance(filepath, (str, os.PathLike)):
         return False
-    return overwrite or not os.path.exists(filepath)
+    name = os.fspath(filepath)
+    if "://" in name or not name.endswith(suffixes):
+        return False
+    return overwrite or not os.path.exists(name)
 
 
 def _count_xla_model():
@@ -580,12 +585,14 @@ class Autoencoder(keras.Model):
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
         """`keras.Model.save`, written atomically to a local path.
 
-        The file (or, with ``zipped=False``, the directory) is written beside
-        `filepath` and renamed into place when complete, so an interrupted save
-        (Ctrl-C, a full disk, a killed job) leaves the previous file intact.
-        `keras.callbacks.ModelCheckpoint` saves through this method too.
+        A `.keras` or `.h5` file is written beside `filepath` and renamed
+        into place when complete, so an interrupted save (Ctrl-C, a full disk,
+        a killed job) leaves the previous file intact.
+        `keras.callbacks.ModelCheckpoint` saves through this method too. Other
+        targets (``zipped=False``, file objects, remote URLs) go to Keras as
+        they are.
         """
-        if not _stageable(filepath, overwrite):
+        if zipped is False or not _stageable(filepath, overwrite, (".keras", ".h5", ".hdf5")):
             return super().save(filepath, overwrite=overwrite, zipped=zipped, **kwargs)
         with atomic_output(filepath) as staged:
             super().save(str(staged), overwrite=True, zipped=zipped, **kwargs)
@@ -594,7 +601,7 @@ class Autoencoder(keras.Model):
         """`keras.Model.save_weights`, written atomically like `save` (what
         `keras.callbacks.BackupAndRestore` checkpoints through); sharded
         weights (several files) are written as Keras writes them."""
-        if max_shard_size is not None or not _stageable(filepath, overwrite):
+        if max_shard_size is not None or not _stageable(filepath, overwrite, ".weights.h5"):
             return super().save_weights(filepath, overwrite=overwrite,
                                         max_shard_size=max_shard_size)
         with atomic_output(filepath) as staged:
