@@ -166,6 +166,7 @@ def _cmd_train(args):
 
     from keras_ae import datasets
     from keras_ae.models import VAE, VARIANTS
+    from keras_ae.utils.files import atomic_output
 
     if args.variant not in VARIANTS:
         raise UsageError(f"unknown variant {args.variant!r}; expected one of "
@@ -190,7 +191,8 @@ def _cmd_train(args):
     elif args.resume:
         raise UsageError(f"--resume: {out} holds no run to resume (no run.json)")
     out.mkdir(parents=True, exist_ok=True)
-    run_file.write_text(json.dumps(settings, indent=1))
+    with atomic_output(run_file) as staged:  # a resume reads it back
+        staged.write_text(json.dumps(settings, indent=1))
 
     loader = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
     (x_train, _), (x_test, _) = loader[args.dataset](args.data_dir)
