@@ -209,8 +209,11 @@ def upscale(model, x_low, method="bicubic", residual=False, clip=None):
         method: how `x_low` is first resized (see `upsample`).
         residual: whether the model predicts the difference to the resized
             image (see above) instead of the image itself.
-        clip: optional `(low, high)` range the result is clipped to, e.g.
-            `(0, 1)` for intensities, which a residual sum can overshoot.
+        clip: optional `(low, high)` range of valid intensities, e.g.
+            `(0, 1)`. Both the resized image the model reads and the result
+            are clipped to it: bicubic resizing overshoots near edges and a
+            residual sum can too. Train on `upsample(..., clip=clip)` then,
+            so that the model reads what it was trained on.
 
     Returns:
         float32 numpy array: the high-resolution images, flat for flat
@@ -232,7 +235,7 @@ def upscale(model, x_low, method="bicubic", residual=False, clip=None):
             f"with input_shape={shape}; got shape {x_low.shape}"
         )
     clip = _check_clip(clip)
-    up = upsample(x_low.reshape(len(x_low), h, w, c), (H, W), method=method)
+    up = upsample(x_low.reshape(len(x_low), h, w, c), (H, W), method=method, clip=clip)
     up = up.reshape((len(up),) + shape).astype("float32")
     out = reconstruct(model, up)
     if residual:
