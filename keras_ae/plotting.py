@@ -16,6 +16,8 @@ from statistics import NormalDist
 import numpy as np
 from matplotlib.figure import Figure
 
+from keras_ae.utils.files import atomic_output
+
 
 def _images(x, image_shape=None):
     """(N, H, W) float images from flat, (N, H, W) or (N, H, W, 1) arrays."""
@@ -66,9 +68,12 @@ def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
 
 
 def _save(fig, path):
+    """Writes `fig` to exactly `path`, atomically; the format is `path`'s suffix (PNG if none)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=fig.dpi, bbox_inches="tight")
+    with atomic_output(path) as staged:
+        # An explicit format, so matplotlib never appends a suffix of its own.
+        fig.savefig(staged, format=path.suffix[1:].lower() or "png", dpi=fig.dpi,
+                    bbox_inches="tight")
     return path
 
 

@@ -131,3 +131,17 @@ def test_save_rows_wants_one_label_per_row(tmp_path):
         plotting.save_rows(rows, ["input"], tmp_path / "rows.png")
     assert not (tmp_path / "rows.png").exists()
     assert plotting.save_rows(rows, ["input", "output"], tmp_path / "rows.png").exists()
+
+
+def test_figures_land_at_the_named_path_or_not_at_all(tmp_path):
+    from keras_ae import plotting
+
+    rows = [np.zeros((3, 784), "float32")] * 2
+    # no suffix: a PNG at exactly that path (matplotlib alone would add ".png")
+    path = plotting.save_rows(rows, ["input", "output"], tmp_path / "rows")
+    assert path == tmp_path / "rows" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    path.write_bytes(b"kept")
+    with pytest.raises(ValueError, match="Format 'xyz' is not supported"):
+        plotting.save_rows(rows, ["input", "output"], tmp_path / "rows.xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows"]
+    assert path.read_bytes() == b"kept"

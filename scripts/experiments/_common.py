@@ -57,18 +57,23 @@ def markdown_table(header, rows, floatfmt="{:.4f}"):
 
 
 def write_result(name, title, body):
-    """Writes `docs/results/<name>.md` and prints the same text."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    """Writes `docs/results/<name>.md` atomically and prints the same text."""
+    from keras_ae.utils.files import atomic_output
+
     text = f"# {title}\n\n{body.strip()}\n"
-    (RESULTS / f"{name}.md").write_text(text)
+    with atomic_output(RESULTS / f"{name}.md") as staged:
+        staged.write_text(text)
     print(text)
     return RESULTS / f"{name}.md"
 
 
 def save_figure(fig, name):
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    """Writes `docs/results/<name>.png` atomically (a killed run leaves the old one)."""
+    from keras_ae.utils.files import atomic_output
+
     path = RESULTS / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    with atomic_output(path) as staged:
+        fig.savefig(staged, format="png", dpi=110, bbox_inches="tight")
     print(f"wrote {path.relative_to(REPO)}")
     return path
 
