@@ -2,7 +2,8 @@
 
 Figures are drawn with `matplotlib.figure.Figure` and its Agg canvas, so no
 display and no global pyplot state are involved. Every `save_*` function
-writes a PNG and returns its path.
+writes a PNG (or the format the path's suffix names, e.g. `.pdf`) to exactly
+the path it is given, atomically, and returns that path.
 
 Example:
     >>> from keras_ae import plotting
