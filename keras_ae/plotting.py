@@ -68,12 +68,16 @@ def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
     return grid
 
 
-def _save(fig, path):
-    """Writes `fig` to exactly `path`, atomically; the format is `path`'s suffix (PNG if none)."""
+def save_figure(fig, path, dpi=None):
+    """Writes any matplotlib figure to exactly `path`, atomically.
+
+    The format is `path`'s suffix (PNG if it has none); a failed write leaves
+    an existing file as it was. `dpi` defaults to the figure's own.
+    """
     path = Path(path)
     with atomic_output(path) as staged:
         # An explicit format, so matplotlib never appends a suffix of its own.
-        fig.savefig(staged, format=path.suffix[1:].lower() or "png", dpi=fig.dpi,
+        fig.savefig(staged, format=path.suffix[1:].lower() or "png", dpi=dpi or fig.dpi,
                     bbox_inches="tight")
     return path
 
@@ -110,7 +114,7 @@ def save_rows(rows, labels, path, title=None, vmin=0.0, vmax=1.0):
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def save_reconstructions(x, x_hat, path, title="test images (top) and reconstructions (bottom)",
@@ -162,8 +166,9 @@ def save_grid_png(grid, path, scale=1):
     if scale > 1:
         grid = np.kron(grid, np.ones((scale, scale), dtype=np.float32))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.round(grid * 255).astype(np.uint8), mode="L").save(path, optimize=True)
+    with atomic_output(path) as staged:
+        Image.fromarray(np.round(grid * 255).astype(np.uint8), mode="L").save(
+            staged, format="PNG", optimize=True)
     return path
 
 
@@ -172,7 +177,7 @@ def save_samples(images, path, title="samples from the prior", cols=None):
     grid = image_grid(images, cols=cols)
     fig = _figure(max(3.0, grid.shape[1] / 40.0), max(3.0, grid.shape[0] / 40.0) + 0.3)
     _show(fig.add_subplot(1, 1, 1), grid, title=title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def manifold(model, n=20, extent=0.95):
@@ -236,4 +241,4 @@ def save_codes(z, labels, path, title="test codes (first two dimensions)"):
     points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=2)
     fig.colorbar(points, ax=ax)
     ax.set_title(title, fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -145,3 +145,6 @@ def test_figures_land_at_the_named_path_or_not_at_all(tmp_path):
         plotting.save_rows(rows, ["input", "output"], tmp_path / "rows.xyz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rows"]
     assert path.read_bytes() == b"kept"
+    # the pixel-exact PNG writer (save_kernels) goes the same way
+    grid = plotting.save_grid_png(np.eye(4), tmp_path / "grid")
+    assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -69,11 +69,9 @@ def write_result(name, title, body):
 
 def save_figure(fig, name):
     """Writes `docs/results/<name>.png` atomically (a killed run leaves the old one)."""
-    from keras_ae.utils.files import atomic_output
+    from keras_ae import plotting
 
-    path = RESULTS / f"{name}.png"
-    with atomic_output(path) as staged:
-        fig.savefig(staged, format="png", dpi=110, bbox_inches="tight")
+    path = plotting.save_figure(fig, RESULTS / f"{name}.png", dpi=110)
     print(f"wrote {path.relative_to(REPO)}")
     return path
 
