@@ -19,6 +19,7 @@ Example:
     >>> inpainted_input, mask = corruption.block_mask(x, 8, seed=0, return_mask=True)
 """
 
+import inspect
 import numbers
 
 import keras
@@ -294,4 +295,9 @@ def corrupt(x, kind, seed=None, **params):
         "salt_and_pepper": salt_and_pepper,
         "block": block_mask,
     }[kind]
+    accepted = [name for name in inspect.signature(fn).parameters if name not in ("x", "seed")]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"the {kind!r} corruption takes the parameters {accepted}; got "
+                         f"unknown parameter(s) {unknown}")
     return fn(x, seed=seed, **{**DEFAULTS[kind], **params})

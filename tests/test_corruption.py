@@ -200,6 +200,9 @@ def test_errors(x):
             C.random_missing(x, bad)
     with pytest.raises(ValueError, match="stddev"):
         C.corrupt(x, "gaussian", stddev=-1.0)
+    with pytest.raises(ValueError, match=r"'gaussian' corruption takes the parameters "
+                                         r"\['stddev', 'clip'\]; got unknown parameter\(s\) \['rate'\]"):
+        C.corrupt(x, "gaussian", rate=0.3)
     with pytest.raises(ValueError, match="image_shape"):
         C.block_mask(x.reshape(N, -1), 4)
     with pytest.raises(ValueError, match="size"):

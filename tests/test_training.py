@@ -288,6 +288,36 @@ def mixed_precision():
     keras.mixed_precision.set_global_policy("float32")
 
 
+def test_reported_loss_is_the_mean_over_samples_whatever_the_batch_size():
+    x = np.random.default_rng(0).random((257, 16)).astype("float32") * 0.1
+    x[-1] = 10.0  # an unusual sample, alone in the last batch of 32 or 128
+    model = models.Autoencoder(input_shape=(16,), latent_dim=4)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))  # weights stay put
+    expected = float(np.mean(np.sum((model.reconstruct(x) - x) ** 2, axis=1)))
+    for batch_size in (32, 128, 257):
+        logs = model.evaluate(x, batch_size=batch_size, verbose=0, return_dict=True)
+        np.testing.assert_allclose(logs["loss"], expected, rtol=1e-5)
+        history = model.fit(x, batch_size=batch_size, shuffle=False, verbose=0)
+        np.testing.assert_allclose(history.history["loss"][0], expected, rtol=1e-5)
+
+
+def test_the_models_dtype_policy_reaches_its_layers_and_survives_loading(tmp_path,
+                                                                          mixed_precision):
+    x = np.random.default_rng(0).random((8, 16)).astype("float32")
+    full = models.Autoencoder(input_shape=(16,), latent_dim=3, dtype="float32")
+    assert full.encoder.get_layer("code").compute_dtype == "float32"
+    assert keras.config.dtype_policy().name == "mixed_float16"  # the global one is restored
+    full.save(tmp_path / "full.keras")
+    keras.mixed_precision.set_global_policy("float32")
+    half = models.Autoencoder(input_shape=(16,), latent_dim=3, dtype="mixed_float16")
+    assert half.encoder.get_layer("code").compute_dtype == "float16"
+    assert half.decoder.get_layer("output").compute_dtype == "float32"  # float32 output
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    loaded = keras.saving.load_model(tmp_path / "full.keras")
+    assert loaded.encoder.get_layer("code").compute_dtype == "float32"
+    np.testing.assert_array_equal(loaded.encode(x), full.encode(x))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_mixed_float16_scales_the_loss_and_stays_finite(name, mnist_small, mixed_precision):
     model = CASES[name]()

@@ -107,10 +107,40 @@ def test_invalid_arguments_name_the_valid_values(make, message):
         make()
 
 
-def test_sample_weight_is_refused_by_name(model):
+def test_sample_and_class_weights_are_refused_by_name(model):
     x = np.zeros((4, 784), "float32")
     with pytest.raises(ValueError, match="sample_weight is not supported"):
         model.fit(x, sample_weight=np.ones(4), verbose=0)
+    # Keras drops the weights of an x-only evaluate before test_step sees them
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        model.evaluate(x, sample_weight=np.zeros(4), verbose=0)
+    with pytest.raises(ValueError, match="class_weight is not supported"):
+        model.fit(x, class_weight={0: 1.0}, verbose=0)
+
+
+def test_dataset_targets_of_the_wrong_shape_are_refused_before_tracing():
+    # After fits on other input structures Keras traces with relaxed (None)
+    # shapes, which a check inside the step cannot see.
+    model = models.Autoencoder(input_shape=(16,), latent_dim=4)
+    model.compile(optimizer="adam")
+    x = np.zeros((64, 16), "float32")
+    model.fit(x, x, batch_size=32, verbose=0)
+    model.fit(x, batch_size=32, verbose=0)
+    bad = tf.data.Dataset.from_tensor_slices((x, x[:, :8])).batch(32)
+    with pytest.raises(ValueError, match=r"dataset elements, y\) batches must have shape "
+                                         r"\(batch, 16\).*got \(None, 8\)"):
+        model.fit(bad, verbose=0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(input_shape=(10,), noise="block"),
+     r"noise='block', noise_params=None for input_shape=\(10,\): .*image_shape=\(H, W\)"),
+    (dict(input_shape=(10,), noise="gaussian", noise_params={"rate": 0.3}),
+     r"noise_params=\{'rate': 0.3\}.*takes the parameters \['stddev', 'clip'\]"),
+])
+def test_denoising_noise_errors_name_the_model_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.DenoisingAutoencoder(latent_dim=4, **kwargs)
 
 
 def test_vae_sample_and_log_likelihood_check_their_arguments():

@@ -5,7 +5,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from keras_ae import losses, models
+from keras_ae import losses, models, tasks
 from keras_ae.models.hashing import itq_rotation, pack_bits
 
 
@@ -355,6 +355,23 @@ def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
     np.testing.assert_array_equal(loaded.reconstruct(mnist_small[1]), model.reconstruct(mnist_small[1]))
+
+
+def test_unbuilt_custom_networks_are_built_by_the_first_data(mnist_small):
+    def net(units, activation=None):
+        return keras.Sequential([keras.layers.Dense(16, activation="relu"),
+                                 keras.layers.Dense(units, activation=activation)])
+
+    model = models.Autoencoder(encoder=net(4), decoder=net(784, "sigmoid"))
+    with pytest.raises(ValueError, match="decode needs a built model"):
+        model.decode(np.zeros((2, 4), "float32"))
+    model.compile(optimizer="adam")
+    model.fit(mnist_small[0][:64], epochs=1, verbose=0)
+    assert (model.built, model.input_shape_, model.latent_dim) == (True, (784,), 4)
+    assert tasks.denoise(model, mnist_small[1][:3]).shape == (3, 784)
+    model = models.Autoencoder(encoder=net(4), decoder=net(784, "sigmoid"))
+    assert model.encode(mnist_small[1][:3]).shape == (3, 4)
+    assert (model.built, model.input_shape_, model.latent_dim) == (True, (784,), 4)
 
 
 def test_conv_networks_handle_odd_image_sizes():

@@ -1,5 +1,6 @@
 """The base `Autoencoder`: every variant inherits its training loop from here."""
 
+import contextlib
 import math
 import os
 import warnings
@@ -217,7 +218,10 @@ class Autoencoder(keras.Model):
                     "latent_dim=32), or an encoder and a decoder; got "
                     f"input_shape={input_shape!r}, latent_dim={latent_dim!r}"
                 )
-            self.encoder, self.decoder = self.build_networks()
+            # The layers compute in the model's dtype policy (dtype=..., or the
+            # one a saved model was saved with), not the global one of the moment.
+            with _dtype_policy(self.dtype_policy):
+                self.encoder, self.decoder = self.build_networks()
 
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
         if self.input_shape_ is not None:
@@ -397,9 +401,13 @@ class Autoencoder(keras.Model):
                 f" to match input_shape={self.input_shape_}, got {tuple(x.shape)}"
             )
 
-    def _record(self, terms):
+    def _record(self, terms, x):
+        # Each term is a mean over the batch: weighting it by the batch's size
+        # makes an epoch's figure the mean over samples (what Keras's own loss
+        # tracker reports), whatever the size of the last, partial batch.
+        batch_size = ops.cast(ops.shape(x)[0], "float32")
         for name, tracker in self._trackers.items():
-            tracker.update_state(terms[name])
+            tracker.update_state(terms[name], sample_weight=batch_size)
         logs = {name: tracker.result() for name, tracker in self._trackers.items()}
         if _multi_worker(tf.distribute.get_strategy()):
             # Keras 3.15 reduces logs across workers with reduce(MEAN, axis=0),
@@ -418,11 +426,11 @@ class Autoencoder(keras.Model):
         variables = self.trainable_variables
         gradients = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
-        return self._record(terms)
+        return self._record(terms, x)
 
     def test_step(self, data):
         x, y = self._unpack(data)
-        return self._record(self.compute_losses(x, y, training=False))
+        return self._record(self.compute_losses(x, y, training=False), x)
 
     def compile(
         self,
@@ -518,12 +526,7 @@ class Autoencoder(keras.Model):
 
     # -------------------------------------------- numpy entry points, validated
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
-        if kwargs.get("sample_weight") is not None:
-            raise ValueError(
-                "sample_weight is not supported by keras_ae models (each loss term is a "
-                "mean over the batch); got sample_weight="
-                f"{type(kwargs['sample_weight']).__name__}"
-            )
+        _refuse_weights(kwargs, "sample_weight", "class_weight")
         self._check_eager(x, "x")
         self._check_eager(y, "y")
         if isinstance(validation_data, (tuple, list)):
@@ -539,6 +542,8 @@ class Autoencoder(keras.Model):
             object.__setattr__(self, "_fitting", False)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        # (Keras drops the weights of an x-only call before test_step sees them.)
+        _refuse_weights(kwargs, "sample_weight")
         self._check_eager(x, "x")
         self._check_eager(y, "y")
         self._fit_steps_per_execution(kwargs.get("steps"))
@@ -550,16 +555,34 @@ class Autoencoder(keras.Model):
         return super().predict(x, *args, **kwargs)
 
     def _check_eager(self, x, name):
+        """Checks numpy or dataset input before Keras traces a step with it
+        (in a traced step, dimensions Keras has relaxed to None pass any
+        check), and builds a model whose user-supplied networks came without
+        an input shape from the shape of its first `x`: Keras's own symbolic
+        build inside `fit` builds the networks but not the model, which would
+        leave `input_shape_` and `latent_dim` unset."""
         if isinstance(x, np.ndarray):
-            check_array(x, self.input_shape_, name)
+            specs = (check_array(x, self.input_shape_, name),)
         elif isinstance(x, tf.data.Dataset):
             spec = x.element_spec
-            spec = spec[0] if isinstance(spec, tuple) else spec
-            if isinstance(spec, tf.TensorSpec):
-                self._check_symbolic(spec, f"{name} (dataset elements)")
+            specs = spec[:2] if isinstance(spec, tuple) else (spec,)  # (x, y)
+            for part, label in zip(specs, ("", ", y"), strict=False):
+                if isinstance(part, tf.TensorSpec):
+                    self._check_symbolic(part, f"{name} (dataset elements{label})")
+        else:
+            return
+        shape = getattr(specs[0], "shape", None)
+        if (not self.built and name == "x" and shape is not None and len(shape) > 1
+                and None not in tuple(shape[1:])):
+            self.build((None,) + tuple(shape[1:]))
 
     def _run_batched(self, method, x, sample_shape, batch_size=1024):
+        if not self.built and method == "decode":
+            raise ValueError("decode needs a built model: give input_shape, or call the model "
+                             "(fit, encode, reconstruct) on input first")
         x = check_array(x, sample_shape, "x" if method != "decode" else "z")
+        if not self.built:
+            self._check_eager(x, "x")  # builds it from x's shape
         x = x.astype(self.compute_dtype, copy=False)
         cache = self.__dict__.setdefault("_compiled_fns", {})
         key = (method, x.shape[1:], x.dtype.name)
@@ -649,6 +672,28 @@ class Autoencoder(keras.Model):
                 f"load it with keras_ae.zoo.load({name!r}) or {type(model).__name__}.from_preset"
             )
         return model
+
+
+def _refuse_weights(kwargs, *names):
+    """Per-sample or per-class weights have no meaning for keras_ae's losses
+    (each term is a mean over the batch); Keras would drop or misapply them."""
+    for name in names:
+        if kwargs.get(name) is not None:
+            raise ValueError(
+                f"{name} is not supported by keras_ae models (each loss term is a mean "
+                f"over the batch); got {name}={type(kwargs[name]).__name__}"
+            )
+
+
+@contextlib.contextmanager
+def _dtype_policy(policy):
+    """Makes `policy` the global dtype policy while layers are created."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _multi_worker(strategy):

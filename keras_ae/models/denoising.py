@@ -44,11 +44,16 @@ class DenoisingAutoencoder(Autoencoder):
         self.noise_params = dict(noise_params or {})
         if self.noise == "block" and input_shape is not None and len(input_shape) == 1:
             side = int(round(input_shape[0] ** 0.5))
-            self.noise_params.setdefault("image_shape", (side, side))
+            if side * side == input_shape[0]:  # flat square images, e.g. 784 = 28 x 28
+                self.noise_params.setdefault("image_shape", (side, side))
         super().__init__(input_shape, latent_dim, **kwargs)
-        # Fails now, not in the first train_step, when a parameter is wrong.
-        corruption.corrupt(keras.ops.zeros((1,) + self.input_shape_), self.noise,
-                           seed=0, **self.noise_params) if self.input_shape_ else None
+        if self.input_shape_:  # fails now, not in the first train_step, when a parameter is wrong
+            try:
+                corruption.corrupt(keras.ops.zeros((1,) + self.input_shape_), self.noise,
+                                   seed=0, **self.noise_params)
+            except ValueError as err:
+                raise ValueError(f"noise={noise!r}, noise_params={noise_params!r} for "
+                                 f"input_shape={self.input_shape_}: {err}") from None
 
     def corrupt(self, x):
         """Applies the model's corruption to a batch, with fresh noise."""
