@@ -19,6 +19,7 @@ Example:
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -190,9 +191,6 @@ def _cmd_train(args):
             raise UsageError(f"--resume must repeat the run's settings; changed: {changed}")
     elif args.resume:
         raise UsageError(f"--resume: {out} holds no run to resume (no run.json)")
-    out.mkdir(parents=True, exist_ok=True)
-    with atomic_output(run_file) as staged:  # a resume reads it back
-        staged.write_text(json.dumps(settings, indent=1))
 
     loader = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
     (x_train, _), (x_test, _) = loader[args.dataset](args.data_dir)
@@ -215,6 +213,11 @@ def _cmd_train(args):
     train_ds = datasets.make_dataset(x_train, seed=args.seed, **common)
     val_ds = datasets.make_dataset(x_test, shuffle=False,
                                    **{**common, "binarize": binarize and "static"})
+    # Written once the model and data are ready, so that a run that stops on a
+    # wrong --param or a missing dataset leaves no run.json blocking its folder.
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_output(run_file) as staged:  # a resume reads it back
+        staged.write_text(json.dumps(settings, indent=1))
     callbacks = [
         keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False),
         keras.callbacks.ModelCheckpoint(str(out / "model.keras")),
@@ -287,6 +290,12 @@ def _images(model, name, data_dir, split, n, purpose):
 
         meta = zoo.info(name)
         dataset, prep = meta["dataset"], meta["preprocessing"]
+    elif math.prod(model.input_shape_) != 28 * 28:
+        # A .keras file says nothing of its data: the CLI has MNIST to offer.
+        raise UsageError(
+            f"{purpose} uses MNIST test images, which do not fit this model's "
+            f"input_shape={model.input_shape_}; export from Python with your own data "
+            "(keras_ae.export: verify_data=, representative_data=)")
     try:
         images = zm.load_split(dataset, split, data_dir)[0][:n]
     except (datasets.DatasetNotFoundError, datasets.DatasetError) as e:

@@ -7,7 +7,7 @@ import sys
 import keras
 import pytest
 
-from keras_ae import cli, zoo
+from keras_ae import cli, models, zoo
 
 
 def run(capsys, *argv):
@@ -126,6 +126,23 @@ def test_train_passes_variant_params_and_resume_checks_them(tmp_path, shared_dat
         code, _, err = run(capsys, "train", "VAE", "--out", str(tmp_path / bad),
                            "--data-dir", str(shared_data), "--param", bad)
         assert code == 2 and message in err, err
+        # a run that never started leaves nothing that blocks its folder
+        assert not (tmp_path / bad / "run.json").exists()
+    code, _, err = run(capsys, "train", "VAE", "--out", str(tmp_path / "beta=-1"), "--limit", "64",
+                       "--epochs", "1", "--latent-dim", "2", "--data-dir", str(shared_data),
+                       "--verbose", "0", "--param", "beta=1")
+    assert code == 0, err
+
+
+def test_export_of_a_keras_file_mnist_does_not_fit_says_what_to_do(tmp_path, shared_data,
+                                                                   capsys):
+    path = tmp_path / "small.keras"
+    models.Autoencoder(input_shape=(16,), latent_dim=2).save(path)
+    code, _, err = run(capsys, "export", str(path), "--format", "tflite", "--out",
+                       str(tmp_path / "out"), "--data-dir", str(shared_data))
+    assert code == 2, err
+    assert "MNIST test images, which do not fit this model's input_shape=(16,)" in err, err
+    assert "verify_data=" in err and "--no-verify" in err, err
 
 
 def test_demo_writes_figures(tmp_path, shared_data, capsys):
