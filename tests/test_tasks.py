@@ -201,12 +201,17 @@ def test_impute_keeps_observed_entries_and_fills_missing_ones(satimage_model, sa
     # NaN marks the same entries as the mask does.
     nan_input = np.where(observed, x_missing, np.nan)
     np.testing.assert_allclose(tasks.impute(satimage_model, nan_input), out, atol=1e-6)
+    # With a mask, missing entries may hold anything, infinities included.
+    inf_input = np.where(observed, x_missing, np.inf)
+    np.testing.assert_array_equal(tasks.impute(satimage_model, inf_input, mask), out)
 
 
 def test_impute_errors(satimage_model, satimage):
     _, (x_test, _) = satimage
     with pytest.raises(ValueError, match="no NaN"):
         tasks.impute(satimage_model, x_test)
+    with pytest.raises(ValueError, match=r"36 infinite value\(s\): only NaN marks a missing"):
+        tasks.impute(satimage_model, np.where(np.eye(len(x_test), 36), np.inf, x_test))
     with pytest.raises(ValueError, match="mask must have the shape of x"):
         tasks.impute(satimage_model, x_test, np.zeros((len(x_test), 35)))
     with pytest.raises(ValueError, match="one value per feature"):

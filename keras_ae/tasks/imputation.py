@@ -44,9 +44,11 @@ def impute(model, x, mask=None, fill="mean", iterations=1):
     nan = np.isnan(arr)
     if mask is None:
         if not nan.any():
+            inf = int(np.isinf(arr).sum())
             raise ValueError(
                 "give a mask (1 = missing), or mark missing entries of x as NaN; "
                 "got no mask and no NaN in x"
+                + (f" ({inf} infinite value(s): only NaN marks a missing entry)" if inf else "")
             )
         mask = nan
     elif (
@@ -59,5 +61,4 @@ def impute(model, x, mask=None, fill="mean", iterations=1):
         raise ValueError(
             "fill must be 'mean', a number or per-feature values, got None"
         )
-    arr = np.where(nan, 0.0, arr).astype("float32")
     return fill_missing(model, arr, mask, fill=fill, iterations=iterations)

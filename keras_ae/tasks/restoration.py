@@ -39,13 +39,15 @@ def denoise(model, x):
 def fill_missing(model, x, mask, fill=None, iterations=1):
     """Replaces the entries where `mask` is 1 by the model's reconstruction.
 
-    Observed entries (mask 0) are returned unchanged, bit for bit. With
+    Observed entries (mask 0) are returned unchanged: bit for bit for float32
+    input, rounded to float32 otherwise. With
     `iterations > 1` the filled batch is reconstructed again and only the
     missing entries are updated each time (iterative refinement).
 
     Args:
         model: a trained keras_ae `Autoencoder`.
-        x: batch with the model's number of values per sample.
+        x: batch with the model's number of values per sample. With a `fill`,
+            missing entries may hold anything, NaN and infinities included.
         mask: array of `x`'s shape, 1 (or True) where a value is missing.
         fill: what missing entries hold before the first pass: None keeps the
             values in `x`, a number sets them all, an array of one sample's
@@ -57,6 +59,13 @@ def fill_missing(model, x, mask, fill=None, iterations=1):
         float32 numpy array of `x`'s shape.
     """
     iterations = check_positive_int("iterations", iterations)
+    if fill is not None:  # missing entries are overwritten: only observed ones must be finite
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError):
+            arr = None  # (as_model_input says what is wrong with x)
+        if arr is not None and np.issubdtype(arr.dtype, np.floating):
+            x = np.where(check_mask(mask, arr), 0, arr)
     x_model, shape = as_model_input(model, x)
     mask = check_mask(mask, check_array(x, None, "x")).reshape(x_model.shape)
     current = x_model.copy()
