@@ -574,7 +574,8 @@ class Autoencoder(keras.Model):
         shape = getattr(specs[0], "shape", None)
         if (not self.built and name == "x" and shape is not None and len(shape) > 1
                 and None not in tuple(shape[1:])):
-            self.build((None,) + tuple(shape[1:]))
+            with self.distribute_strategy.scope():  # where Keras would create the variables
+                self.build((None,) + tuple(shape[1:]))
 
     def _run_batched(self, method, x, sample_shape, batch_size=1024):
         if not self.built and method == "decode":
