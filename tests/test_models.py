@@ -155,6 +155,23 @@ def test_two_replicas_take_the_same_step_as_one(name, mnist_small, strategies):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
 
 
+def test_a_replica_without_samples_does_not_turn_the_reported_loss_to_nan(strategies):
+    # 65 = 32 + 32, then 1 + 0: the second replica gets no sample of the last batch.
+    x = np.random.default_rng(0).random((65, 20)).astype("float32")
+    logs = {}
+    for strategy in strategies:
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            model = models.Autoencoder(input_shape=(20,), latent_dim=4, hidden_units=(8,))
+            model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))
+        history = model.fit(x, batch_size=64, shuffle=False, verbose=0).history
+        logs[strategy] = (history["loss"][0],
+                          model.evaluate(x, batch_size=64, verbose=0, return_dict=True)["loss"])
+    one, two = logs.values()
+    assert np.isfinite(two).all(), two
+    np.testing.assert_allclose(two, one, rtol=1e-5)
+
+
 def test_vae_with_noise_on_takes_a_step_of_the_same_size_on_two_replicas(mnist_small, strategies):
     factory = CASES["VAE"]
     base = factory()

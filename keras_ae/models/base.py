@@ -404,10 +404,13 @@ class Autoencoder(keras.Model):
     def _record(self, terms, x):
         # Each term is a mean over the batch: weighting it by the batch's size
         # makes an epoch's figure the mean over samples (what Keras's own loss
-        # tracker reports), whatever the size of the last, partial batch.
+        # tracker reports), whatever the size of the last, partial batch. Under
+        # a distribution strategy a replica can get no samples of that batch:
+        # its NaN mean of nothing must count as nothing.
         batch_size = ops.cast(ops.shape(x)[0], "float32")
         for name, tracker in self._trackers.items():
-            tracker.update_state(terms[name], sample_weight=batch_size)
+            value = ops.where(batch_size > 0, terms[name], ops.zeros_like(terms[name]))
+            tracker.update_state(value, sample_weight=batch_size)
         logs = {name: tracker.result() for name, tracker in self._trackers.items()}
         if _multi_worker(tf.distribute.get_strategy()):
             # Keras 3.15 reduces logs across workers with reduce(MEAN, axis=0),
