@@ -151,6 +151,12 @@ def test_vae_sample_and_log_likelihood_check_their_arguments():
         vae.log_likelihood(np.zeros((2, 784), "float32"), num_samples=0)
     with pytest.raises(ValueError, match=r"shape \(batch, 784\)"):
         vae.log_likelihood(np.zeros((2, 10), "float32"))
+    for name in ("chunk", "batch_size"):  # chunk=0 used to loop for ever
+        for bad in (0, -1):
+            with pytest.raises(ValueError, match=f"{name} must be a positive integer, got {bad}"):
+                vae.log_likelihood(np.zeros((2, 784), "float32"), num_samples=4, **{name: bad})
+    # a numpy integer seed is a seed like any other
+    np.testing.assert_array_equal(vae.sample(2, seed=np.int64(3)), vae.sample(2, seed=3))
 
 
 def test_save_rows_wants_one_label_per_row(tmp_path):

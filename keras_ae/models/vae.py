@@ -148,6 +148,7 @@ class VAE(Autoencoder):
         """Decodes `n` draws from the prior, as a numpy array of images."""
         n = check_positive_int("n", n)
         seed = self.seed_generator if seed is None else seed
+        seed = int(seed) if isinstance(seed, np.integer) else seed  # Keras wants a Python int
         z = keras.random.normal((n, self.latent_dim), seed=seed)
         return keras.ops.convert_to_numpy(self._decode(z))
 
@@ -168,7 +169,8 @@ class VAE(Autoencoder):
         """
         x = check_array(x, self.input_shape_, "x").astype("float32")
         num_samples = check_positive_int("num_samples", num_samples)
-        chunk = min(chunk, num_samples)
+        batch_size = check_positive_int("batch_size", batch_size)
+        chunk = min(check_positive_int("chunk", chunk), num_samples)
         fn = self.__dict__.get("_log_weights_fn")
         if fn is None:
             fn = tf.function(self._log_weights, autograph=False, reduce_retracing=True)
