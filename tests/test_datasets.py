@@ -168,6 +168,16 @@ def test_corrupt_file_is_named(tmp_path, corrupt):
 
 
 @needs_data
+def test_another_datasets_file_of_the_same_name_is_named_not_called_corrupt():
+    # MNIST and Fashion-MNIST files share their names; a file verified as
+    # Fashion-MNIST's must not pass as MNIST's later in the process
+    datasets.load_fashion_mnist(DATA_DIR)
+    with pytest.raises(datasets.DatasetError,
+                       match=r"is the file fashion_mnist/\S+ \(its sha256 matches\), not mnist/"):
+        datasets.load_mnist(DATA_DIR / "fashion_mnist")
+
+
+@needs_data
 def test_read_idx_validates_structure(tmp_path):
     src = (DATA_DIR / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes()
     raw = gzip.decompress(src)
@@ -222,6 +232,15 @@ def test_download_into_keras_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("KERAS_AE_OFFLINE")
     with pytest.raises(datasets.DatasetNotFoundError):
         datasets.load_satimage(empty, download=False)
+    # a publisher that answers with an error: the file and the remedy are named
+    # and no partial download is left in the cache
+    monkeypatch.setitem(_paths.URLS, "satimage/", (tmp_path / "gone").as_uri() + "/")
+    with pytest.raises(datasets.DatasetNotFoundError,
+                       match=r"satimage/sat.trn: downloading file:.*gone/sat.trn failed.*"
+                             r"KERAS_AE_DATA_DIR"):
+        datasets.load_satimage(empty)
+    assert not list((tmp_path / ".keras").rglob("*.part"))
+    monkeypatch.setitem(_paths.URLS, "satimage/", (DATA_DIR / "satimage").as_uri() + "/")
     (x, _), (xt, _) = datasets.load_satimage(empty)
     assert x.shape == (4435, 36) and xt.shape == (2000, 36)
     assert (tmp_path / ".keras" / "datasets" / "satimage" / "sat.trn").is_file()

@@ -137,13 +137,21 @@ def verify(path, key):
     """
     path = Path(path)
     st = path.stat()
-    token = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    token = (key, str(path.resolve()), st.st_size, st.st_mtime_ns)  # verified as which file
     if token in _VERIFIED:
         return
     expected = CHECKSUMS.get(key)
     if expected is not None:
         accepted = (expected,) if isinstance(expected, str) else expected
         got = sha256_file(path)
+        other = [k for k, v in CHECKSUMS.items()
+                 if k != key and got in ((v,) if isinstance(v, str) else v)]
+        if got not in accepted and other:  # e.g. MNIST and Fashion-MNIST share file names
+            raise DatasetError(
+                f"{path} is the file {other[0]} (its sha256 matches), not {key}: the folder "
+                f"searched holds another dataset. Point data_dir or {ENV_DATA_DIR} at the "
+                f"directory that holds {key.split('/')[0]}/."
+            )
         if got not in accepted:
             raise DatasetError(
                 f"{path}: sha256 checksum mismatch: expected {' or '.join(accepted)}, got {got} "
@@ -166,12 +174,18 @@ def _download(key, dest):
     url = _url(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".part")
-    with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
-        while block := r.read(1 << 20):
-            f.write(block)
     try:
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
+                while block := r.read(1 << 20):
+                    f.write(block)
+        except OSError as e:  # URLError, HTTPError, timeouts, a full disk
+            raise DatasetNotFoundError(
+                f"Dataset file {key}: downloading {url} failed ({e}). Fetch it by hand "
+                f"into a folder and set {ENV_DATA_DIR}=/path/to/data or pass data_dir=..."
+            ) from e
         verify(tmp, key)
-    except DatasetError:
+    except BaseException:  # no half-downloaded .part file is left behind
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, dest)
