@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from keras_ae.utils.files import atomic_output
+from keras_ae.utils.validation import check_array, check_positive_int
 
 
 def _images(x, image_shape=None):
@@ -54,18 +55,21 @@ def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
         A 2-D float array.
 
     Example:
-        >>> image_grid(np.zeros((6, 784)), cols=3).shape
-        (59, 89)
+        >>> image_grid(np.zeros((6, 784)), cols=3).shape  # 2 x 28 + 1, 3 x 28 + 2
+        (57, 86)
     """
     x = _images(x, image_shape)
     n, h, w = x.shape
-    cols = cols or math.ceil(math.sqrt(n))
+    if n == 0:
+        raise ValueError(f"no images to tile: x has shape {x.shape}")
+    cols = math.ceil(math.sqrt(n)) if cols is None else check_positive_int("cols", cols)
     rows = math.ceil(n / cols)
-    grid = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), value, dtype=np.float32)
-    for i in range(n):
-        r, c = divmod(i, cols)
-        grid[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = x[i]
-    return grid
+    # Each tile with its padding below and to the right, the grid cut to size.
+    tiles = np.full((rows * cols, h + pad, w + pad), value, dtype=np.float32)
+    tiles[:n, :h, :w] = x
+    grid = tiles.reshape(rows, cols, h + pad, w + pad).transpose(0, 2, 1, 3)
+    return grid.reshape(rows * (h + pad), cols * (w + pad))[: rows * (h + pad) - pad,
+                                                           : cols * (w + pad) - pad]
 
 
 def save_figure(fig, path, dpi=None):
@@ -193,6 +197,9 @@ def manifold(model, n=20, extent=0.95):
     """
     if model.latent_dim != 2:
         raise ValueError(f"a 2-D manifold needs a model with latent_dim=2, got {model.latent_dim}")
+    if not 0.5 < extent < 1.0:
+        raise ValueError("extent must be in (0.5, 1): the grid spans the [1 - extent, extent] "
+                         f"quantiles of N(0, 1); got {extent!r}")
     values = [NormalDist().inv_cdf(q) for q in np.linspace(1.0 - extent, extent, n)]
     z = np.array([[z1, z2] for z2 in values[::-1] for z1 in values], dtype=np.float32)
     return model.decode(z), z
@@ -234,11 +241,19 @@ def save_interpolation(model, pairs, path, steps=10,
 
 
 def save_codes(z, labels, path, title="test codes (first two dimensions)"):
-    """Scatter plot of 2-D codes coloured by class."""
-    z = np.asarray(z)
+    """Scatter plot of 2-D codes coloured by class (labels: numbers or names)."""
+    z = check_array(z, None, "z")
+    if z.ndim != 2 or z.shape[1] < 2:
+        raise ValueError(f"z must be codes of shape (N, 2) or wider, got shape {z.shape}")
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(z):
+        raise ValueError(f"labels must hold one class per code ({len(z)}), got {len(labels)}")
+    classes, index = np.unique(labels, return_inverse=True)
     fig = _figure(5, 4.5)
     ax = fig.add_subplot(1, 1, 1)
-    points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=2)
-    fig.colorbar(points, ax=ax)
+    points = ax.scatter(z[:, 0], z[:, 1], c=index, cmap="tab10" if len(classes) <= 10 else "tab20",
+                        vmin=-0.5, vmax=len(classes) - 0.5, s=2)
+    fig.colorbar(points, ax=ax, ticks=range(len(classes))).ax.set_yticklabels(
+        [str(c) for c in classes])
     ax.set_title(title, fontsize=9)
     return save_figure(fig, path)

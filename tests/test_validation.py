@@ -184,3 +184,31 @@ def test_figures_land_at_the_named_path_or_not_at_all(tmp_path):
     # the pixel-exact PNG writer (save_kernels) goes the same way
     grid = plotting.save_grid_png(np.eye(4), tmp_path / "grid")
     assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plotting_helpers_check_their_input_and_take_class_names(tmp_path):
+    from keras_ae import plotting
+
+    x = np.arange(6 * 4, dtype="float32").reshape(6, 2, 2)
+    grid = plotting.image_grid(x, cols=4, pad=1, value=-1)
+    assert grid.shape == (5, 11)  # 2 rows and 4 columns of 2x2 tiles, 1 pixel apart
+    np.testing.assert_array_equal(grid[0:2, 3:5], x[1])
+    np.testing.assert_array_equal(grid[3:5, 3:5], x[5])
+    assert (grid[2] == -1).all() and (grid[3:5, 6:] == -1).all()  # padding, empty tiles
+    assert plotting.image_grid(np.zeros((6, 784)), cols=3).shape == (57, 86)  # the docstring's
+    with pytest.raises(ValueError, match=r"no images to tile: x has shape \(0, 28, 28\)"):
+        plotting.image_grid(np.zeros((0, 784)))
+    with pytest.raises(ValueError, match="cols must be a positive integer, got 0"):
+        plotting.image_grid(x, cols=0)
+
+    z = np.random.default_rng(0).normal(size=(30, 2))
+    names = np.array(["cotton", "soil", "grey soil"])[np.arange(30) % 3]
+    assert plotting.save_codes(z, names, tmp_path / "codes.png") == tmp_path / "codes.png"
+    assert (tmp_path / "codes.png").stat().st_size > 0
+    with pytest.raises(ValueError, match=r"labels must hold one class per code \(30\), got 29"):
+        plotting.save_codes(z, names[:-1], tmp_path / "bad.png")
+    with pytest.raises(ValueError, match=r"codes of shape \(N, 2\) or wider"):
+        plotting.save_codes(z[:, :1], names, tmp_path / "bad.png")
+    model = models.Autoencoder(input_shape=(4,), latent_dim=2)
+    with pytest.raises(ValueError, match=r"extent must be in \(0.5, 1\)"):
+        plotting.manifold(model, extent=1.0)
