@@ -359,6 +359,11 @@ def test_bad_pipeline_arguments():
         datasets.make_dataset(x, binarize="yes")
     with pytest.raises(ValueError, match="batch_size"):
         datasets.make_dataset(x, batch_size=0)
+    # a numpy integer is a batch size like any other
+    batch = next(iter(datasets.make_dataset(x, batch_size=np.int64(4), shuffle=False)))
+    assert batch.shape[0] == 4
+    train, test, vocab = datasets.vectorize_text(["a b c", "b c"], ["c d"], vocab_size=np.int64(4))
+    assert train.shape == (2, 4) and test.shape == (1, 4) and len(vocab) == 4
     with pytest.raises(ValueError, match="same length"):
         datasets.make_dataset(x, np.zeros(3))
     with pytest.raises(ValueError, match="dynamic"):

@@ -3,6 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.utils.validation import check_positive_int
+
 SCALES = ("unit", "symmetric", None)
 BINARIZE = (None, "static", "dynamic")
 
@@ -138,8 +140,7 @@ def make_dataset(
     x = np.asarray(x)
     if x.ndim < 2:
         raise ValueError(f"x must be a batch of samples (N, ...), got shape {x.shape}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_positive_int("batch_size", batch_size)  # numpy integers too
     if y is not None and len(y) != len(x):
         raise ValueError(
             f"x and y must have the same length, got {len(x)} and {len(y)}"

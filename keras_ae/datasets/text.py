@@ -42,8 +42,9 @@ def vectorize_text(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if not isinstance(vocab_size, int) or vocab_size < 2:
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 2:
         raise ValueError(f"vocab_size must be an int >= 2, got {vocab_size!r}")
+    vocab_size = int(vocab_size)
     if isinstance(train_docs, str) or not len(train_docs):
         raise ValueError("train_docs must be a non-empty list of str")
     layer = keras.layers.TextVectorization(
