@@ -172,6 +172,16 @@ def test_a_replica_without_samples_does_not_turn_the_reported_loss_to_nan(strate
     np.testing.assert_allclose(two, one, rtol=1e-5)
 
 
+def test_replicas_draw_different_training_noise(strategies):
+    with strategies[1].scope():
+        dae = models.DenoisingAutoencoder(input_shape=(64,), latent_dim=2, noise="dropout")
+        vae = models.VAE(input_shape=(64,), latent_dim=8)
+    for draw in (lambda: dae.corrupt(tf.ones((4, 64))), lambda: vae.draw_noise((4, 8))):
+        per_replica = strategies[1].run(tf.function(draw))
+        a, b = (t.numpy() for t in strategies[1].experimental_local_results(per_replica))
+        assert not np.array_equal(a, b), "both replicas drew the same noise"
+
+
 def test_vae_with_noise_on_takes_a_step_of_the_same_size_on_two_replicas(mnist_small, strategies):
     factory = CASES["VAE"]
     base = factory()

@@ -13,8 +13,9 @@ So every draw a model makes while training goes through here. A draw from a
 `keras.random.SeedGenerator` (fresh noise on each call, what a model owns) is
 Philox keyed by the generator's next state: exactly the values
 `keras.random` gives from an equally seeded generator, eagerly and under XLA
-(tests/test_corruption.py checks both). An int seed or `None` is passed to
-`keras.random` as it is.
+(tests/test_corruption.py checks both); under a distribution strategy with
+several replicas, each replica's key also holds its id, so that the replicas
+draw different noise. An int seed or `None` is passed to `keras.random` as it is.
 """
 
 import keras
@@ -24,7 +25,15 @@ import tensorflow as tf
 def _philox_seed(generator):
     # The generator's next state, as the int32 pair TensorFlow's stateless
     # ops take (what keras.random does with it too).
-    return tf.cast(generator.next(), "int32")
+    seed = tf.cast(generator.next(), "int32")
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        # Under a distribution strategy every replica reads the same mirrored
+        # state: without its id in the key, each would draw the same noise
+        # for its share of the global batch (as keras.layers.Dropout does).
+        replica = tf.cast(context.replica_id_in_sync_group, "int32")
+        seed = seed + tf.stack([tf.constant(0, "int32"), replica + 1])
+    return seed
 
 
 def uniform(shape, seed=None, dtype="float32"):
