@@ -213,6 +213,14 @@ def test_saved_model_runner_batches_and_pins_a_device(models, saved_models):
     codes = runner.encode(x)
     assert codes.shape == (len(x), 8)
     np.testing.assert_allclose(runner.decode(codes), model.decode(codes), atol=1e-5)
+    # A flat batch given to the conv graph is refused here: TensorFlow's CPU
+    # convolution would abort the process on it.
+    with pytest.raises(ValueError, match=r"'reconstruct' signature takes batches of shape "
+                                         r"\(n, 28, 28, 1\), got \(3, 784\)"):
+        runner.reconstruct(np.zeros((3, 784), "float32"))
+    assert runner.encode(np.zeros((0, 28, 28, 1), "float32")).shape == (0, 8)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        export.SavedModelRunner(saved_models["conv"][0].path, batch_size=0)
 
 
 def test_saved_model_runs_on_gpu(models, saved_models):
@@ -319,6 +327,22 @@ def test_int8_io_quantizes_inputs_and_outputs(models, tmp_path):
     scale, zero = runner._input["quantization"]
     q = np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8)
     np.testing.assert_array_equal(runner.reconstruct(q), rec)
+    # Integers of any other type hold values, as in Keras: binarized 0/1 pixels
+    # are quantized like the same floats, not taken as int8 codes.
+    binary = (x > 0.5).astype(np.int64)
+    np.testing.assert_array_equal(runner.reconstruct(binary),
+                                  runner.reconstruct(binary.astype(np.float32)))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        export.TFLiteModel(path, batch_size=0)
+
+
+def test_a_tflite_target_named_saved_model_is_written(models, tmp_path):
+    model, x = models["dense"]
+    path = tmp_path / "saved_model"  # the name of the converter's own staging directory
+    export.export_tflite(model, path, verify_data=x[:32])
+    assert path.is_file()
+    np.testing.assert_allclose(export.TFLiteModel(path).reconstruct(x[:4]),
+                               model.reconstruct(x[:4]), atol=1e-5)
 
 
 @pytest.mark.parametrize("batch", [1, 3, 257, 600])

@@ -10,6 +10,7 @@ import tensorflow as tf
 from keras_ae.export import _common
 from keras_ae.export.signatures import build_archive
 from keras_ae.utils.files import atomic_output
+from keras_ae.utils.validation import check_positive_int
 
 
 @dataclasses.dataclass
@@ -103,7 +104,7 @@ class SavedModelRunner:
         self.device = device
         with tf.device(device) if device else contextlib.nullcontext():
             self.loaded = path if self.path is None else tf.saved_model.load(str(self.path))
-        self.batch_size = int(batch_size)
+        self.batch_size = check_positive_int("batch_size", batch_size)
         self.signatures = dict(self.loaded.signatures)
         if "reconstruct" in self.signatures:
             spec = self.signatures["reconstruct"].structured_input_signature[1]["x"]
@@ -115,8 +116,19 @@ class SavedModelRunner:
         if name not in self.signatures:
             raise ValueError(f"this SavedModel has no {name!r} signature; it has {sorted(self.signatures)}")
         fn = self.signatures[name]
-        arg = next(iter(fn.structured_input_signature[1]))
+        arg, spec = next(iter(fn.structured_input_signature[1].items()))
         x = np.asarray(x, dtype="float32")
+        # Checked here: a conv graph given the wrong rank aborts the whole
+        # process in TensorFlow's CPU kernels instead of raising.
+        want = tuple(spec.shape[1:])
+        if x.ndim != len(want) + 1 or any(w is not None and w != g
+                                          for w, g in zip(want, x.shape[1:], strict=True)):
+            shape = ", ".join("?" if w is None else str(w) for w in want)
+            raise ValueError(f"the {name!r} signature takes batches of shape (n, {shape}), "
+                             f"got {x.shape}")
+        if len(x) == 0:
+            out = fn.structured_outputs[key]
+            return np.zeros((0,) + tuple(out.shape[1:]), out.dtype.as_numpy_dtype)
         outs = []
         with tf.device(self.device) if self.device else contextlib.nullcontext():
             for start in range(0, len(x), self.batch_size):

@@ -7,6 +7,7 @@ from keras_ae.export import _common
 from keras_ae.export.saved_model import ExportResult
 from keras_ae.export.signatures import PART_SIGNATURES, build_archive
 from keras_ae.utils.files import atomic_output
+from keras_ae.utils.validation import check_positive_int
 
 #: Calibration uses at most this many representative samples.
 MAX_CALIBRATION_SAMPLES = 1000
@@ -114,7 +115,9 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
     if quantize != "int8":
         choices = choices[-1:]
     with atomic_output(path) as staged:
-        saved_model_dir = staged.parent / "saved_model"
+        # Beside the staged file under a name it cannot have (a target named
+        # "saved_model" would otherwise be that directory).
+        saved_model_dir = staged.parent / (staged.name + ".saved_model")
         archive.write_out(str(saved_model_dir), verbose=False)
         for attempt, per_channel in enumerate(choices, start=1):
             converter = tf.lite.TFLiteConverter.from_saved_model(
@@ -177,9 +180,10 @@ class TFLiteModel:
     the method of the part the file holds: `reconstruct` (full model),
     `encode` (encoder) or `decode` (decoder); calling the object runs it too.
     Any batch size works: inputs are run in chunks of `batch_size`, the
-    interpreter's input resized when the chunk size changes. Float inputs to
-    an int8-I/O model are quantized, and its outputs dequantized, with the
-    file's own scales.
+    interpreter's input resized when the chunk size changes. Inputs to an
+    int8-I/O model are quantized, and its outputs dequantized, with the
+    file's own scales; only an array already of the file's input type (int8)
+    is taken as quantized and passed as it is.
 
     Args:
         path: a file written by `export_tflite` (or any one-input, one-output
@@ -226,7 +230,7 @@ class TFLiteModel:
         self.input_dtype = np.dtype(self._input["dtype"])
         self.output_dtype = np.dtype(self._output["dtype"])
         self.quantization = _detect_quantization(self.interpreter)
-        self.batch_size = int(batch_size)
+        self.batch_size = check_positive_int("batch_size", batch_size)
         self._batch = None
 
     @property
@@ -277,8 +281,9 @@ def _quantize(x, detail):
     if np.issubdtype(dtype, np.floating):
         return x.astype(dtype, copy=False)
     scale, zero_point = detail["quantization"]
-    if np.issubdtype(x.dtype, np.integer):
-        return x.astype(dtype, copy=False)  # already quantized by the caller
+    if x.dtype == dtype:
+        return x  # already quantized by the caller, in the file's own type
+    # Any other dtype (uint8 pixels, 0/1 ints) holds values, quantized here.
     info = np.iinfo(dtype)
     q = np.round(x.astype("float32") / scale) + zero_point
     return np.clip(q, info.min, info.max).astype(dtype)
