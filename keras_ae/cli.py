@@ -267,10 +267,13 @@ def _cmd_export(args):
             representative = _images(model, name, args.data_dir, "train", 200,
                                      "int8 calibration")
         out.mkdir(parents=True, exist_ok=True)
-        target = out / f"{name or 'model'}{'_' + args.quantize if args.quantize else ''}.tflite"
-        verify_part = verify if args.part != "decoder" else None
-        path = export.export_tflite(model, str(target), part=args.part, quantize=args.quantize,
-                                    representative_data=representative, verify_data=verify_part)
+        # One file per part and quantization: exporting another never replaces this one.
+        stem = "_".join([name or "model"] + [v for v in (args.part, args.quantize)
+                                              if v not in (None, "full")])
+        # (A decoder is verified on the codes of the test images.)
+        path = export.export_tflite(model, str(out / f"{stem}.tflite"), part=args.part,
+                                    quantize=args.quantize, representative_data=representative,
+                                    verify_data=verify)
     print(f"exported: {getattr(path, 'path', path) or out}")
     report = getattr(path, "report", None)
     if report is not None:
@@ -327,6 +330,9 @@ def run_demo(out="keras_ae_demo", data_dir=None, limit=2000, seed=0):
     from keras_ae import datasets, plotting, zoo
     from keras_ae.zoo import metrics as zm
 
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
+        raise ValueError(f"limit must be an integer >= 2 (the interpolation figure takes two "
+                         f"test images), got {limit!r}")
     tf.get_logger().setLevel("ERROR")  # retracing notices for the odd batch sizes
     start = time.time()
     out = Path(out)
@@ -487,8 +493,15 @@ def main(argv=None):
             return 2
     try:
         return args.fn(args)
-    except (UsageError, ZooError, DatasetError, DatasetNotFoundError, FileNotFoundError,
-            ValueError) as e:
+    except KeyboardInterrupt:
+        if os.environ.get("KERAS_AE_DEBUG"):
+            raise
+        hint = (f"; the finished epochs are kept: continue with the same command and --resume"
+                if args.fn is _cmd_train else "")
+        print(f"keras-ae: interrupted{hint}", file=sys.stderr)
+        return 130
+    except (UsageError, ZooError, DatasetError, DatasetNotFoundError, OSError,
+            ValueError) as e:  # OSError: a --out that is a file, a read-only folder, ...
         if os.environ.get("KERAS_AE_DEBUG"):
             raise
         message = " ".join(str(e).split())

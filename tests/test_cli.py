@@ -181,3 +181,34 @@ def test_export_verifies_on_real_test_images(fmt, quantize, tmp_path, shared_dat
     assert "512 samples" in out and "max abs error" in out  # verify_export's report
     written = list((tmp_path / "out").rglob("*"))
     assert written, "nothing was written"
+    if fmt == "tflite":
+        # another part gets its own file, verified too (on the images' codes)
+        code, out, err = run(capsys, *argv, "--part", "decoder")
+        assert code == 0, err
+        assert "max abs error" in out, out
+        names = sorted(p.name for p in (tmp_path / "out").iterdir())
+        assert names == ["ae_sigmoid30_mnist_decoder_int8.tflite",
+                         "ae_sigmoid30_mnist_int8.tflite"], names
+
+
+def test_cli_errors_and_interruptions_are_one_line(tmp_path, shared_data, capsys, monkeypatch):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    code, _, err = run(capsys, "train", "Autoencoder", "--limit", "64", "--epochs", "1",
+                       "--data-dir", str(shared_data), "--out", str(a_file / "run"))
+    assert code == 2 and err.startswith("keras-ae: error:") and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    code, _, err = run(capsys, "demo", "--limit", "1", "--out", str(tmp_path / "demo"),
+                       "--data-dir", str(shared_data))
+    assert code == 2 and "limit must be an integer >= 2" in err, err
+    assert not (tmp_path / "demo").exists()  # refused before writing anything
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "fit", interrupted)
+    code, _, err = run(capsys, "train", "Autoencoder", "--limit", "64", "--epochs", "1",
+                       "--data-dir", str(shared_data), "--out", str(tmp_path / "run"))
+    assert code == 130 and err.strip() == (
+        "keras-ae: interrupted; the finished epochs are kept: continue with the same "
+        "command and --resume"), err
