@@ -101,6 +101,17 @@ def test_decode_checks_the_code_width(model):
      "single dense layer"),
     (lambda: models.Autoencoder(encoder=models.Autoencoder(input_shape=(4,), latent_dim=2).encoder),
      "pass both encoder and decoder"),
+    # arguments a variant would otherwise accept and silently defeat
+    (lambda: models.SparseAutoencoder(input_shape=(8,), latent_dim=4, latent_activation="relu"),
+     "mode='kl' .* latent_activation must be 'sigmoid', got 'relu'"),
+    (lambda: models.SemanticHashingAE(input_shape=(8,), latent_dim=4, latent_activation="sigmoid"),
+     "applies the sigmoid .* latent_activation must be 'linear', got 'sigmoid'"),
+    (lambda: models.VAE(input_shape=(8,), latent_dim=2, reconstruction_loss="mse"),
+     "set by likelihood=.*got reconstruction_loss='mse' with likelihood='bernoulli'"),
+    (lambda: models.VAE(input_shape=(8,), latent_dim=2, output_activation="linear"),
+     "decoder outputs logits .* got 'linear'"),
+    (lambda: models.VAE(input_shape=(8,), latent_dim=2, latent_activation="tanh"),
+     "z_mean and z_log_var.* must be 'linear', got 'tanh'"),
 ])
 def test_invalid_arguments_name_the_valid_values(make, message):
     with pytest.raises(ValueError, match=message):

@@ -100,6 +100,12 @@ class SemanticHashingAE(Autoencoder):
         if float(noise_std) < 0:
             raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
         self.noise_std = float(noise_std)
+        if kwargs.get("latent_activation") not in (None, "linear"):
+            raise ValueError(
+                "SemanticHashingAE applies the sigmoid (and the binarization noise) to the "
+                "encoder's logits itself: latent_activation must be 'linear', got "
+                f"{kwargs['latent_activation']!r}"
+            )
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def build(self, input_shape):

@@ -44,6 +44,14 @@ class SparseAutoencoder(Autoencoder):
         if float(sparsity_weight) < 0:
             raise ValueError(f"sparsity_weight must be >= 0, got {sparsity_weight!r}")
         self.sparsity_weight = float(sparsity_weight)
+        code = kwargs.get("latent_activation") or self.defaults["latent_activation"]
+        if mode == "kl" and kwargs.get("encoder") is None and code != "sigmoid":
+            # Outside (0, 1) the clipped mean has no gradient: a penalty that does nothing.
+            raise ValueError(
+                "mode='kl' compares each code unit's mean activation with rho, so the code "
+                f"must lie in (0, 1): latent_activation must be 'sigmoid', got {code!r} "
+                "(mode='l1' takes any code)"
+            )
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def regularization_losses(self, x, out, training=False):

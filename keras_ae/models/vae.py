@@ -74,7 +74,26 @@ class VAE(Autoencoder):
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
         self.observation_std = float(observation_std)
-        kwargs.setdefault("reconstruction_loss", "bce" if likelihood == "bernoulli" else "mse")
+        # The likelihood sets the reconstruction term (and, Bernoulli, the sigmoid
+        # that `decode` applies to the decoder's logits): refuse what would be ignored.
+        implied = "bce" if likelihood == "bernoulli" else "mse"
+        if kwargs.setdefault("reconstruction_loss", implied) != implied:
+            raise ValueError(
+                f"a VAE's reconstruction term is set by likelihood= ('bernoulli': bce, "
+                f"'gaussian': mse); got reconstruction_loss={kwargs['reconstruction_loss']!r} "
+                f"with likelihood={likelihood!r}"
+            )
+        if kwargs.get("latent_activation") not in (None, "linear"):
+            raise ValueError(
+                "a VAE's code layer outputs z_mean and z_log_var, which must be unbounded: "
+                f"latent_activation must be 'linear', got {kwargs['latent_activation']!r}"
+            )
+        if likelihood == "bernoulli" and kwargs.get("output_activation") not in (None, "sigmoid"):
+            raise ValueError(
+                "with likelihood='bernoulli' the decoder outputs logits and decode applies the "
+                "sigmoid; output_activation must be left unset, got "
+                f"{kwargs['output_activation']!r} (likelihood='gaussian' takes one)"
+            )
         if kwargs.get("code_layer") not in (None, "dense"):
             raise ValueError(
                 "a VAE's encoder outputs z_mean and z_log_var from a dense code layer; "
