@@ -1,5 +1,7 @@
 """What each variant promises beyond the shared checks."""
 
+import warnings
+
 import numpy as np
 import keras
 import pytest
@@ -137,6 +139,18 @@ def test_denoiser_corrupts_fresh_noise_in_training_only(mnist_small):
     # The corruption itself drops about half the pixels.
     corrupted = model.corrupt(tf.ones((64, 784))).numpy()
     assert abs((corrupted == 0).mean() - 0.5) < 0.02
+
+
+def test_denoiser_warns_that_fit_x_x_draws_no_noise(mnist_small):
+    model = models.DenoisingAutoencoder(input_shape=(784,), latent_dim=4)
+    model.compile(optimizer="adam")
+    x = mnist_small[0][:64]
+    with pytest.warns(UserWarning, match=r"fit\(x, x\) .* no noise is drawn"):
+        model.fit(x, x, epochs=1, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        model.fit(x, epochs=1, verbose=0)  # fresh noise: nothing to say
+        model.fit(x * 0.5, x, epochs=1, verbose=0)  # (noisy, clean) pairs
 
 
 @pytest.mark.parametrize("noise, params", [

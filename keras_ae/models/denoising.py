@@ -1,5 +1,7 @@
 """The denoising autoencoder: corrupt the input, reconstruct the clean one."""
 
+import warnings
+
 import keras
 
 from keras_ae.models.base import Autoencoder
@@ -54,6 +56,15 @@ class DenoisingAutoencoder(Autoencoder):
             except ValueError as err:
                 raise ValueError(f"noise={noise!r}, noise_params={noise_params!r} for "
                                  f"input_shape={self.input_shape_}: {err}") from None
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        if y is not None and y is x:  # the plain-Keras idiom for an autoencoder
+            warnings.warn(
+                "fit(x, x) gives (input, target) pairs, which a DenoisingAutoencoder uses as "
+                "they are: no noise is drawn and it trains as a plain autoencoder. Call "
+                "fit(x) to train on fresh corruption, or fit(noisy, clean).", UserWarning,
+                stacklevel=2)
+        return super().fit(x, y, *args, **kwargs)
 
     def corrupt(self, x):
         """Applies the model's corruption to a batch, with fresh noise."""
