@@ -129,6 +129,15 @@ def test_sample_and_class_weights_are_refused_by_name(model):
         model.fit(x, class_weight={0: 1.0}, verbose=0)
 
 
+@pytest.mark.parametrize("kwargs", [{"loss": "mae"}, {"metrics": ["mae"]},
+                                    {"loss_weights": [1.0]}, {"weighted_metrics": ["mse"]}])
+def test_compile_refuses_a_loss_or_metrics_it_would_ignore(kwargs):
+    model = models.Autoencoder(input_shape=(16,), latent_dim=4)
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=f"own loss terms .*compile\\(\\) takes no {name}"):
+        model.compile(optimizer="adam", **kwargs)
+
+
 def test_dataset_targets_of_the_wrong_shape_are_refused_before_tracing():
     # After fits on other input structures Keras traces with relaxed (None)
     # shapes, which a check inside the step cannot see.

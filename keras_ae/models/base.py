@@ -450,7 +450,20 @@ class Autoencoder(keras.Model):
         """`keras.Model.compile`, except that `steps_per_execution` defaults to
         `"auto"`: `default_steps_per_execution` batches per compiled call for
         the built MLP networks, 1 otherwise (see `default_steps_per_execution`).
-        Pass `steps_per_execution=1` for batch-level callbacks on every batch."""
+        Pass `steps_per_execution=1` for batch-level callbacks on every batch.
+
+        The model trains on its own loss terms, chosen when it is built
+        (`reconstruction_loss` and each variant's penalty), and `fit` reports
+        each of them: `loss`, `loss_weights` and `metrics` are refused rather
+        than silently ignored."""
+        for name, value in (("loss", loss), ("loss_weights", loss_weights),
+                            ("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            if value is not None:
+                raise ValueError(
+                    f"keras_ae models train on their own loss terms (reconstruction_loss="
+                    f"{self.reconstruction_loss!r} and the variant's penalty, set when the model "
+                    f"is built) and report each of them; compile() takes no {name}, got "
+                    f"{name}={value!r}. Measure other quantities on model.reconstruct(x).")
         auto = steps_per_execution == "auto"
         if auto:
             steps_per_execution = self._resolve_auto_steps_per_execution(run_eagerly)
