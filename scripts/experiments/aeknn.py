@@ -83,6 +83,18 @@ def train_ae(x, d, hidden, epochs, batch_size, output_activation, loss, noise=No
     return model
 
 
+def mcnemar(hits_a, hits_b):
+    """How two classifiers differ on the same test rows: the rows only A gets
+    right, those only B gets right, and the exact McNemar test's two-sided p
+    (a binomial test of the first count among both, at one half): the chance
+    of a split at least this uneven if neither were better."""
+    from scipy.stats import binomtest
+
+    only_a, only_b = int(np.sum(hits_a & ~hits_b)), int(np.sum(hits_b & ~hits_a))
+    p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
+    return f"{only_a} / {only_b} ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})"
+
+
 def sat_ae(x, d, setting, seed=0):
     return train_ae(x, d, setting["hidden"], setting["epochs"], 64, "linear", "mse",
                     noise=setting.get("noise"), contractive=setting.get("contractive"),
@@ -100,12 +112,18 @@ def main():
     x_train, x_test = (x_train - mu) / sd, (x_test - mu) / sd
     folds = list(StratifiedKFold(CV_FOLDS, shuffle=True, random_state=0).split(x_train, y_train))
 
-    def knn_accuracy(encoder, fit, score):
+    test_hits = {}  # (method, d) -> which test rows its kNN classifies right
+
+    def knn_accuracy(encoder, fit, score, name=None):
         """kNN (k = 5) on `encoder`'s codes: fitted on rows `fit` of the training
-        split, accuracy on `score` (indices into it, or the test split if None)."""
+        split, accuracy on `score` (indices into it, or the test split if None;
+        then `name`, if given, keeps which test rows it got right)."""
         clf = tasks.AEKNNClassifier(encoder, k=5).fit(x_train[fit], y_train[fit])
         if score is None:
-            return clf.score(x_test, y_test)
+            hits = clf.predict(x_test) == y_test
+            if name:
+                test_hits[name] = hits
+            return float(hits.mean())
         return clf.score(x_train[score], y_train[score])
 
     def cv_accuracy(fit_encoder):
@@ -114,12 +132,12 @@ def main():
                               for fit, val in folds]))
 
     every = slice(None)
-    raw = knn_accuracy(None, every, None)
+    raw = knn_accuracy(None, every, None, "raw")
     raw_cv = cv_accuracy(lambda x: None)  # no encoder: kNN on the raw features
     print(f"satimage raw kNN accuracy {raw:.4f}, {CV_FOLDS}-fold cross-validation {raw_cv:.4f}")
     rows, pca_acc, ae_acc, chosen = [], {}, {}, {}
     for d in DIMS:
-        pca_acc[d] = knn_accuracy(PCA(d).fit(x_train).transform, every, None)
+        pca_acc[d] = knn_accuracy(PCA(d).fit(x_train).transform, every, None, ("PCA", d))
         pca_cv = cv_accuracy(lambda x, d=d: PCA(d).fit(x).transform)
         print(f"d={d} PCA: {CV_FOLDS}-fold cross-validation accuracy {pca_cv:.4f}")
         val_acc = {}
@@ -130,7 +148,7 @@ def main():
         chosen[d] = max(val_acc, key=val_acc.get)
         with Timer() as t:
             model = sat_ae(x_train, d, SAT_SETTINGS[chosen[d]])
-        ae_acc[d] = knn_accuracy(model, every, None)
+        ae_acc[d] = knn_accuracy(model, every, None, ("AE", d))
         print(f"d={d}: PCA {pca_acc[d]:.4f}  AE {ae_acc[d]:.4f} ({chosen[d]}, trained in "
               f"{t.seconds:.0f} s)")
         seeds = [ae_acc[d]] + [knn_accuracy(sat_ae(x_train, d, SAT_SETTINGS[chosen[d]], seed),
@@ -138,10 +156,15 @@ def main():
         print(f"d={d}: AE test accuracy over seeds {SEEDS}: "
               + " / ".join(f"{a:.4f}" for a in seeds))
         rows.append([d, raw, pca_acc[d], ae_acc[d],
-                     f"{np.mean(seeds):.4f} ± {np.std(seeds):.4f}", chosen[d], pca_cv,
+                     f"{np.mean(seeds):.4f} ± {np.std(seeds):.4f}",
+                     mcnemar(test_hits["AE", d], test_hits["PCA", d]),
+                     mcnemar(test_hits["AE", d], test_hits["raw"]), chosen[d], pca_cv,
                      " / ".join(f"{v:.4f}" for v in val_acc.values())])
     sat_table = markdown_table(["d", "raw 36 features", "PCA codes", "AE codes",
                                 f"AE codes, mean ± std over {len(SEEDS)} training seeds",
+                                "AE vs PCA on the test rows: only AE right / only PCA "
+                                "right (exact McNemar p)",
+                                "AE vs raw: only AE right / only raw right (p)",
                                 "AE setting (chosen by cross-validation)",
                                 f"PCA codes, {CV_FOLDS}-fold CV",
                                 f"{CV_FOLDS}-fold CV accuracy of each AE setting"], rows)
@@ -173,7 +196,11 @@ def main():
         "folds each time) is retrained on the whole training split)\n\n" + sat_table + "\n\n"
         "The bars are judged on the AE codes column (seed 0, the model the "
         "cross-validation chose); the column beside it retrains the same setting with "
-        f"seeds {', '.join(map(str, SEEDS))} on the whole training split.\n\n"
+        f"seeds {', '.join(map(str, SEEDS))} on the whole training split. The McNemar "
+        "columns count the test rows that one classifier gets right and the other wrong; "
+        "p is the chance of a split at least that uneven if neither classifier were "
+        "better, so a gap with a large p is one the 2,000 test rows cannot tell from "
+        "chance.\n\n"
         f"Bars: AE codes beat PCA codes at every d: {'met' if beats_pca else 'MISSED'}; "
         f"AE codes match or beat raw kNN by d = 12: {'met' if matches_raw else 'MISSED'} "
         f"({ae_acc[12]:.4f} vs {raw:.4f}).\n\n"
