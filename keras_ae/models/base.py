@@ -125,7 +125,11 @@ class Autoencoder(keras.Model):
     #: (contractive 1.06x / 1.18x; VAE 1.26x / 1.20x and semantic hashing
     #: 1.30x / 1.18x once their noise drew Philox by name, `keras_ae.utils.rng`).
     #: Convolutional networks stay off (0.83x / 0.67x with XLA), as do
-    #: user-supplied networks.
+    #: user-supplied networks. Across sizes (`scripts/bench_xla_size.py`,
+    #: docs/benchmarks/xla_size.md, in one process): MNIST 784-128-16 and
+    #: 784-512-256-30 run 1.18-1.48x faster with XLA; the small tabular
+    #: networks (satimage 36-64-8, 36-256-128-8; ECG5000 140-64-32-8) run at
+    #: 0.95-1.03x, neither faster nor slower, so one rule serves both.
     #: TensorFlow never frees a compiled XLA program (its compilation cache has
     #: no eviction, tensorflow/tensorflow#64170): every new model compiled
     #: with XLA keeps ~25 MB and ~170 memory maps until the process exits, so
