@@ -243,6 +243,39 @@ def test_auto_steps_per_execution_divides_the_steps_asked_for(mnist_small):
     assert fixed.steps_per_execution == 4  # an explicit choice is Keras's to run
 
 
+def test_a_callback_inside_fit_gets_the_steps_it_asks_for(mnist_small):
+    """A predict/evaluate with steps=3 from a callback runs 3 batches, and
+    the fit around it carries on with its own 8 steps per call."""
+    x = mnist_small[0][:512]
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(32).repeat()
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(len(self.model.predict(ds, steps=3, verbose=0)))
+            self.model.evaluate(ds, steps=3, verbose=0)
+            seen.append(self.model.steps_per_execution)
+
+    model = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    model.compile(optimizer="adam")
+    model.fit(x, epochs=2, batch_size=32, validation_data=(x[:64],), callbacks=[Probe()],
+              verbose=0)
+    assert seen == [96, 8, 96, 8]
+    assert int(model.optimizer.iterations) == 32  # 2 epochs of 16 batches
+
+
+def test_a_frozen_model_fits_without_changing_and_says_why(mnist_small):
+    model = models.Autoencoder(input_shape=(784,), latent_dim=8)
+    model.trainable = False
+    model.compile(optimizer="adam")
+    before = [w.numpy().copy() for w in model.weights]
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(mnist_small[0][:128], epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    for a, w in zip(before, model.weights, strict=True):
+        np.testing.assert_array_equal(a, w.numpy())
+
+
 def test_many_xla_models_in_one_process_warn_once(monkeypatch):
     """TensorFlow keeps every compiled XLA program: a sweep is told how to avoid it."""
     from keras_ae.models import base

@@ -150,6 +150,9 @@ def test_dataset_targets_of_the_wrong_shape_are_refused_before_tracing():
     with pytest.raises(ValueError, match=r"dataset elements, y\) batches must have shape "
                                          r"\(batch, 16\).*got \(None, 8\)"):
         model.fit(bad, verbose=0)
+    # predict ignores targets: a labelled (x, labels) dataset is fine there
+    labelled = tf.data.Dataset.from_tensor_slices((x, np.arange(64))).batch(32)
+    assert model.predict(labelled, verbose=0).shape == (64, 16)
 
 
 @pytest.mark.parametrize("kwargs, message", [

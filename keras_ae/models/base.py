@@ -431,8 +431,11 @@ class Autoencoder(keras.Model):
             loss = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
             loss = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
-        gradients = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        if variables:
+            gradients = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        else:  # a frozen model (trainable=False): evaluate as fit goes, as Keras does
+            warnings.warn("The model does not have any trainable weights.", stacklevel=2)
         return self._record(terms, x)
 
     def test_step(self, data):
@@ -486,7 +489,7 @@ class Autoencoder(keras.Model):
         )
         if auto:
             # Saved with the model, so that a loaded model resolves it again;
-            # also what `_fit_steps_per_execution` reads.
+            # also what `_steps_per_execution_for` reads.
             self._compile_config.config["steps_per_execution"] = "auto"
 
     def compile_from_config(self, config):
@@ -502,23 +505,34 @@ class Autoencoder(keras.Model):
             return 1
         return self.default_steps_per_execution
 
-    def _fit_steps_per_execution(self, *step_counts):
+    @contextlib.contextmanager
+    def _steps_per_execution_for(self, *step_counts):
         """With the "auto" default, runs a call that names its step counts
         (`steps_per_epoch`, `validation_steps`, `steps`) with a number of steps
         per execution that divides them: Keras runs whole executions, so 8 per
-        call would turn `steps_per_epoch=10` into 16 steps."""
+        call would turn `steps_per_epoch=10` into 16 steps. A call made while
+        `fit` runs (from a callback) gets its own setting for its duration,
+        and `fit`'s setting and compiled functions are put back after it."""
         config = getattr(self, "_compile_config", None)
-        auto = config is not None and config.config.get("steps_per_execution") == "auto"
-        if not auto or self.__dict__.get("_fitting"):
-            # (`fit` validates through `evaluate`: its choice holds for both.)
+        wanted = self.steps_per_execution
+        if config is not None and config.config.get("steps_per_execution") == "auto":
+            wanted = self._resolve_auto_steps_per_execution(self.run_eagerly)
+            for steps in step_counts:
+                if steps is not None and steps != -1:
+                    wanted = math.gcd(wanted, int(steps))
+        if wanted == self.steps_per_execution:
+            yield
             return
-        wanted = self._resolve_auto_steps_per_execution(self.run_eagerly)
-        for steps in step_counts:
-            if steps is not None and steps != -1:
-                wanted = math.gcd(wanted, int(steps))
-        if wanted != self.steps_per_execution:
-            self.steps_per_execution = wanted
-            self.train_function = self.test_function = self.predict_function = None
+        saved = (self.steps_per_execution, self.train_function, self.test_function,
+                 self.predict_function)
+        self.steps_per_execution = wanted
+        self.train_function = self.test_function = self.predict_function = None
+        try:
+            yield
+        finally:
+            if self.__dict__.get("_fitting"):
+                (self.steps_per_execution, self.train_function, self.test_function,
+                 self.predict_function) = saved
 
     def _resolve_auto_jit_compile(self):
         """What `jit_compile="auto"` means: Keras's choice (no XLA on a CPU-only
@@ -554,27 +568,30 @@ class Autoencoder(keras.Model):
                 self._check_eager(part, f"validation_data[{i}]")
         else:
             self._check_eager(validation_data, "validation_data")
-        self._fit_steps_per_execution(kwargs.get("steps_per_epoch"), kwargs.get("validation_steps"))
-        object.__setattr__(self, "_fitting", True)
-        try:
-            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
-        finally:
-            object.__setattr__(self, "_fitting", False)
+        with self._steps_per_execution_for(kwargs.get("steps_per_epoch"),
+                                           kwargs.get("validation_steps")):
+            object.__setattr__(self, "_fitting", True)
+            try:
+                return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+            finally:
+                object.__setattr__(self, "_fitting", False)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         # (Keras drops the weights of an x-only call before test_step sees them.)
         _refuse_weights(kwargs, "sample_weight")
         self._check_eager(x, "x")
         self._check_eager(y, "y")
-        self._fit_steps_per_execution(kwargs.get("steps"))
-        return super().evaluate(x, y, *args, **kwargs)
+        if kwargs.get("_use_cached_eval_dataset"):  # fit's own validation: fit's setting holds
+            return super().evaluate(x, y, *args, **kwargs)
+        with self._steps_per_execution_for(kwargs.get("steps")):
+            return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        self._check_eager(x, "x")
-        self._fit_steps_per_execution(kwargs.get("steps"))
-        return super().predict(x, *args, **kwargs)
+        self._check_eager(x, "x", targets=False)  # (x, labels) datasets: predict ignores labels
+        with self._steps_per_execution_for(kwargs.get("steps")):
+            return super().predict(x, *args, **kwargs)
 
-    def _check_eager(self, x, name):
+    def _check_eager(self, x, name, targets=True):
         """Checks numpy or dataset input before Keras traces a step with it
         (in a traced step, dimensions Keras has relaxed to None pass any
         check), and builds a model whose user-supplied networks came without
@@ -585,7 +602,7 @@ class Autoencoder(keras.Model):
             specs = (check_array(x, self.input_shape_, name),)
         elif isinstance(x, tf.data.Dataset):
             spec = x.element_spec
-            specs = spec[:2] if isinstance(spec, tuple) else (spec,)  # (x, y)
+            specs = spec[:1 + targets] if isinstance(spec, tuple) else (spec,)  # (x, y)
             for part, label in zip(specs, ("", ", y"), strict=False):
                 if isinstance(part, tf.TensorSpec):
                     self._check_symbolic(part, f"{name} (dataset elements{label})")
