@@ -228,6 +228,8 @@ def test_plotting_helpers_check_their_input_and_take_class_names(tmp_path):
     names = np.array(["cotton", "soil", "grey soil"])[np.arange(30) % 3]
     assert plotting.save_codes(z, names, tmp_path / "codes.png") == tmp_path / "codes.png"
     assert (tmp_path / "codes.png").stat().st_size > 0
+    plotting.save_codes(z, None, tmp_path / "one_colour.png")  # no labels: one colour
+    assert (tmp_path / "one_colour.png").stat().st_size > 0
     with pytest.raises(ValueError, match=r"labels must hold one class per code \(30\), got 29"):
         plotting.save_codes(z, names[:-1], tmp_path / "bad.png")
     with pytest.raises(ValueError, match=r"codes of shape \(N, 2\) or wider"):
@@ -235,3 +237,29 @@ def test_plotting_helpers_check_their_input_and_take_class_names(tmp_path):
     model = models.Autoencoder(input_shape=(4,), latent_dim=2)
     with pytest.raises(ValueError, match=r"extent must be in \(0.5, 1\)"):
         plotting.manifold(model, extent=1.0)
+
+
+def test_models_saved_before_the_new_checks_still_load(tmp_path):
+    import keras
+
+    # A file written before compile() refused loss/metrics kept them in its
+    # compile config: loading drops them, and says so.
+    model = models.Autoencoder(input_shape=(8,), latent_dim=2)
+    keras.Model.compile(model, optimizer="adam", loss="mae", metrics=["mae"])
+    model.save(tmp_path / "compiled.keras")
+    with pytest.warns(UserWarning, match=r"never use, now dropped: .*'loss': 'mae'"):
+        loaded = keras.saving.load_model(tmp_path / "compiled.keras")
+    assert loaded.optimizer is not None
+    x = np.random.default_rng(0).random((4, 8)).astype("float32")
+    np.testing.assert_array_equal(loaded.reconstruct(x), model.reconstruct(x))
+    # A variant saved with an argument now refused loads as it was, with a warning.
+    config = models.SparseAutoencoder(input_shape=(8,), latent_dim=2, mode="l1",
+                                      latent_activation="relu").get_config()
+    with pytest.warns(UserWarning, match="must be 'sigmoid', got 'relu' .*; loading the saved model as it was"):
+        models.SparseAutoencoder.from_config({**config, "mode": "kl"})
+    # None means the default, and activation functions count like their names.
+    assert models.VAE(input_shape=(8,), latent_dim=2,
+                      reconstruction_loss=None).reconstruction_loss == "bce"
+    models.VAE(input_shape=(8,), latent_dim=2, latent_activation=keras.activations.linear)
+    models.SparseAutoencoder(input_shape=(8,), latent_dim=2,
+                             latent_activation=keras.activations.sigmoid)

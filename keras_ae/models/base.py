@@ -1,6 +1,7 @@
 """The base `Autoencoder`: every variant inherits its training loop from here."""
 
 import contextlib
+import contextvars
 import math
 import os
 import warnings
@@ -463,8 +464,9 @@ class Autoencoder(keras.Model):
         (`reconstruction_loss` and each variant's penalty), and `fit` reports
         each of them: `loss`, `loss_weights` and `metrics` are refused rather
         than silently ignored."""
-        for name, value in (("loss", loss), ("loss_weights", loss_weights),
-                            ("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+        given = dict(loss=loss, loss_weights=loss_weights, metrics=metrics,
+                     weighted_metrics=weighted_metrics)
+        for name, value in given.items():
             if value is not None:
                 raise ValueError(
                     f"keras_ae models train on their own loss terms (reconstruction_loss="
@@ -495,7 +497,14 @@ class Autoencoder(keras.Model):
     def compile_from_config(self, config):
         # Keras skips a custom `compile()` when loading a model; this one only
         # changes a default, so load_model compiles through it.
-        self.compile(**keras.saving.deserialize_keras_object(config))
+        config = dict(keras.saving.deserialize_keras_object(config))
+        # A model saved before compile() refused these kept them in its file;
+        # they never took part in training, so loading drops them and says so.
+        dropped = {k: config.pop(k) for k in _NOT_COMPILED if config.get(k) is not None}
+        if dropped:
+            warnings.warn(f"{type(self).__name__} was saved with compile arguments keras_ae "
+                          f"models never use, now dropped: {dropped}", UserWarning, stacklevel=2)
+        self.compile(**config)
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
@@ -696,7 +705,11 @@ class Autoencoder(keras.Model):
         config = dict(config)
         if "dtype" in config and isinstance(config["dtype"], dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
+        token = _LOADING.set(True)  # see `defeated_argument`
+        try:
+            return cls(**config)
+        finally:
+            _LOADING.reset(token)
 
     @classmethod
     def from_preset(cls, name, **kwargs):
@@ -710,6 +723,26 @@ class Autoencoder(keras.Model):
                 f"load it with keras_ae.zoo.load({name!r}) or {type(model).__name__}.from_preset"
             )
         return model
+
+
+_NOT_COMPILED = ("loss", "loss_weights", "metrics", "weighted_metrics")
+_LOADING = contextvars.ContextVar("keras_ae_loading", default=False)
+
+
+def defeated_argument(message):
+    """An argument a variant would silently defeat: a ValueError when a model
+    is built, a warning when a model saved before the check is loaded (it
+    then behaves as it always did)."""
+    if _LOADING.get():
+        warnings.warn(f"{message}; loading the saved model as it was", UserWarning,
+                      stacklevel=3)
+    else:
+        raise ValueError(message)
+
+
+def is_activation(value, name):
+    """Whether `value` (a name, a function or None) is Keras's activation `name`."""
+    return keras.activations.get(value) is keras.activations.get(name)
 
 
 def _refuse_weights(kwargs, *names):

@@ -4,7 +4,7 @@ import numpy as np
 import keras
 from keras import ops
 
-from keras_ae.models.base import Autoencoder
+from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
 from keras_ae.utils import rng
 from keras_ae.utils.validation import check_array, check_choice, check_positive_int
 
@@ -100,8 +100,8 @@ class SemanticHashingAE(Autoencoder):
         if float(noise_std) < 0:
             raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
         self.noise_std = float(noise_std)
-        if kwargs.get("latent_activation") not in (None, "linear"):
-            raise ValueError(
+        if not is_activation(kwargs.get("latent_activation"), "linear"):
+            defeated_argument(
                 "SemanticHashingAE applies the sigmoid (and the binarization noise) to the "
                 "encoder's logits itself: latent_activation must be 'linear', got "
                 f"{kwargs['latent_activation']!r}"

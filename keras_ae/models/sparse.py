@@ -3,7 +3,7 @@
 import keras
 
 from keras_ae import losses
-from keras_ae.models.base import Autoencoder
+from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
 from keras_ae.utils.validation import check_choice
 
 SPARSITY_MODES = ("l1", "kl")
@@ -45,9 +45,9 @@ class SparseAutoencoder(Autoencoder):
             raise ValueError(f"sparsity_weight must be >= 0, got {sparsity_weight!r}")
         self.sparsity_weight = float(sparsity_weight)
         code = kwargs.get("latent_activation") or self.defaults["latent_activation"]
-        if mode == "kl" and kwargs.get("encoder") is None and code != "sigmoid":
+        if mode == "kl" and kwargs.get("encoder") is None and not is_activation(code, "sigmoid"):
             # Outside (0, 1) the clipped mean has no gradient: a penalty that does nothing.
-            raise ValueError(
+            defeated_argument(
                 "mode='kl' compares each code unit's mean activation with rho, so the code "
                 f"must lie in (0, 1): latent_activation must be 'sigmoid', got {code!r} "
                 "(mode='l1' takes any code)"

@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ae import losses
-from keras_ae.models.base import Autoencoder
+from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
 from keras_ae.utils import rng
 from keras_ae.utils.validation import check_array, check_choice, check_positive_int
 
@@ -77,19 +77,22 @@ class VAE(Autoencoder):
         # The likelihood sets the reconstruction term (and, Bernoulli, the sigmoid
         # that `decode` applies to the decoder's logits): refuse what would be ignored.
         implied = "bce" if likelihood == "bernoulli" else "mse"
-        if kwargs.setdefault("reconstruction_loss", implied) != implied:
-            raise ValueError(
+        if kwargs.get("reconstruction_loss") is None:
+            kwargs["reconstruction_loss"] = implied
+        elif kwargs["reconstruction_loss"] != implied:
+            defeated_argument(
                 f"a VAE's reconstruction term is set by likelihood= ('bernoulli': bce, "
                 f"'gaussian': mse); got reconstruction_loss={kwargs['reconstruction_loss']!r} "
                 f"with likelihood={likelihood!r}"
             )
-        if kwargs.get("latent_activation") not in (None, "linear"):
-            raise ValueError(
+        if not is_activation(kwargs.get("latent_activation"), "linear"):
+            defeated_argument(
                 "a VAE's code layer outputs z_mean and z_log_var, which must be unbounded: "
                 f"latent_activation must be 'linear', got {kwargs['latent_activation']!r}"
             )
-        if likelihood == "bernoulli" and kwargs.get("output_activation") not in (None, "sigmoid"):
-            raise ValueError(
+        if likelihood == "bernoulli" and kwargs.get("output_activation") is not None and not (
+                is_activation(kwargs["output_activation"], "sigmoid")):
+            defeated_argument(
                 "with likelihood='bernoulli' the decoder outputs logits and decode applies the "
                 "sigmoid; output_activation must be left unset, got "
                 f"{kwargs['output_activation']!r} (likelihood='gaussian' takes one)"
