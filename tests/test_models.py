@@ -177,9 +177,12 @@ def test_replicas_draw_different_training_noise(strategies):
         dae = models.DenoisingAutoencoder(input_shape=(64,), latent_dim=2, noise="dropout")
         vae = models.VAE(input_shape=(64,), latent_dim=8)
     for draw in (lambda: dae.corrupt(tf.ones((4, 64))), lambda: vae.draw_noise((4, 8))):
-        per_replica = strategies[1].run(tf.function(draw))
-        a, b = (t.numpy() for t in strategies[1].experimental_local_results(per_replica))
-        assert not np.array_equal(a, b), "both replicas drew the same noise"
+        draw = tf.function(draw)
+        now, then = ([t.numpy() for t in strategies[1].experimental_local_results(
+            strategies[1].run(draw))] for _ in range(2))
+        assert not np.array_equal(now[0], now[1]), "both replicas drew the same noise"
+        # nor is one replica's stream the other's, a draw later
+        assert not np.array_equal(now[1], then[0]), "replica 1 drew replica 0's next noise"
 
 
 def test_vae_with_noise_on_takes_a_step_of_the_same_size_on_two_replicas(mnist_small, strategies):

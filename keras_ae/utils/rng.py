@@ -31,8 +31,11 @@ def _philox_seed(generator):
         # Under a distribution strategy every replica reads the same mirrored
         # state: without its id in the key, each would draw the same noise
         # for its share of the global batch (as keras.layers.Dropout does).
-        replica = tf.cast(context.replica_id_in_sync_group, "int32")
-        seed = seed + tf.stack([tf.constant(0, "int32"), replica + 1])
+        # Folded in (hashed), not added: the generator steps its state by
+        # [0, 1], so an added id would alias replica r now with replica 0
+        # r draws later.
+        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group,
+                                                        alg="philox")
     return seed
 
 
