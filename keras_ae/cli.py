@@ -496,7 +496,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         if os.environ.get("KERAS_AE_DEBUG"):
             raise
-        hint = (f"; the finished epochs are kept: continue with the same command and --resume"
+        hint = ("; the finished epochs are kept: continue with the same command and --resume"
                 if args.fn is _cmd_train else "")
         print(f"keras-ae: interrupted{hint}", file=sys.stderr)
         return 130

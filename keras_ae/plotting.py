@@ -241,19 +241,24 @@ def save_interpolation(model, pairs, path, steps=10,
 
 
 def save_codes(z, labels, path, title="test codes (first two dimensions)"):
-    """Scatter plot of 2-D codes coloured by class (labels: numbers or names)."""
+    """Scatter plot of 2-D codes coloured by class (labels: numbers, names or
+    None for one colour)."""
     z = check_array(z, None, "z")
     if z.ndim != 2 or z.shape[1] < 2:
         raise ValueError(f"z must be codes of shape (N, 2) or wider, got shape {z.shape}")
-    labels = np.asarray(labels).reshape(-1)
-    if len(labels) != len(z):
-        raise ValueError(f"labels must hold one class per code ({len(z)}), got {len(labels)}")
-    classes, index = np.unique(labels, return_inverse=True)
     fig = _figure(5, 4.5)
     ax = fig.add_subplot(1, 1, 1)
-    points = ax.scatter(z[:, 0], z[:, 1], c=index, cmap="tab10" if len(classes) <= 10 else "tab20",
-                        vmin=-0.5, vmax=len(classes) - 0.5, s=2)
-    fig.colorbar(points, ax=ax, ticks=range(len(classes))).ax.set_yticklabels(
-        [str(c) for c in classes])
+    if labels is None:
+        ax.scatter(z[:, 0], z[:, 1], s=2)
+    else:
+        labels = np.asarray(labels).reshape(-1)
+        if len(labels) != len(z):
+            raise ValueError(f"labels must hold one class per code ({len(z)}), got "
+                             f"{len(labels)}")
+        classes, index = np.unique(labels, return_inverse=True)
+        points = ax.scatter(z[:, 0], z[:, 1], c=index, s=2, vmin=-0.5, vmax=len(classes) - 0.5,
+                            cmap="tab10" if len(classes) <= 10 else "tab20")
+        fig.colorbar(points, ax=ax, ticks=range(len(classes))).ax.set_yticklabels(
+            [str(c) for c in classes])
     ax.set_title(title, fontsize=9)
     return save_figure(fig, path)

@@ -118,6 +118,7 @@ def test_upsample_and_upscale(mnist_model, mnist_small):
         tasks.upsample(low, 28, method="lanczos7")
     with pytest.raises(ValueError, match=r"size must be \(H, W\) or an int, got 28.0"):
         tasks.upsample(low, 28.0)
+    np.testing.assert_array_equal(tasks.upsample(low, np.array([28, 28])), up)
     # bicubic overshoots [0, 1] near strokes; with clip the model reads the
     # clipped resize (what training on upsample(..., clip=clip) gives it)
     clipped = tasks.upsample(low, 28, clip=(0, 1))

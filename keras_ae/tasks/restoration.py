@@ -183,7 +183,7 @@ def upsample(x_low, size, method="bicubic", clip=None):
         raise ValueError(f"x_low must be a batch of images, got shape {x_low.shape}")
     if isinstance(size, (int, np.integer)):
         size = (int(size), int(size))
-    if not isinstance(size, (tuple, list)):
+    if np.ndim(size) != 1:  # (H, W) as a tuple, list or array
         raise ValueError(f"size must be (H, W) or an int, got {size!r}")
     size = tuple(check_positive_int("each of size", s) for s in size)
     if len(size) != 2:
