@@ -255,6 +255,12 @@ def test_aeknn_errors(satimage_model, satimage):
         clf.fit(x_train[:10], y_train[:9])
     with pytest.raises(ValueError, match="k must be a positive integer"):
         tasks.AEKNNClassifier(satimage_model, k=0)
+    with pytest.raises(ValueError, match="model must be a keras_ae Autoencoder, an encoder"):
+        tasks.AEKNNClassifier("abc")  # a str has an .encode too
+    proba = clf.fit(x_train[:200], y_train[:200]).predict_proba(x_train[:5])
+    assert proba.shape == (5, len(clf.classes_))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(x_train[:5]))
 
 
 # ---------------------------------------------------------------------- hashing
@@ -309,6 +315,17 @@ def test_hamming_index_edge_cases_and_errors():
         tasks.HammingIndex(db, n_bits=16)
     with pytest.raises(ValueError, match="empty"):
         tasks.HammingIndex(np.zeros((0, 8), np.uint8))
+    assert index.distances(db[:0]).shape == (0, 30)
+    # padding bits set past n_bits would be counted: refused, for the index and queries
+    with pytest.raises(ValueError, match=r"bits set past n_bits=9 \(the last 7 bits"):
+        tasks.HammingIndex(np.array([[0, 0], [255, 255]], np.uint8), n_bits=9)
+    nine = tasks.HammingIndex(np.packbits(rng.random((5, 9)) > 0.5, axis=1), n_bits=9)
+    with pytest.raises(ValueError, match=r"q has bits set past n_bits=9"):
+        nine.query(np.array([[255, 255]], np.uint8), k=1)
+    # distances of up to 256 bits do not wrap around in a uint8 counter
+    wide = np.zeros((2, 32), np.uint8)
+    wide[1] = 255
+    assert tasks.HammingIndex(wide, n_bits=256).distances(wide[0]).tolist() == [0, 256]
 
 
 def test_retrieval_precision_single_and_multi_label():
@@ -355,6 +372,10 @@ def test_nmi_matches_scikit_learn(rng):
 def test_psnr_and_ssim(mnist_small, rng):
     _, x_test = mnist_small
     x = x_test[:32]
+    for metric in (tasks.psnr, tasks.ssim):
+        for bad in (0, -1.0, "1"):
+            with pytest.raises(ValueError, match="data_range must be a number > 0"):
+                metric(x.reshape(-1, 28, 28), x.reshape(-1, 28, 28), data_range=bad)
     noisy = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
     mse = np.mean((noisy - x) ** 2, axis=1)
     np.testing.assert_allclose(

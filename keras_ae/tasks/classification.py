@@ -30,7 +30,8 @@ class AEKNNClassifier:
     """
 
     def __init__(self, model=None, k=5, weights="uniform"):
-        if model is not None and not (hasattr(model, "encode") or callable(model)):
+        if model is not None and (isinstance(model, (str, bytes))
+                                  or not (hasattr(model, "encode") or callable(model))):
             raise ValueError(
                 f"model must be a keras_ae Autoencoder, an encoder (callable) or None, "
                 f"got {type(model).__name__}"
@@ -96,6 +97,11 @@ class AEKNNClassifier:
         """The majority label among the k nearest training codes of each sample."""
         self._check_fitted()
         return self._knn.predict(self.transform(x))
+
+    def predict_proba(self, x):
+        """Each class's share of the (weighted) vote, columns in `classes_` order."""
+        self._check_fitted()
+        return self._knn.predict_proba(self.transform(x))
 
     def score(self, x, y):
         """Accuracy of `predict(x)` against `y`."""

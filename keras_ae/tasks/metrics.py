@@ -27,6 +27,13 @@ def _reduce(values, reduction):
     raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
 
 
+def _check_range(data_range):
+    if (isinstance(data_range, bool) or not isinstance(data_range, (int, float, np.number))
+            or not data_range > 0):
+        raise ValueError(f"data_range must be a number > 0 (1.0 for [0, 1], 255 for uint8), "
+                         f"got {data_range!r}")
+
+
 def psnr(x, y, data_range=1.0, reduction="mean"):
     """Peak signal-to-noise ratio `10 log10(data_range^2 / MSE)`.
 
@@ -48,6 +55,7 @@ def psnr(x, y, data_range=1.0, reduction="mean"):
         20.0
     """
     x, y = _pair(x, y)
+    _check_range(data_range)
     if reduction not in ("mean", "none"):
         raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     mse = np.mean((x - y).reshape(len(x), -1) ** 2, axis=1)
@@ -97,6 +105,7 @@ def ssim(x, y, data_range=1.0, reduction="mean"):
     import tensorflow as tf
 
     x, y = _pair(x, y)
+    _check_range(data_range)
     a, b = _images(x), _images(y)
     size = min(11, a.shape[1], a.shape[2])
     values = (

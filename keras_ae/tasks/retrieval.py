@@ -40,8 +40,8 @@ class HammingIndex:
 
     Args:
         codes: uint8 array `(N, n_bytes)` of packed database codes.
-        n_bits: the code length in bits (default `8 * n_bytes`); only checked
-            against the width.
+        n_bits: the code length in bits (default `8 * n_bytes`); the bits
+            past it in the last byte (np.packbits's padding) must be 0.
 
     Example:
         >>> db = np.packbits(np.random.default_rng(0).random((1000, 64)) > 0.5, axis=1)
@@ -70,6 +70,7 @@ class HammingIndex:
                 f"got codes {self.n_bytes} bytes wide"
             )
         self.n_bits = int(n_bits)
+        self._check_padding(codes, "codes")
         self.codes = codes
         self._words = _to_words(codes)
 
@@ -95,17 +96,29 @@ class HammingIndex:
             )
         return codes
 
+    def _check_padding(self, codes, name):
+        """Bits past `n_bits` (the low bits of the last byte, as np.packbits
+        pads) must be 0: the distances count every bit of the bytes."""
+        pad = 8 * self.n_bytes - self.n_bits
+        if pad and len(codes) and np.any(codes[:, -1] & ((1 << pad) - 1)):
+            raise ValueError(
+                f"{name} has bits set past n_bits={self.n_bits} (the last {pad} bits of its "
+                f"last byte): pack {self.n_bits}-bit codes with np.packbits(bits, axis=1), "
+                f"or give n_bits={8 * self.n_bytes}"
+            )
+
     def _queries(self, q):
         q = np.asarray(q)
         single = q.ndim == 1
         q = self._check_codes(q[None] if single else q, self.n_bytes, "q")
+        self._check_padding(q, "q")
         return _to_words(q), single
 
     def _blocks(self, q_words):
         """Yields `(start, distances)` for blocks of queries; distances `(B, N)`."""
         n = len(self._words)
         block = max(1, _BLOCK_PAIRS // n)
-        dtype = np.uint8 if self.n_bits < 256 else np.uint16
+        dtype = np.uint8 if 8 * self.n_bytes < 256 else np.uint16  # holds any distance
         for start in range(0, len(q_words), block):
             qb = q_words[start : start + block]
             dist = np.zeros((len(qb), n), dtype=dtype)
@@ -118,9 +131,9 @@ class HammingIndex:
     def distances(self, q):
         """All Hamming distances `(n_queries, N)` (for small problems and tests)."""
         q_words, single = self._queries(q)
-        out = np.concatenate([d for _, d in self._blocks(q_words)], axis=0).astype(
-            np.int64
-        )
+        blocks = [d for _, d in self._blocks(q_words)]
+        out = (np.concatenate(blocks, axis=0) if blocks else np.zeros((0, len(self))))
+        out = out.astype(np.int64)
         return out[0] if single else out
 
     def query(self, q, k, return_distance=True):
