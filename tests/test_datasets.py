@@ -364,6 +364,11 @@ def test_bad_pipeline_arguments():
     assert batch.shape[0] == 4
     train, test, vocab = datasets.vectorize_text(["a b c", "b c"], ["c d"], vocab_size=np.int64(4))
     assert train.shape == (2, 4) and test.shape == (1, 4) and len(vocab) == 4
+    assert datasets.vectorize_text(["a b"], [], vocab_size=5)[1].shape == (0, 5)
+    with pytest.raises(ValueError, match="test_docs must be a list of str .*got one str"):
+        datasets.vectorize_text(["a b", "c"], "a b", vocab_size=5)
+    with pytest.raises(ValueError, match="hold no words"):
+        datasets.vectorize_text(["", ""], vocab_size=5)
     with pytest.raises(ValueError, match="same length"):
         datasets.make_dataset(x, np.zeros(3))
     with pytest.raises(ValueError, match="dynamic"):

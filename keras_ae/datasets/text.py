@@ -47,17 +47,27 @@ def vectorize_text(
     vocab_size = int(vocab_size)
     if isinstance(train_docs, str) or not len(train_docs):
         raise ValueError("train_docs must be a non-empty list of str")
+    if isinstance(test_docs, str):  # would be read as one document per character
+        raise ValueError("test_docs must be a list of str (or None), got one str")
     layer = keras.layers.TextVectorization(
         max_tokens=vocab_size, output_mode=mode, standardize=standardize
     )
-    layer.adapt(tf.data.Dataset.from_tensor_slices(list(train_docs)).batch(batch_size))
+    empty = ValueError("train_docs hold no words: the vocabulary would be empty")
+    try:
+        layer.adapt(tf.data.Dataset.from_tensor_slices(list(train_docs)).batch(batch_size))
+    except AttributeError as err:  # (tf_idf: idf weights are never made for no words)
+        raise empty from err
+    if layer.vocabulary_size() <= 1:  # only the out-of-vocabulary token
+        raise empty
 
     def encode(docs):
+        out = np.zeros((len(docs), vocab_size), dtype=np.float32)
+        if not len(docs):
+            return out
         ds = tf.data.Dataset.from_tensor_slices(list(docs)).batch(batch_size)
         ds = ds.map(layer, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
             tf.data.AUTOTUNE
         )
-        out = np.zeros((len(docs), vocab_size), dtype=np.float32)
         i = 0
         for b in ds:
             b = np.asarray(b, dtype=np.float32)
