@@ -102,6 +102,8 @@ def test_decode_checks_the_code_width(model):
     (lambda: models.Autoencoder(encoder=models.Autoencoder(input_shape=(4,), latent_dim=2).encoder),
      "pass both encoder and decoder"),
     # arguments a variant would otherwise accept and silently defeat
+    (lambda: models.Autoencoder(input_shape=(16,), latent_dim=4, filters=(8,)),
+     r"filters apply to network='conv'; an MLP got filters=\(8,\)"),
     (lambda: models.SparseAutoencoder(input_shape=(8,), latent_dim=4, latent_activation="relu"),
      "mode='kl' .* latent_activation must be 'sigmoid', got 'relu'"),
     (lambda: models.SemanticHashingAE(input_shape=(8,), latent_dim=4, latent_activation="sigmoid"),
@@ -237,6 +239,14 @@ def test_plotting_helpers_check_their_input_and_take_class_names(tmp_path):
     model = models.Autoencoder(input_shape=(4,), latent_dim=2)
     with pytest.raises(ValueError, match=r"extent must be in \(0.5, 1\)"):
         plotting.manifold(model, extent=1.0)
+
+
+def test_a_spatial_code_does_not_inherit_the_class_default_hidden_units():
+    # DeepAutoencoder's default hidden_units would make code_layer="conv" refuse
+    # an argument the user never gave
+    model = models.DeepAutoencoder(input_shape=(8, 8, 1), latent_dim=16, network="conv",
+                                   code_layer="conv", filters=(4, 8))
+    assert model.hidden_units == () and model.reconstruct(np.zeros((2, 8, 8, 1))).shape == (2, 8, 8, 1)
 
 
 def test_models_saved_before_the_new_checks_still_load(tmp_path):

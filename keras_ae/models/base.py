@@ -183,8 +183,13 @@ class Autoencoder(keras.Model):
         )
         for key, value in given.items():
             setattr(self, key, self.defaults[key] if value is None else value)
+        if hidden_units is None and self.code_layer == "conv":
+            self.hidden_units = ()  # a spatial code takes none: not the class default
         self.hidden_units = tuple(self.hidden_units)
         self.filters = tuple(self.filters)
+        if self.network == "mlp" and self.filters != tuple(self.defaults["filters"]):
+            defeated_argument(f"filters apply to network='conv'; an MLP got "
+                              f"filters={self.filters} (its layers are hidden_units)")
         self.strides = None if self.strides is None else tuple(self.strides)
         check_choice("network", self.network, NETWORKS)
         losses.validate_reconstruction_loss(self.reconstruction_loss)
