@@ -67,7 +67,9 @@ def gaussian_kl(z_mean, z_log_var):
 
 
 def gaussian_log_prob(z, mean, log_var):
-    """log N(z; mean, exp(log_var)) summed over the last axis."""
+    """log N(z; mean, exp(log_var)) summed over the last axis (in float32, like
+    every loss here: exp(-log_var) overflows float16)."""
+    z, mean, log_var = (ops.cast(t, "float32") for t in (z, mean, log_var))
     return -0.5 * ops.sum(
         math.log(2.0 * math.pi) + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1
     )
@@ -100,8 +102,11 @@ def kl_sparsity(h, rho):
     """sum_j KL(rho || rho_hat_j), with rho_hat the batch's mean activation.
 
     `h` must lie in (0, 1) (a sigmoid code). The result is a scalar: the
-    penalty is a property of the (global) batch, not of one sample.
+    penalty is a property of the (global) batch, not of one sample. `rho`
+    must lie in (0, 1).
     """
+    if not 0.0 < float(rho) < 1.0:  # log(0): the penalty would be NaN
+        raise ValueError(f"rho must lie in the open interval (0, 1), got {rho!r}")
     rho_hat = ops.clip(global_batch_mean(h), _EPS, 1.0 - _EPS)
     kl = rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))
     return ops.sum(kl)

@@ -99,6 +99,29 @@ def test_kl_sparsity_matches_numpy():
     expected = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
     np.testing.assert_allclose(losses.kl_sparsity(h, rho), expected, rtol=1e-5)
     np.testing.assert_allclose(losses.l1_activity(h), np.abs(h).sum(axis=1), rtol=1e-6)
+    for bad in (0.0, 1.0):  # log(0): NaN, not a penalty
+        with pytest.raises(ValueError, match=r"rho must lie in the open interval \(0, 1\)"):
+            losses.kl_sparsity(h, bad)
+
+
+def test_gaussian_log_prob_is_computed_in_float32():
+    z = np.zeros((1, 2), "float16")
+    log_var = np.full((1, 2), -12.0, "float16")  # exp(12) overflows float16
+    half = losses.gaussian_log_prob(z, z, log_var)
+    full = losses.gaussian_log_prob(*(a.astype("float32") for a in (z, z, log_var)))
+    np.testing.assert_allclose(half, full, rtol=1e-6)
+    np.testing.assert_allclose(full, [-np.log(2 * np.pi) + 12.0], rtol=1e-6)
+
+
+def test_tied_decoder_refuses_codes_with_extra_axes():
+    from keras_ae.models.tied import TiedDense
+
+    encoder = keras.layers.Dense(3)
+    encoder.build((None, 6))
+    layer = TiedDense(encoder, (6,))
+    assert layer(np.ones((4, 3), "float32")).shape == (4, 6)
+    with pytest.raises(ValueError, match=r"codes of shape \(batch, units\), got shape \(4, 5, 3\)"):
+        layer(np.ones((4, 5, 3), "float32"))  # was 20 rows for 4 samples
 
 
 def test_sparse_kl_pulls_the_mean_activation_towards_rho(mnist_small):

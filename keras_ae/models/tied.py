@@ -33,6 +33,9 @@ class TiedDense(keras.layers.Layer):
                                     initializer="zeros", name="bias")
 
     def call(self, h):
+        if len(h.shape) != 2:  # the reshape below would fold extra axes into the batch
+            raise ValueError(f"TiedDense takes codes of shape (batch, units), got shape "
+                             f"{tuple(h.shape)}")
         kernel = ops.cast(self._tied.layer.kernel, self.compute_dtype)
         x = self.activation(ops.matmul(h, ops.transpose(kernel)) + self.bias)
         return ops.reshape(x, (-1,) + self.target_shape)
