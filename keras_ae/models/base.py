@@ -608,10 +608,7 @@ class Autoencoder(keras.Model):
     def _check_eager(self, x, name, targets=True):
         """Checks numpy or dataset input before Keras traces a step with it
         (in a traced step, dimensions Keras has relaxed to None pass any
-        check), and builds a model whose user-supplied networks came without
-        an input shape from the shape of its first `x`: Keras's own symbolic
-        build inside `fit` builds the networks but not the model, which would
-        leave `input_shape_` and `latent_dim` unset."""
+        check); an `x` builds a model that is not built yet (`_build_from`)."""
         if isinstance(x, np.ndarray):
             specs = (check_array(x, self.input_shape_, name),)
         elif isinstance(x, tf.data.Dataset):
@@ -622,8 +619,15 @@ class Autoencoder(keras.Model):
                     self._check_symbolic(part, f"{name} (dataset elements{label})")
         else:
             return
-        shape = getattr(specs[0], "shape", None)
-        if (not self.built and name == "x" and shape is not None and len(shape) > 1
+        if name == "x":
+            self._build_from(getattr(specs[0], "shape", None))
+
+    def _build_from(self, shape):
+        """Builds a model whose user-supplied networks came without an input
+        shape from the batch shape of its first input: Keras's own symbolic
+        build inside `fit` builds the networks but not the model, which would
+        leave `input_shape_` and `latent_dim` unset."""
+        if (not self.built and shape is not None and len(shape) > 1
                 and None not in tuple(shape[1:])):
             with self.distribute_strategy.scope():  # where Keras would create the variables
                 self.build((None,) + tuple(shape[1:]))
@@ -633,8 +637,7 @@ class Autoencoder(keras.Model):
             raise ValueError("decode needs a built model: give input_shape, or call the model "
                              "(fit, encode, reconstruct) on input first")
         x = check_array(x, sample_shape, "x" if method != "decode" else "z")
-        if not self.built:
-            self._check_eager(x, "x")  # builds it from x's shape
+        self._build_from(x.shape)
         x = x.astype(self.compute_dtype, copy=False)
         cache = self.__dict__.setdefault("_compiled_fns", {})
         key = (method, x.shape[1:], x.dtype.name)
