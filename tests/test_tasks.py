@@ -263,6 +263,26 @@ def test_aeknn_errors(satimage_model, satimage):
     np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(x_train[:5]))
 
 
+def test_aeknn_is_a_scikit_learn_classifier(satimage_model, satimage):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    (x_train, y_train), _ = satimage
+    x, y = x_train[:300], y_train[:300]
+    clf = tasks.AEKNNClassifier(satimage_model, k=5)
+    copy = clone(clf)
+    assert copy.model is satimage_model and copy.get_params() == clf.get_params()
+    scores = cross_val_score(clf, x, y, cv=3)
+    codes = clf.transform(x)
+    expected = cross_val_score(KNeighborsClassifier(5), codes, y, cv=3)
+    np.testing.assert_allclose(scores, expected)
+    search = GridSearchCV(clf, {"k": [1, 7]}, cv=3).fit(x, y)
+    assert search.best_params_["k"] in (1, 7) and search.best_estimator_.model is satimage_model
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        clf.set_params(k=0).fit(x, y)
+
+
 # ---------------------------------------------------------------------- hashing
 def _brute_force(db_bits, q_bits):
     return (q_bits[:, None, :] != db_bits[None, :, :]).sum(axis=-1)

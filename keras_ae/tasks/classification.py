@@ -1,12 +1,13 @@
 """AEkNN: k-nearest-neighbour classification on autoencoder codes."""
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from keras_ae.tasks._common import check_k
 from keras_ae.utils.validation import check_array
 
 
-class AEKNNClassifier:
+class AEKNNClassifier(ClassifierMixin, BaseEstimator):
     """k-nearest neighbours in the code space of an autoencoder (AEkNN).
 
     The encoder maps every sample to its code; a kNN classifier (Euclidean
@@ -19,6 +20,10 @@ class AEKNNClassifier:
         k: number of neighbours (at most the number of training samples).
         weights: `"uniform"` or `"distance"` vote, as in scikit-learn.
 
+    It is a scikit-learn classifier: `cross_val_score`, `GridSearchCV` (over
+    `k` or `weights`) and pipelines take it. A clone shares the encoder, which
+    `fit` never trains, and refits only the kNN.
+
     Example:
         >>> clf = AEKNNClassifier(model, k=5).fit(x_train, y_train)  # doctest: +SKIP
         >>> clf.score(x_test, y_test)  # doctest: +SKIP
@@ -30,6 +35,15 @@ class AEKNNClassifier:
     """
 
     def __init__(self, model=None, k=5, weights="uniform"):
+        self.model = model
+        self.k = k
+        self.weights = weights
+        self._check_params()
+        self._knn = None
+
+    def _check_params(self):
+        # Checked when built and again in fit, since set_params (GridSearchCV) skips __init__.
+        model, k, weights = self.model, self.k, self.weights
         if model is not None and (isinstance(model, (str, bytes))
                                   or not (hasattr(model, "encode") or callable(model))):
             raise ValueError(
@@ -42,10 +56,10 @@ class AEKNNClassifier:
             raise ValueError(
                 f"weights must be 'uniform' or 'distance', got {weights!r}"
             )
-        self.model = model
-        self.k = int(k)
-        self.weights = weights
-        self._knn = None
+
+    def __sklearn_clone__(self):
+        # scikit-learn's clone would deep-copy the Keras encoder; fit never changes it.
+        return type(self)(**self.get_params(deep=False))
 
     def transform(self, x):
         """The codes of `x`, flattened to `(N, code_size)` float32."""
@@ -76,6 +90,7 @@ class AEKNNClassifier:
         """
         from sklearn.neighbors import KNeighborsClassifier
 
+        self._check_params()
         y = np.asarray(y)
         codes = self.transform(x)
         if y.ndim != 1 or len(y) != len(codes):
@@ -83,8 +98,8 @@ class AEKNNClassifier:
                 f"y must be a 1-D array with one label per sample ({len(codes)}), "
                 f"got shape {y.shape}"
             )
-        check_k(self.k, len(codes), "k", "the training set")
-        self._knn = KNeighborsClassifier(n_neighbors=self.k, weights=self.weights)
+        check_k(int(self.k), len(codes), "k", "the training set")
+        self._knn = KNeighborsClassifier(n_neighbors=int(self.k), weights=self.weights)
         self._knn.fit(codes, y)
         self.classes_ = self._knn.classes_
         return self
