@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae import models
+from keras_ae import models, networks
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,11 @@ def test_decode_checks_the_code_width(model):
                                     hidden_units=(64,)),
      "fully convolutional network: it takes no hidden_units"),
     (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2, code_layer="conv"),
-     "strides and code_layer apply to network='conv'"),
+     "filters, strides and code_layer apply to network='conv'"),
+    (lambda: networks.build_encoder("mlp", (784,), 8, filters=(16,)),
+     r"an MLP got filters=\(16,\)"),
+    (lambda: networks.build_decoder("mlp", 8, (784,), filters=(16,)),
+     r"an MLP got filters=\(16,\)"),
     (lambda: models.VAE(input_shape=(28, 28, 1), latent_dim=49, network="conv",
                         code_layer="conv"),
      "code_layer must be 'dense'"),

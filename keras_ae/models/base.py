@@ -244,7 +244,8 @@ class Autoencoder(keras.Model):
 
     def build_networks(self):
         """Builds `(encoder, decoder)` from the constructor's arguments."""
-        common = dict(hidden_units=self.hidden_units, filters=self.filters,
+        filters = self.filters if self.network == "conv" else ()
+        common = dict(hidden_units=self.hidden_units, filters=filters,
                       strides=self.strides, code_layer=self.code_layer,
                       activation=self.activation)
         encoder = build_encoder(self.network, self.input_shape_, self.code_units(),

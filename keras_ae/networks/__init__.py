@@ -11,13 +11,14 @@ from keras_ae.networks.mlp import build_mlp_decoder, build_mlp_encoder
 NETWORKS = ("mlp", "conv")
 
 
-def _check_network(network, strides=None, code_layer="dense"):
+def _check_network(network, filters=(), strides=None, code_layer="dense"):
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
-    if network == "mlp" and (strides is not None or code_layer != "dense"):
+    if network == "mlp" and (tuple(filters) or strides is not None or code_layer != "dense"):
         raise ValueError(
-            "strides and code_layer apply to network='conv'; an MLP got "
-            f"strides={strides!r}, code_layer={code_layer!r}"
+            "filters, strides and code_layer apply to network='conv'; an MLP got "
+            f"filters={tuple(filters)!r}, strides={strides!r}, code_layer={code_layer!r} "
+            "(its layers are hidden_units)"
         )
 
 
@@ -41,7 +42,7 @@ def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=
         code_activation: activation of the output (None: linear).
         name: the model's name.
     """
-    _check_network(network, strides, code_layer)
+    _check_network(network, filters, strides, code_layer)
     if network == "mlp":
         return build_mlp_encoder(input_shape, code_units, hidden_units=hidden_units,
                                  activation=activation, code_activation=code_activation,
@@ -56,7 +57,7 @@ def build_decoder(network, code_units, output_shape, *, hidden_units=(), filters
                   strides=None, code_layer="dense", activation="relu",
                   output_activation="sigmoid", name="decoder"):
     """Builds the mirror image of `build_encoder`: `code_units` to `output_shape`."""
-    _check_network(network, strides, code_layer)
+    _check_network(network, filters, strides, code_layer)
     if network == "mlp":
         return build_mlp_decoder(code_units, output_shape, hidden_units=hidden_units,
                                  activation=activation, output_activation=output_activation,
