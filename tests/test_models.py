@@ -251,3 +251,27 @@ def test_conv2d_matches_keras_conv2d_with_its_gradients(cin, cout, kernel, strid
     loaded = keras.models.load_model(tmp_path / "net.keras", safe_mode=True)
     assert type(loaded.layers[0]) is Conv2D
     np.testing.assert_allclose(loaded(x), y_ours, atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [65, 121])
+def test_an_uneven_last_batch_takes_the_same_steps_on_two_replicas(n, strategies):
+    """65 = 64, then 1 + 0 on two replicas; 121 = 64, then 29 + 28. Each
+    replica's mean used to count 1/2 whatever its share: the single sample
+    took half its step. (An uneven *first* batch fails inside Keras 3.15's
+    symbolic build, which averages the replicas' batches elementwise.)"""
+    x = np.random.default_rng(0).random((n, 20)).astype("float32")
+    weights = None
+    trained = []
+    for strategy in strategies:
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            model = models.Autoencoder(input_shape=(20,), latent_dim=4, hidden_units=(8,))
+            weights = weights or model.get_weights()
+            model.set_weights(weights)
+            model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5))
+        model.fit(x, batch_size=64, epochs=3, shuffle=False, verbose=0)
+        trained.append(model.get_weights())
+    moved = max(float(np.abs(a - w).max()) for a, w in zip(trained[0], weights, strict=True))
+    assert moved > 1e-3, "training did not change the weights"
+    for a, b in zip(*trained, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)

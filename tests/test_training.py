@@ -324,7 +324,7 @@ def mixed_precision():
 def test_reported_loss_is_the_mean_over_samples_whatever_the_batch_size():
     x = np.random.default_rng(0).random((257, 16)).astype("float32") * 0.1
     x[-1] = 10.0  # an unusual sample, alone in the last batch of 32 or 128
-    model = models.Autoencoder(input_shape=(16,), latent_dim=4)
+    model = models.Autoencoder(input_shape=(16,), latent_dim=4, output_activation="linear")
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))  # weights stay put
     expected = float(np.mean(np.sum((model.reconstruct(x) - x) ** 2, axis=1)))
     for batch_size in (32, 128, 257):
@@ -426,3 +426,61 @@ def test_multi_worker_mirrored_strategy_over_localhost(tmp_path):
     assert all(np.isfinite(o["loss"]).all() and o["loss"][-1] < o["loss"][0] for o in outs)
     w0, w1 = np.load(tmp_path / "w0.npy"), np.load(tmp_path / "w1.npy")
     np.testing.assert_allclose(w0, w1, atol=1e-6)  # workers stay in sync
+
+
+@pytest.mark.parametrize("reload", ["save_load", "clone"])
+def test_a_frozen_encoder_stays_frozen_after_loading_and_cloning(reload, tmp_path):
+    """The built networks are rebuilt from the constructor's arguments: their
+    trainable flags were lost, and the encoder trained again after loading
+    (with a warning that the optimizer's saved state was skipped)."""
+    x = np.random.default_rng(0).random((128, 32)).astype("float32")
+    model = models.DeepAutoencoder(input_shape=(32,), latent_dim=4, hidden_units=(16,))
+    model.compile(optimizer="adam")
+    model.fit(x, epochs=1, verbose=0)
+    model.encoder.trainable = False
+    model.compile(optimizer="adam")
+    model.fit(x, epochs=1, verbose=0)
+    if reload == "save_load":
+        model.save(tmp_path / "frozen.keras")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "Skipping variable loading for optimizer"
+            again = keras.models.load_model(tmp_path / "frozen.keras")
+    else:
+        again = keras.models.clone_model(model)
+        again.compile(optimizer="adam")
+    assert not again.encoder.trainable and again.decoder.trainable
+    assert len(again.trainable_variables) == len(model.trainable_variables) == 4
+    before = [w.numpy().copy() for w in again.encoder.weights]
+    decoder_before = [w.numpy().copy() for w in again.decoder.weights]
+    again.fit(x, epochs=1, verbose=0)
+    for old, new in zip(before, again.encoder.weights, strict=True):
+        np.testing.assert_array_equal(old, new.numpy())
+    assert any(np.abs(old - new.numpy()).max() > 0
+               for old, new in zip(decoder_before, again.decoder.weights, strict=True))
+
+
+def test_mixed_bfloat16_codes_are_float32_and_decode():
+    """encode returned bfloat16 numpy arrays, which decode refused as not numeric."""
+    import ml_dtypes
+
+    x = np.random.default_rng(0).random((16, 32)).astype("float32")
+    model = models.Autoencoder(input_shape=(32,), latent_dim=4, dtype="mixed_bfloat16")
+    z = model.encode(x)
+    assert z.dtype == np.float32
+    assert model.decode(z).shape == (16, 32) and model.reconstruct(x).dtype == np.float32
+    np.testing.assert_allclose(model.encode(x.astype(ml_dtypes.bfloat16)), z, atol=0.05)
+    bad = z.astype(ml_dtypes.bfloat16)
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="z contains 1 NaN"):
+        model.decode(bad)
+
+
+def test_denoiser_warns_of_clean_pairs_given_as_a_copy():
+    x = np.random.default_rng(0).random((64, 32)).astype("float32")
+    model = models.DenoisingAutoencoder(input_shape=(32,), latent_dim=4)
+    model.compile(optimizer="adam")
+    with pytest.warns(UserWarning, match="no noise is drawn"):
+        model.fit(x, x.copy(), epochs=1, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.fit(x * 0.5, x, epochs=1, verbose=0)  # (noisy, clean) pairs: as intended

@@ -153,7 +153,8 @@ def test_dataset_targets_of_the_wrong_shape_are_refused_before_tracing():
     model.fit(x, x, batch_size=32, verbose=0)
     model.fit(x, batch_size=32, verbose=0)
     bad = tf.data.Dataset.from_tensor_slices((x, x[:, :8])).batch(32)
-    with pytest.raises(ValueError, match=r"dataset elements, y\) batches must have shape "
+    with pytest.raises(ValueError, match=r"the targets y of x's \(x, y\) dataset elements "
+                                         r".*never class labels\) batches must have shape "
                                          r"\(batch, 16\).*got \(None, 8\)"):
         model.fit(bad, verbose=0)
     # predict ignores targets: a labelled (x, labels) dataset is fine there
@@ -277,3 +278,61 @@ def test_models_saved_before_the_new_checks_still_load(tmp_path):
     models.VAE(input_shape=(8,), latent_dim=2, latent_activation=keras.activations.linear)
     models.SparseAutoencoder(input_shape=(8,), latent_dim=2,
                              latent_activation=keras.activations.sigmoid)
+
+
+def test_targets_outside_what_the_loss_or_output_allows_are_named():
+    """uint8 pixels fed without dividing by 255: a loss of ~5e6 (sigmoid + MSE)
+    or NaN (a Bernoulli VAE) used to come with no word why."""
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 784)).astype("float32")
+    vae = models.VAE(input_shape=(784,), latent_dim=2, hidden_units=(16,))
+    vae.compile(optimizer="adam")
+    for call in (lambda: vae.fit(pixels, epochs=1, verbose=0),
+                 lambda: vae.evaluate(pixels, verbose=0),
+                 lambda: vae.fit(pixels / 255.0, validation_data=(pixels,), verbose=0)):
+        with pytest.raises(ValueError, match=r"values in \[\d+, 25\d\], but likelihood='bernoulli'"
+                                             r" needs targets in \[0, 1\].*divide by 255.*"
+                                             "likelihood='gaussian'"):
+            call()
+    bce = models.Autoencoder(input_shape=(784,), latent_dim=2, reconstruction_loss="bce")
+    bce.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"y holds values in \[-1, 1\].*reconstruction_loss='bce'"):
+        bce.fit(pixels / 255.0, np.linspace(-1, 1, 64 * 784).reshape(64, 784), verbose=0)
+
+    ae = models.Autoencoder(input_shape=(784,), latent_dim=2)  # sigmoid output, MSE
+    ae.compile(optimizer="adam")
+    with pytest.warns(UserWarning, match=r"output_activation='sigmoid' reconstructs \[0, 1\] only"):
+        ae.fit(pixels, epochs=1, verbose=0)
+    tanh = models.Autoencoder(input_shape=(784,), latent_dim=2, output_activation="tanh")
+    tanh.compile(optimizer="adam")
+    with pytest.warns(UserWarning, match=r"\[-1, 1\]"):
+        tanh.evaluate(pixels / 100.0, verbose=0)
+    # In range, and the denoiser's noisy inputs (only its clean targets are bounded): no word.
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ae.fit(pixels / 255.0, epochs=1, verbose=0)
+        tanh.evaluate(2 * pixels / 255.0 - 1, verbose=0)
+        ae.fit(pixels / 255.0 + 0.5, pixels / 255.0, epochs=1, verbose=0)
+    linear = models.Autoencoder(input_shape=(784,), latent_dim=2, output_activation="linear")
+    linear.compile(optimizer="adam")
+    linear.fit(pixels, epochs=1, verbose=0)  # unbounded output: any targets
+
+
+@pytest.mark.parametrize("call", ["preprocess", "make_dataset"])
+def test_float_images_outside_the_unit_interval_are_refused(call):
+    """A float copy of uint8 pixels used to pass through as 'already in [0, 1]'
+    (and binarize to all ones)."""
+    from keras_ae import datasets
+
+    pixels = np.random.default_rng(0).integers(0, 256, (8, 28, 28)).astype("float32")
+    fn = getattr(datasets, call)
+    for kwargs in ({}, {"scale": "symmetric"}, {"binarize": "static"}):
+        with pytest.raises(ValueError, match=rf"{call}: x is a float array with values in "
+                                             r"\[\d+, 25\d\].*divide it by 255"):
+            fn(pixels, **kwargs)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        fn(np.full((2, 4, 4), np.nan, "float32"), scale=None)
+    raw = datasets.preprocess(pixels, scale=None)  # raw values asked for: kept as they are
+    np.testing.assert_array_equal(raw, pixels)
+    np.testing.assert_allclose(datasets.preprocess(pixels.astype("uint8")), pixels / 255.0,
+                               rtol=1e-6)

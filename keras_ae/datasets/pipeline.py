@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.utils.validation import check_positive_int
+from keras_ae.utils.validation import check_positive_int, range_violation
 
 SCALES = ("unit", "symmetric", None)
 BINARIZE = (None, "static", "dynamic")
@@ -20,6 +20,25 @@ def _check(scale, binarize, flatten, channels):
         )
     if flatten and channels:
         raise ValueError("flatten=True and channels=True exclude each other; got both")
+
+
+def _check_values(x, scale, binarize, fn):
+    """Float images must be finite, and in [0, 1] wherever they are read as intensities
+    (every setting but scale=None without binarize): a float copy of uint8 pixels
+    (0-255) would otherwise pass through unscaled, and binarize to all ones."""
+    if not np.issubdtype(x.dtype, np.floating):
+        return
+    raw = scale is None and binarize is None
+    bad = range_violation(x, -np.inf if raw else 0.0, np.inf if raw else 1.0)
+    if bad is None:
+        return
+    if np.isnan(bad[0]) or np.isnan(bad[1]) or np.isinf(bad).any():
+        raise ValueError(f"{fn}: x contains NaN or infinite values; expected finite values")
+    raise ValueError(
+        f"{fn}: x is a float array with values in [{bad[0]:g}, {bad[1]:g}], but float images "
+        "are read as intensities in [0, 1] (integer images are divided by 255): divide it by "
+        "255, pass the uint8 array itself, or use scale=None (without binarize) for raw values"
+    )
 
 
 def _unit(x, integer):
@@ -67,6 +86,7 @@ def preprocess(
             'binarize="dynamic" needs make_dataset; preprocess accepts None or "static"'
         )
     x = np.asarray(x)
+    _check_values(x, scale, binarize, "preprocess")
     integer = np.issubdtype(x.dtype, np.integer)
     if scale is None and binarize is None:
         out = x.astype(np.float32)
@@ -141,6 +161,7 @@ def make_dataset(
     if x.ndim < 2:
         raise ValueError(f"x must be a batch of samples (N, ...), got shape {x.shape}")
     batch_size = check_positive_int("batch_size", batch_size)  # numpy integers too
+    _check_values(x, scale, binarize, "make_dataset")
     if y is not None and len(y) != len(x):
         raise ValueError(
             f"x and y must have the same length, got {len(x)} and {len(y)}"

@@ -19,6 +19,8 @@ from keras_ae.utils.validation import (
     check_choice,
     check_positive_int,
     check_shape,
+    is_low_precision_float,
+    range_violation,
 )
 
 _serialize = keras.saving.serialize_keras_object
@@ -306,6 +308,49 @@ class Autoencoder(keras.Model):
         """The activation between the decoder's last layer and the reconstruction."""
         return self.output_activation
 
+    def target_range(self):
+        """The interval the training targets must lie in, and why; None for any values.
+
+        Binary cross-entropy (and so a VAE's Bernoulli likelihood) is defined
+        for targets in [0, 1] only; a built decoder ending in a sigmoid (tanh)
+        can only reconstruct [0, 1] ([-1, 1]). A user-supplied decoder decides
+        its own range, so only the loss bounds it.
+
+        Returns:
+            `(low, high, reason, strict)`, `strict` when values outside make the
+            loss itself meaningless (cross-entropy), or None.
+        """
+        if self.reconstruction_loss == "bce":
+            return 0.0, 1.0, "reconstruction_loss='bce' needs targets in [0, 1]", True
+        if self._custom_networks:
+            return None
+        link = self.output_link()
+        for name, low in (("sigmoid", 0.0), ("tanh", -1.0)):
+            if link is not None and is_activation(link, name):
+                return low, 1.0, f"output_activation={name!r} reconstructs [{low:g}, 1] only", False
+        return None
+
+    #: How to build the model for targets of any range (ends the range error).
+    unbounded_hint = "output_activation='linear' and reconstruction_loss='mse'"
+
+    def _check_target_range(self, target, name):
+        """Refuses (cross-entropy) or warns of (a bounded output) numpy targets
+        outside `target_range()`: uint8 pixels fed as they are, not divided by
+        255, gave a loss of 5.6e6 (MSE) or NaN (a VAE) and no word why."""
+        bounds = self.target_range() if isinstance(target, np.ndarray) else None
+        bad = bounds and range_violation(target, bounds[0], bounds[1])
+        if not bad:
+            return
+        low, high, why, strict = bounds
+        message = (
+            f"{name} holds values in [{bad[0]:g}, {bad[1]:g}], but {why}: scale the targets "
+            f"to [{low:g}, {high:g}] (uint8 images: divide by 255), or build the model with "
+            f"{self.unbounded_hint} for unbounded data"
+        )
+        if strict:
+            raise ValueError(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
     def init_output_bias(self, x):
         """Starts the decoder's output bias at the mean of `x` (a data-dependent init).
 
@@ -429,14 +474,28 @@ class Autoencoder(keras.Model):
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
         return logs
 
+    def _replica_share(self, loss, x):
+        """This replica's part of the global batch's mean loss.
+
+        Keras sums the gradients of the replicas, and each replica's loss is
+        a mean over its own samples: weighting it by its share of the global
+        batch makes the sum the global per-sample mean, so 2 replicas take the
+        step 1 device takes, also when the last batch splits unevenly (33 + 32
+        samples, or 1 + 0, where an equal weight of 1/2 gave the single sample
+        half the step). A replica with no samples (a mean of nothing, NaN)
+        contributes nothing."""
+        strategy = tf.distribute.get_strategy()
+        if strategy.num_replicas_in_sync == 1:
+            return loss
+        local = ops.cast(ops.shape(x)[0], "float32")
+        total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, local)
+        return ops.where(local > 0, loss, ops.zeros_like(loss)) * (local / total)
+
     def train_step(self, data):
         x, y = self._unpack(data)
         with tf.GradientTape() as tape:
             terms = self.compute_losses(x, y, training=True)
-            # Keras sums the gradients of the replicas: average them instead,
-            # or 2 replicas take a step twice as large as 1.
-            loss = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
-            loss = self.optimizer.scale_loss(loss)
+            loss = self.optimizer.scale_loss(self._replica_share(terms["loss"], x))
         variables = self.trainable_variables
         if variables:
             gradients = tape.gradient(loss, variables)
@@ -578,11 +637,16 @@ class Autoencoder(keras.Model):
         _refuse_weights(kwargs, "sample_weight", "class_weight")
         self._check_eager(x, "x")
         self._check_eager(y, "y")
+        self._check_target_range(x if y is None else y, "x" if y is None else "y")
         if isinstance(validation_data, (tuple, list)):
             for i, part in enumerate(validation_data[:2]):
                 self._check_eager(part, f"validation_data[{i}]")
+            i = min(len(validation_data), 2) - 1
+            if i >= 0:
+                self._check_target_range(validation_data[i], f"validation_data[{i}]")
         else:
             self._check_eager(validation_data, "validation_data")
+            self._check_target_range(validation_data, "validation_data")
         with self._steps_per_execution_for(kwargs.get("steps_per_epoch"),
                                            kwargs.get("validation_steps")):
             object.__setattr__(self, "_fitting", True)
@@ -596,6 +660,7 @@ class Autoencoder(keras.Model):
         _refuse_weights(kwargs, "sample_weight")
         self._check_eager(x, "x")
         self._check_eager(y, "y")
+        self._check_target_range(x if y is None else y, "x" if y is None else "y")
         if kwargs.get("_use_cached_eval_dataset"):  # fit's own validation: fit's setting holds
             return super().evaluate(x, y, *args, **kwargs)
         with self._steps_per_execution_for(kwargs.get("steps")):
@@ -615,9 +680,12 @@ class Autoencoder(keras.Model):
         elif isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             specs = spec[:1 + targets] if isinstance(spec, tuple) else (spec,)  # (x, y)
-            for part, label in zip(specs, ("", ", y"), strict=False):
+            labels = (f"{name} (dataset elements)",
+                      f"the targets y of {name}'s (x, y) dataset elements (an autoencoder's "
+                      "dataset yields x alone, or (input, target) pairs, never class labels)")
+            for part, label in zip(specs, labels, strict=False):
                 if isinstance(part, tf.TensorSpec):
-                    self._check_symbolic(part, f"{name} (dataset elements{label})")
+                    self._check_symbolic(part, label)
         else:
             return
         if name == "x":
@@ -658,7 +726,10 @@ class Autoencoder(keras.Model):
             keras.ops.convert_to_numpy(cache[key](x[i : i + batch_size]))
             for i in range(0, len(x), batch_size)
         ]
-        return np.concatenate(parts, axis=0)
+        out = np.concatenate(parts, axis=0)
+        # A mixed-precision model's codes come out float32, as its reconstructions
+        # do (numpy has no bfloat16 of its own: such arrays confuse numpy code).
+        return out.astype(np.float32) if is_low_precision_float(out.dtype) else out
 
     # ------------------------------------------------------------ serialization
     def save(self, filepath, overwrite=True, zipped=None, **kwargs):
@@ -707,18 +778,45 @@ class Autoencoder(keras.Model):
         if self._custom_networks:
             config["encoder"] = _serialize(self.encoder)
             config["decoder"] = _serialize(self.decoder)
+        frozen = self._frozen_layers()
+        if frozen:
+            config["frozen_layers"] = frozen
         return config
+
+    def _network_layers(self, role):
+        """`role`'s network and every layer inside it, in a fixed order (the
+        same for a network rebuilt from the same config)."""
+        network = getattr(self, role)
+        return [network] + list(network._flatten_layers(include_self=False, recursive=True))
+
+    def _frozen_layers(self):
+        """Which layers of the networks are frozen (`trainable = False`), by
+        position: the built networks are rebuilt from the constructor's
+        arguments on load and clone, which would train them all again."""
+        frozen = {}
+        for role in ("encoder", "decoder"):
+            indices = [i for i, layer in enumerate(self._network_layers(role))
+                       if not layer.trainable]
+            if indices:
+                frozen[role] = indices
+        return frozen
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         if "dtype" in config and isinstance(config["dtype"], dict):
             config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        frozen = config.pop("frozen_layers", {})
         token = _LOADING.set(True)  # see `defeated_argument`
         try:
-            return cls(**config)
+            model = cls(**config)
         finally:
             _LOADING.reset(token)
+        for role, indices in frozen.items():
+            layers = model._network_layers(role)
+            for i in indices:
+                layers[i].trainable = False
+        return model
 
     @classmethod
     def from_preset(cls, name, **kwargs):

@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import keras
 
 from keras_ae.models.base import Autoencoder
@@ -58,7 +59,11 @@ class DenoisingAutoencoder(Autoencoder):
                                  f"input_shape={self.input_shape_}: {err}") from None
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        if y is not None and y is x:  # the plain-Keras idiom for an autoencoder
+        # The plain-Keras idiom for an autoencoder, fit(x, x) or fit(x, x.copy()):
+        # pairs whose input is the clean target itself.
+        same = y is not None and (y is x or (
+            isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and np.array_equal(x, y)))
+        if same:
             warnings.warn(
                 "fit(x, x) gives (input, target) pairs, which a DenoisingAutoencoder uses as "
                 "they are: no noise is drawn and it trains as a plain autoencoder. Call "

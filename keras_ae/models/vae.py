@@ -104,6 +104,14 @@ class VAE(Autoencoder):
             )
         super().__init__(input_shape, latent_dim, **kwargs)
 
+    unbounded_hint = "likelihood='gaussian' and output_activation='linear'"
+
+    def target_range(self):
+        bounds = super().target_range()
+        if bounds and self.likelihood == "bernoulli":
+            return bounds[:2] + ("likelihood='bernoulli' needs targets in [0, 1]", True)
+        return bounds
+
     def code_units(self):
         return 2 * self.latent_dim
 

@@ -30,6 +30,12 @@ def check_shape(name, shape):
     return tuple(int(d) for d in shape)
 
 
+def is_low_precision_float(dtype):
+    """float16, or a float type numpy knows only through ml_dtypes (bfloat16, float8)."""
+    dtype = np.dtype(dtype)
+    return dtype == np.float16 or (dtype.kind == "V" and dtype.name.startswith(("bfloat", "float8")))
+
+
 def check_array(x, sample_shape, name="x"):
     """Checks a numpy-convertible batch: numeric, non-empty, finite, right shape.
 
@@ -45,6 +51,8 @@ def check_array(x, sample_shape, name="x"):
         arr = np.asarray(x)
     except Exception as e:  # ragged lists and the like
         raise ValueError(f"{name} must be a numeric array, could not convert it: {e}") from None
+    if is_low_precision_float(arr.dtype) and not np.issubdtype(arr.dtype, np.number):
+        arr = arr.astype(np.float32)  # bfloat16 (ml_dtypes), e.g. a mixed_bfloat16 model's codes
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
@@ -60,3 +68,14 @@ def check_array(x, sample_shape, name="x"):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected finite values")
     return arr
+
+
+def range_violation(x, low, high, tol=1e-6):
+    """`(min, max)` of `x` when a value lies outside `[low, high]` (NaN counts), else None."""
+    x = np.asarray(x)
+    if x.size == 0:
+        return None
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if np.isnan(lo) or np.isnan(hi) or lo < low - tol or hi > high + tol:
+        return lo, hi
+    return None
