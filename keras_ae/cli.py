@@ -232,7 +232,12 @@ def _cmd_train(args):
 
 # ------------------------------------------------------------------- export
 def _load_any(name_or_path):
-    """A zoo name, a zoo entry directory or a `.keras` file."""
+    """A zoo name, a zoo entry directory or a `.keras` file.
+
+    Returns:
+        `(model, metadata, stem)`: the entry's metadata (its dataset and
+        preprocessing; None for a `.keras` file) and the name its exports take.
+    """
     import keras
 
     from keras_ae import zoo
@@ -241,35 +246,40 @@ def _load_any(name_or_path):
     if path.suffix == ".keras":
         if not path.is_file():
             raise UsageError(f"{path}: no such .keras file")
-        return keras.saving.load_model(str(path), safe_mode=True), None
+        return keras.saving.load_model(str(path), safe_mode=True), None, path.stem
     if path.is_dir() and (path / "metadata.json").is_file():
-        return zoo.load_entry(path), None
+        from keras_ae.zoo.registry import read_metadata
+
+        return zoo.load_entry(path), read_metadata(path), path.resolve().name
     if os.sep in name_or_path or "/" in name_or_path:
         raise UsageError(f"{name_or_path}: neither a .keras file nor a zoo entry directory")
-    return zoo.load(name_or_path), name_or_path
+    return zoo.load(name_or_path), zoo.info(name_or_path), name_or_path
 
 
 def _cmd_export(args):
-    model, name = _load_any(args.model)
+    if args.format == "saved_model" and (args.quantize or args.part != "full"):
+        # A SavedModel holds the whole model, every signature (encode, decode, ...).
+        raise UsageError("--quantize and --part apply to --format tflite only; a SavedModel "
+                         "holds the whole model with encode and decode signatures")
+    model, meta, name = _load_any(args.model)
     from keras_ae import export  # written alongside; imported only when used
 
     out = Path(args.out)
     # Every export is checked against the Keras model on real test images.
-    verify = None if args.no_verify else _images(model, name, args.data_dir, "test", 512,
+    verify = None if args.no_verify else _images(model, meta, args.data_dir, "test", 512,
                                                  "verification (or pass --no-verify)")
+    # --out is a folder; each model, part and quantization gets its own name in
+    # it, so exporting another never replaces this one.
+    stem = "_".join([name] + [v for v in (args.part, args.quantize) if v not in (None, "full")])
+    out.mkdir(parents=True, exist_ok=True)
     if args.format == "saved_model":
-        if args.quantize:
-            raise UsageError("--quantize applies to --format tflite only")
-        path = export.export_saved_model(model, str(out), verify_data=verify)
+        path = export.export_saved_model(model, str(out / f"{stem}_saved_model"),
+                                         verify_data=verify)
     else:
         representative = None
         if args.quantize == "int8":
-            representative = _images(model, name, args.data_dir, "train", 200,
+            representative = _images(model, meta, args.data_dir, "train", 200,
                                      "int8 calibration")
-        out.mkdir(parents=True, exist_ok=True)
-        # One file per part and quantization: exporting another never replaces this one.
-        stem = "_".join([name or "model"] + [v for v in (args.part, args.quantize)
-                                              if v not in (None, "full")])
         # (A decoder is verified on the codes of the test images.)
         path = export.export_tflite(model, str(out / f"{stem}.tflite"), part=args.part,
                                     quantize=args.quantize, representative_data=representative,
@@ -281,22 +291,20 @@ def _cmd_export(args):
     return 0
 
 
-def _images(model, name, data_dir, split, n, purpose):
-    """`n` images of `split` in the model's input layout (calibration, verification)."""
+def _images(model, meta, data_dir, split, n, purpose):
+    """`n` images of `split` in the model's input layout (calibration, verification):
+    the zoo entry's own dataset and preprocessing (`meta`), or MNIST's."""
     from keras_ae import datasets
     from keras_ae.zoo import metrics as zm
 
     dataset, prep = "mnist", {"scale": "unit",
                               "layout": "image" if len(model.input_shape_) == 3 else "flat"}
-    if name:
-        from keras_ae import zoo
-
-        meta = zoo.info(name)
+    if meta:
         dataset, prep = meta["dataset"], meta["preprocessing"]
     elif math.prod(model.input_shape_) != 28 * 28:
         # A .keras file says nothing of its data: the CLI has MNIST to offer.
         raise UsageError(
-            f"{purpose} uses MNIST test images, which do not fit this model's "
+            f"{purpose} uses MNIST {split} images, which do not fit this model's "
             f"input_shape={model.input_shape_}; export from Python with your own data "
             "(keras_ae.export: verify_data=, representative_data=)")
     try:

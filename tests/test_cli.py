@@ -212,3 +212,42 @@ def test_cli_errors_and_interruptions_are_one_line(tmp_path, shared_data, capsys
     assert code == 130 and err.strip() == (
         "keras-ae: interrupted; the finished epochs are kept: continue with the same "
         "command and --resume"), err
+
+
+def test_export_of_an_entry_folder_verifies_on_its_own_dataset(tmp_path, shared_data, capsys):
+    """An entry folder used to be verified (and calibrated) on MNIST digits
+    whatever its data, and every folder exported to model*.tflite."""
+    from keras_ae.zoo import metrics as zm
+    from keras_ae.zoo.registry import entry_dir
+
+    name = "deep_ae32_fashion"
+    out = tmp_path / "out"
+    code, printed, err = run(capsys, "export", str(entry_dir(name)), "--format", "tflite",
+                             "--out", str(out), "--data-dir", str(shared_data))
+    assert code == 0, err
+    assert _listing_names(out) == [f"{name}.tflite"]
+    meta = zoo.info(name)
+    images = zm.prepare(zm.load_split("fashion_mnist", "test", shared_data)[0][:512],
+                        meta["preprocessing"])
+    model = zoo.load(name)
+    mse = float(((model.reconstruct(images) - images) ** 2).mean())
+    assert f"mse keras {mse:.6g}" in printed, printed
+
+
+def test_saved_model_export_goes_into_out_and_takes_no_part(tmp_path, shared_data, capsys):
+    """--out is a folder for both formats: a SavedModel used to replace it whole,
+    deleting the .tflite files exported there; --part was silently ignored."""
+    out = tmp_path / "exports"
+    common = ["--out", str(out), "--data-dir", str(shared_data)]
+    assert run(capsys, "export", "ae_sigmoid30_mnist", "--format", "tflite", *common)[0] == 0
+    code, _, err = run(capsys, "export", "ae_sigmoid30_mnist", "--format", "saved_model",
+                       *common)
+    assert code == 0, err
+    assert _listing_names(out) == ["ae_sigmoid30_mnist.tflite", "ae_sigmoid30_mnist_saved_model"]
+    code, _, err = run(capsys, "export", "ae_sigmoid30_mnist", "--format", "saved_model",
+                       "--part", "encoder", *common)
+    assert code == 2 and "--quantize and --part apply to --format tflite only" in err, err
+
+
+def _listing_names(folder):
+    return sorted(p.name for p in folder.iterdir())

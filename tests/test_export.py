@@ -599,3 +599,65 @@ def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
             assert report.max_abs_error <= verify_module.FLOAT_TOLERANCE * scale
         else:
             assert report.export_metric <= 1.05 * report.keras_metric
+
+
+# ----------------------------------------------------- reviewed edge cases
+def test_saved_model_export_never_replaces_a_folder_of_other_files(models, tmp_path):
+    """It used to delete the folder it was pointed at, whatever it held."""
+    dense = models["dense"][0]
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "precious.txt").write_text("keep me")
+    with pytest.raises(ValueError, match=r"exports is a directory of other files \(precious"
+                                         r"\.txt\), not a SavedModel.*give a new path"):
+        export.export_saved_model(dense, folder)
+    assert _listing(folder) == ["precious.txt"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    export.export_saved_model(dense, empty)  # an empty folder, or an earlier SavedModel, is fine
+    export.export_saved_model(dense, empty)
+    assert "saved_model.pb" in _listing(empty)
+    assert str(export.export_saved_model(dense, empty)) == str(empty)  # prints as its path
+
+
+def test_saved_model_runner_checks_sample_arguments_and_reads_the_distribution(
+        models, saved_models):
+    model, x = models["vae"]
+    runner = export.SavedModelRunner(saved_models["vae"][0].path)
+    for n in (0, -1, 2.7, "3"):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            runner.sample(n)
+    for seed in (5, (1, 2, 3), (1.5, 2.0)):
+        with pytest.raises(ValueError, match=r"seed must be two integers"):
+            runner.sample(2, seed=seed)
+    seed = np.array([3, 4])
+    z = tf.random.stateless_normal((2, model.latent_dim), tf.constant(seed, tf.int64)).numpy()
+    np.testing.assert_allclose(runner.sample(np.int64(2), seed=seed), model.decode(z), atol=1e-5)
+    mean, log_var = runner.encode_distribution(x[:5])
+    want_mean, want_log_var = (np.asarray(t) for t in model.encode_distribution(x[:5]))
+    np.testing.assert_allclose(mean, want_mean, atol=1e-5)
+    np.testing.assert_allclose(log_var, want_log_var, atol=1e-5)
+    empty_mean, _ = runner.encode_distribution(x[:0])
+    assert empty_mean.shape == (0, model.latent_dim)
+
+
+def test_conv_tflite_files_know_their_output_shape_and_take_empty_batches(models, tflite_files):
+    """A conv output's spatial size is open in the file: output_shape read
+    (-1, -1, 1), and an empty batch failed with 'negative dimensions'."""
+    model, x = models["conv"]
+    runner = export.TFLiteModel(tflite_files["conv", "full", None].path)
+    assert runner.output_shape == (28, 28, 1)
+    assert runner.reconstruct(x[:0]).shape == (0, 28, 28, 1)
+    np.testing.assert_allclose(runner.reconstruct(x[:3]), model.reconstruct(x[:3]), atol=1e-4)
+
+
+def test_verifying_decoders_traces_once(models, tmp_path):
+    """Each verification of a decoder made a new tf.function, retraced every time
+    (TensorFlow's retracing warnings filled the log of a few exports)."""
+    dense, x = models["dense"]
+    for i in range(3):
+        export.export_tflite(dense, tmp_path / f"decoder{i}.tflite", part="decoder",
+                             verify_data=x[:64 + i])
+    traced = [fn for key, fn in dense.__dict__.get("_compiled_fns", {}).items()
+              if key[0] == "verify_decode"]
+    assert len(traced) == 1 and traced[0].experimental_get_tracing_count() == 1

@@ -27,6 +27,8 @@ class ExportResult:
     def __fspath__(self):
         return str(self.path)
 
+    __str__ = __fspath__
+
 
 def export_saved_model(model, path, verify_data=None):
     """Writes `model` as a SavedModel with one named signature per entry point.
@@ -126,14 +128,18 @@ class SavedModelRunner:
             shape = ", ".join("?" if w is None else str(w) for w in want)
             raise ValueError(f"the {name!r} signature takes batches of shape (n, {shape}), "
                              f"got {x.shape}")
+        keys = key if isinstance(key, tuple) else (key,)
         if len(x) == 0:
-            out = fn.structured_outputs[key]
-            return np.zeros((0,) + tuple(out.shape[1:]), out.dtype.as_numpy_dtype)
-        outs = []
-        with tf.device(self.device) if self.device else contextlib.nullcontext():
-            for start in range(0, len(x), self.batch_size):
-                outs.append(fn(**{arg: tf.constant(x[start : start + self.batch_size])})[key].numpy())
-        return np.concatenate(outs, axis=0)
+            specs = [fn.structured_outputs[k] for k in keys]
+            outs = [np.zeros((0,) + tuple(o.shape[1:]), o.dtype.as_numpy_dtype) for o in specs]
+        else:
+            batches = []
+            with tf.device(self.device) if self.device else contextlib.nullcontext():
+                for start in range(0, len(x), self.batch_size):
+                    out = fn(**{arg: tf.constant(x[start : start + self.batch_size])})
+                    batches.append([out[k].numpy() for k in keys])
+            outs = [np.concatenate(parts, axis=0) for parts in zip(*batches, strict=True)]
+        return tuple(outs) if isinstance(key, tuple) else outs[0]
 
     def reconstruct(self, x):
         """Reconstructions of `x` (the `reconstruct` signature)."""
@@ -151,11 +157,25 @@ class SavedModelRunner:
         """Packed uint8 hash codes (the `hash` signature of hashing models)."""
         return self._run("hash", "hash", x)
 
+    def encode_distribution(self, x):
+        """A VAE's `(z_mean, z_log_var)` for `x` (the `encode_distribution` signature)."""
+        return self._run("encode_distribution", ("z_mean", "z_log_var"), x)
+
     def sample(self, n, seed=(0, 0)):
-        """`n` samples from a VAE's prior, decoded (the `sample` signature)."""
+        """`n` samples from a VAE's prior, decoded (the `sample` signature).
+
+        Args:
+            n: how many samples, a positive integer.
+            seed: two integers; the same `(n, seed)` gives the same samples,
+                `decode(tf.random.stateless_normal((n, latent_dim), seed))`.
+        """
         if "sample" not in self.signatures:
             raise ValueError(f"this SavedModel has no 'sample' signature; it has {sorted(self.signatures)}")
-        out = self.signatures["sample"](n=tf.constant(int(n), tf.int32),
-                                        seed=tf.constant(seed, tf.int64))
+        n = check_positive_int("n", n)
+        pair = np.asarray(seed)
+        if pair.shape != (2,) or not np.issubdtype(pair.dtype, np.integer):
+            raise ValueError(f"seed must be two integers, e.g. (0, 1), got {seed!r}")
+        out = self.signatures["sample"](n=tf.constant(n, tf.int32),
+                                        seed=tf.constant(pair, tf.int64))
         return out["samples"].numpy()
 

@@ -29,7 +29,10 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
     Quantization:
         - `None`: float32 weights and compute.
         - `"float16"`: float16 weights (half the file), dequantized to float32 on CPU.
-        - `"dynamic"`: int8 weights, float activations (dynamic range).
+        - `"dynamic"`: int8 weights, float activations (dynamic range). For
+          convolutional models it is much slower than float32 on CPU (LiteRT
+          quantizes the activations of every convolution on the fly;
+          `docs/benchmarks/export.md`): prefer `"int8"` or `"float16"` there.
         - `"int8"`: full-integer weights and activations, calibrated on
           `representative_data`; inputs and outputs stay float32 (a quantize
           op at each end) unless `int8_io=True` makes them int8.
@@ -226,12 +229,17 @@ class TFLiteModel:
             )
         self._input, self._output = inputs[0], outputs[0]
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"][1:])
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        self._batch = None
         self.output_shape = tuple(int(d) for d in self._output["shape_signature"][1:])
+        if any(d < 0 for d in self.output_shape):
+            # A conv output's spatial size is left open with the batch's, and
+            # set when the graph runs: one run on a zero sample fixes it (and
+            # the shape of an empty batch's result).
+            self.output_shape = self._invoke(np.zeros((1,) + self.input_shape, "float32")).shape[1:]
         self.input_dtype = np.dtype(self._input["dtype"])
         self.output_dtype = np.dtype(self._output["dtype"])
         self.quantization = _detect_quantization(self.interpreter)
-        self.batch_size = check_positive_int("batch_size", batch_size)
-        self._batch = None
 
     @property
     def quantized(self):
@@ -248,11 +256,14 @@ class TFLiteModel:
         outs = [self._invoke(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
         return np.concatenate(outs, axis=0) if outs else np.zeros((0,) + self.output_shape, "float32")
 
+    def _resize(self, n):
+        self.interpreter.resize_tensor_input(self._input["index"], (n,) + self.input_shape)
+        self.interpreter.allocate_tensors()
+        self._batch = n
+
     def _invoke(self, batch):
         if len(batch) != self._batch:
-            self.interpreter.resize_tensor_input(self._input["index"], (len(batch),) + self.input_shape)
-            self.interpreter.allocate_tensors()
-            self._batch = len(batch)
+            self._resize(len(batch))
         self.interpreter.set_tensor(self._input["index"], _quantize(batch, self._input))
         self.interpreter.invoke()
         return _dequantize(self.interpreter.get_tensor(self._output["index"]), self._output)

@@ -120,7 +120,8 @@ def entry_dir(name):
     return path
 
 
-def _read_metadata(path):
+def read_metadata(path):
+    """An entry directory's metadata.json as a dict (a ZooError when unreadable)."""
     meta_path = Path(path) / METADATA
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -153,7 +154,7 @@ def verify_entry(path):
         ChecksumError: naming the first file that is missing or differs.
     """
     path = Path(path)
-    meta = _read_metadata(path)
+    meta = read_metadata(path)
     for required in (CONFIG, WEIGHTS):
         if required not in meta["files"]:
             raise ZooError(f"{path / METADATA}: lists no sha256 for {required}")
@@ -255,4 +256,4 @@ def info(name):
         >>> from keras_ae import zoo
         >>> zoo.info("deep_ae30_mnist")["metrics"][0]["value"]  # doctest: +SKIP
     """
-    return _read_metadata(entry_dir(name))
+    return read_metadata(entry_dir(name))
