@@ -253,15 +253,15 @@ def test_conv2d_matches_keras_conv2d_with_its_gradients(cin, cout, kernel, strid
     np.testing.assert_allclose(loaded(x), y_ours, atol=1e-6)
 
 
-@pytest.mark.parametrize("n", [65, 121])
-def test_an_uneven_last_batch_takes_the_same_steps_on_two_replicas(n, strategies):
+@pytest.mark.parametrize("n, batch_size", [(65, 64), (121, 64), (57, 64), (128, 33)])
+def test_an_uneven_batch_takes_the_same_steps_on_two_replicas(n, batch_size, strategies):
     """65 = 64, then 1 + 0 on two replicas; 121 = 64, then 29 + 28. Each
     replica's mean used to count 1/2 whatever its share: the single sample
-    took half its step. (An uneven *first* batch fails inside Keras 3.15's
-    symbolic build, which averages the replicas' batches elementwise.)"""
+    took half its step. An uneven *first* batch (57 = 29 + 28, or any batch of
+    33) failed inside Keras's symbolic build (keras-team/keras#19246)."""
     x = np.random.default_rng(0).random((n, 20)).astype("float32")
     weights = None
-    trained = []
+    trained, losses = [], []
     for strategy in strategies:
         with strategy.scope():
             keras.utils.set_random_seed(0)
@@ -269,9 +269,12 @@ def test_an_uneven_last_batch_takes_the_same_steps_on_two_replicas(n, strategies
             weights = weights or model.get_weights()
             model.set_weights(weights)
             model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.5))
-        model.fit(x, batch_size=64, epochs=3, shuffle=False, verbose=0)
+        model.fit(x, batch_size=batch_size, epochs=3, shuffle=False, verbose=0)
         trained.append(model.get_weights())
+        losses.append(model.evaluate(x, batch_size=batch_size, verbose=0))
+        assert model.predict(x, batch_size=batch_size, verbose=0).shape == x.shape
     moved = max(float(np.abs(a - w).max()) for a, w in zip(trained[0], weights, strict=True))
     assert moved > 1e-3, "training did not change the weights"
     for a, b in zip(*trained, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)

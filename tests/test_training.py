@@ -314,6 +314,18 @@ def test_batched_inference_traces_once_per_method_for_any_batch_sizes():
     assert traces == [1, 1, 1]  # encode, decode, call
 
 
+def test_a_loop_over_models_is_not_reported_as_retracing(caplog):
+    """Each model traces its own encode once, but TensorFlow counts traces by
+    code: from the fifth model of a sweep on it warned of retracing."""
+    import logging
+
+    x = np.random.default_rng(0).random((8, 6)).astype("float32")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for _ in range(7):
+            models.Autoencoder(input_shape=(6,), latent_dim=2).encode(x)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
 @pytest.fixture
 def mixed_precision():
     keras.mixed_precision.set_global_policy("mixed_float16")

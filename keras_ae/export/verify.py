@@ -216,14 +216,15 @@ def _keras_decode(model, codes, batch_size=1024):
     ten times the float tolerance."""
     import tensorflow as tf
 
+    from keras_ae.models.base import traced_once
+
     # One graph per model and code shape, kept with the model's own compiled
     # inference functions: a new tf.function per call retraced every time.
     cache = model.__dict__.setdefault("_compiled_fns", {})
     key = ("verify_decode", codes.shape[1:])
     if key not in cache:
-        spec = tf.TensorSpec((None,) + codes.shape[1:], "float32")
-        cache[key] = tf.function(lambda z: model.decode(z), input_signature=[spec],
-                                 autograph=False)
+        cache[key] = traced_once(lambda z: model.decode(z),
+                                 tf.TensorSpec((None,) + codes.shape[1:], "float32"))
     decode = cache[key]
     parts = [np.asarray(decode(tf.constant(codes[i : i + batch_size], "float32")))
              for i in range(0, len(codes), batch_size)]

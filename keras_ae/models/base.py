@@ -474,6 +474,22 @@ class Autoencoder(keras.Model):
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
         return logs
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Under a distribution strategy Keras 3.15 builds the model on the
+        # replicas' first batch averaged elementwise, which fails for a batch
+        # that does not split evenly (a batch size of 33 on 2 replicas, or 57
+        # samples at 64: "AddN must have the same size and shape",
+        # keras-team/keras#19246). A keras_ae model is built before fit (its
+        # input_shape, or its first x) and compiles no loss or metrics of
+        # Keras's, so the optimizer is all that is left to build: no batch needed.
+        done = (self._distribute_strategy is not None and self._compile_loss is None
+                and self._compile_metrics is None
+                and all(layer.built for layer in self._flatten_layers()))
+        if not done:
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        with self.distribute_strategy.scope():
+            self._symbolic_build()
+
     def _replica_share(self, loss, x):
         """This replica's part of the global batch's mean loss.
 
@@ -720,8 +736,7 @@ class Autoencoder(keras.Model):
             # One trace per method and sample shape: the batch dimension is left
             # open, so the last, smaller batch reuses the graph. No AutoGraph: the
             # graph has no Python control flow to convert.
-            spec = tf.TensorSpec((None,) + x.shape[1:], x.dtype)
-            cache[key] = tf.function(inference, input_signature=[spec], autograph=False)
+            cache[key] = traced_once(inference, tf.TensorSpec((None,) + x.shape[1:], x.dtype))
         parts = [
             keras.ops.convert_to_numpy(cache[key](x[i : i + batch_size]))
             for i in range(0, len(x), batch_size)
@@ -834,6 +849,18 @@ class Autoencoder(keras.Model):
 
 _NOT_COMPILED = ("loss", "loss_weights", "metrics", "weighted_metrics")
 _LOADING = contextvars.ContextVar("keras_ae_loading", default=False)
+
+
+def traced_once(fn, spec):
+    """`fn` as a graph function of one tensor of `spec` (batch left open), traced once.
+
+    Each model keeps its own (in `_compiled_fns`), so a loop over models
+    traces the same code once per model; TensorFlow counts traces by code,
+    not by function, and from the fifth model on would warn of "retracing"
+    that is not happening, so that warning is turned off for these."""
+    function = tf.function(fn, input_signature=[spec], autograph=False)
+    function._omit_frequent_tracing_warning = True  # TensorFlow's own flag for this
+    return function
 
 
 def defeated_argument(message):
