@@ -33,9 +33,11 @@ sys.path.insert(0, str(REPO))
 
 from keras_ae import datasets, export
 
-FORMATS = ("keras", "saved_model", "litert_fp32", "litert_fp16", "litert_int8")
+FORMATS = ("keras", "saved_model", "litert_fp32", "litert_fp16", "litert_dynamic",
+           "litert_int8")
 LABELS = {"keras": "Keras predict", "saved_model": "SavedModel", "litert_fp32": "LiteRT fp32",
-          "litert_fp16": "LiteRT fp16", "litert_int8": "LiteRT int8"}
+          "litert_fp16": "LiteRT fp16", "litert_dynamic": "LiteRT dynamic",
+          "litert_int8": "LiteRT int8"}
 
 
 def parse_args(argv=None):
@@ -97,7 +99,7 @@ def make_runners(model, paths):
     loaded = tf.saved_model.load(str(paths["saved_model"]))
     signature = loaded.signatures["reconstruct"]
     lite = {key: export.TFLiteModel(paths[key], batch_size=256)
-            for key in ("litert_fp32", "litert_fp16", "litert_int8")}
+            for key in ("litert_fp32", "litert_fp16", "litert_dynamic", "litert_int8")}
     runners = {
         "keras": lambda x: model.predict(x, batch_size=len(x), verbose=0),
         "saved_model": lambda x: signature(x=tf.constant(x))["reconstruction"].numpy(),
@@ -116,19 +118,22 @@ def time_calls(fn, x, calls):
 def measure(runners, x, repeats, rng):
     """Median seconds per call at batch 1 and batch 256, per runner."""
     x1, x256 = x[:1], np.resize(x, (256,) + x.shape[1:])
-    for fn in runners.values():  # warm up: traces, allocations, caches
+    slow = set()
+    for key, fn in runners.items():  # warm up: traces, allocations, caches
         fn(x1)
-        fn(x256)
+        if time_calls(fn, x256, 1) > 0.5:
+            slow.add(key)
     samples = {key: {"b1": [], "b256": []} for key in runners}
     for _ in range(repeats):
         order = list(runners)
         rng.shuffle(order)
         for key in order:
             fn = runners[key]
-            # predict costs ~1000x more per call: fewer calls keep blocks similar in length.
-            slow = key == "keras"
-            samples[key]["b1"].append(time_calls(fn, x1, 3 if slow else 50))
-            samples[key]["b256"].append(time_calls(fn, x256, 1 if slow else 5))
+            # predict (and dynamic-range int8 on convolutions) costs ~1000x more
+            # per call: fewer calls keep blocks similar in length.
+            few = key == "keras" or key in slow
+            samples[key]["b1"].append(time_calls(fn, x1, 3 if few else 50))
+            samples[key]["b256"].append(time_calls(fn, x256, 1 if few else 5))
     return {key: {b: float(np.median(v)) for b, v in s.items()} for key, s in samples.items()}
 
 
@@ -143,12 +148,13 @@ def bench_one(name, model, x, repeats, rng, workdir):
     paths = {"saved_model": workdir / f"{name}_savedmodel",
              "litert_fp32": workdir / f"{name}_fp32.tflite",
              "litert_fp16": workdir / f"{name}_fp16.tflite",
+             "litert_dynamic": workdir / f"{name}_dynamic.tflite",
              "litert_int8": workdir / f"{name}_int8.tflite"}
     reports = {"saved_model": export.export_saved_model(model, paths["saved_model"],
                                                         verify_data=x).report}
     refused = []
     for key, quantize in (("litert_fp32", None), ("litert_fp16", "float16"),
-                          ("litert_int8", "int8")):
+                          ("litert_dynamic", "dynamic"), ("litert_int8", "int8")):
         try:
             reports[key] = export.export_tflite(model, paths[key], quantize=quantize,
                                                 representative_data=x, verify_data=x).report
@@ -163,6 +169,7 @@ def bench_one(name, model, x, repeats, rng, workdir):
         "name": name,
         "refused": refused,
         "variant": type(model).__name__,
+        "network": getattr(model, "network", "mlp"),
         "params": model.count_params(),
         "sizes": {key: dir_size(path) for key, path in paths.items()},
         "reports": reports,
@@ -194,9 +201,10 @@ def render(results, args, elapsed):
         "",
         "## Size and parity",
         "",
-        ("| model | variant | params | SavedModel KB | LiteRT fp32 KB | fp16 KB | int8 KB "
-        "| int8 / fp32 | fp32 max abs err | MSE Keras | MSE fp16 | MSE int8 | int8 / Keras MSE |"),
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ("| model | variant | params | SavedModel KB | LiteRT fp32 KB | fp16 KB | dynamic KB "
+         "| int8 KB | int8 / fp32 | fp32 max abs err | MSE Keras | MSE fp16 | MSE dynamic "
+         "| MSE int8 | int8 / Keras MSE |"),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         s, rep = r["sizes"], r["reports"]
@@ -204,9 +212,11 @@ def render(results, args, elapsed):
         flag = "" if r["params"] <= 100_000 or ratio <= 0.3 else " (over 0.3!)"
         lines.append(
             f"| {r['name']} | {r['variant']} | {r['params']:,} | {kb(s['saved_model'])} "
-            f"| {kb(s['litert_fp32'])} | {kb(s['litert_fp16'])} | {kb(s['litert_int8'])} "
+            f"| {kb(s['litert_fp32'])} | {kb(s['litert_fp16'])} | {kb(s['litert_dynamic'])} "
+            f"| {kb(s['litert_int8'])} "
             f"| {ratio:.2f}{flag} | {rep['litert_fp32'].max_abs_error:.1e} "
             f"| {rep['saved_model'].keras_metric:.5f} | {rep['litert_fp16'].export_metric:.5f} "
+            f"| {rep['litert_dynamic'].export_metric:.5f} "
             f"| {rep['litert_int8'].export_metric:.5f} "
             f"| {rep['litert_int8'].export_metric / rep['saved_model'].keras_metric:.3f}"
             f"{' (refused)' if 'litert_int8' in r.get('refused', ()) else ''} |"
@@ -240,6 +250,10 @@ def render(results, args, elapsed):
     int8_b1 = [r["times"]["litert_fp32"]["b1"] / r["times"]["litert_int8"]["b1"] for r in results]
     int8_b256 = [r["times"]["litert_fp32"]["b256"] / r["times"]["litert_int8"]["b256"]
                  for r in results]
+    dyn_b256 = {r["name"]: r["times"]["litert_dynamic"]["b256"] / r["times"]["litert_fp32"]["b256"]
+                for r in results}
+    conv = [n for n, r in zip(dyn_b256, results, strict=True) if r["network"] == "conv"]
+    mlp = [n for n in dyn_b256 if n not in conv]
     sm_b256 = [r["times"]["keras"]["b256"] / r["times"]["saved_model"]["b256"] for r in results]
     mse = [r["reports"]["litert_int8"].export_metric / r["reports"]["saved_model"].keras_metric
            for r in results]
@@ -262,6 +276,13 @@ def render(results, args, elapsed):
          f"faster): batch 1 median {np.median(int8_b1):.2f}x "
          f"(range {min(int8_b1):.2f}-{max(int8_b1):.2f}), batch 256 median "
          f"{np.median(int8_b256):.2f}x (range {min(int8_b256):.2f}-{max(int8_b256):.2f})."),
+        ("- Dynamic-range int8 (int8 weights, float activations) vs fp32 at batch 256 "
+         "(dynamic time / fp32 time, above 1 means dynamic is slower): "
+         + "; ".join(f"{kind} models {min(v):.2f}x to {max(v):.2f}x"
+                     for kind, names in (("convolutional", conv), ("MLP", mlp)) if names
+                     for v in [[dyn_b256[n] for n in names]])
+         + ": for convolutions this mode is far slower here, and `export_tflite`'s "
+         "docstring points convolutional models to `\"int8\"` or `\"float16\"`."),
         (f"- The SavedModel's `reconstruct` signature, called directly, is "
          f"{np.median(sm_b256):.1f}x (median) the throughput of `predict` at batch 256: "
          "the same TensorFlow kernels without `predict`'s per-call machinery."),

@@ -30,8 +30,8 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
         - `None`: float32 weights and compute.
         - `"float16"`: float16 weights (half the file), dequantized to float32 on CPU.
         - `"dynamic"`: int8 weights, float activations (dynamic range). For
-          convolutional models it is much slower than float32 on CPU (LiteRT
-          quantizes the activations of every convolution on the fly;
+          convolutional models it runs far slower than float32 on CPU (40-55x
+          the time at batch 256 for the zoo's conv models,
           `docs/benchmarks/export.md`): prefer `"int8"` or `"float16"` there.
         - `"int8"`: full-integer weights and activations, calibrated on
           `representative_data`; inputs and outputs stay float32 (a quantize
