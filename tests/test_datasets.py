@@ -249,6 +249,7 @@ def test_download_into_keras_cache(tmp_path, monkeypatch):
 def test_search_order(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_AE_DATA_DIR", str(tmp_path / "env"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    (tmp_path / "arg").mkdir()
     dirs = datasets.search_dirs(tmp_path / "arg")
     assert dirs == [tmp_path / "arg", tmp_path / "env", tmp_path / "kh" / "datasets"]
 
@@ -364,8 +365,9 @@ def test_bad_pipeline_arguments():
     assert batch.shape[0] == 4
     train, test, vocab = datasets.vectorize_text(["a b c", "b c"], ["c d"], vocab_size=np.int64(4))
     assert train.shape == (2, 4) and test.shape == (1, 4) and len(vocab) == 4
-    assert datasets.vectorize_text(["a b"], [], vocab_size=5)[1].shape == (0, 5)
-    with pytest.raises(ValueError, match="test_docs must be a list of str .*got one str"):
+    # one column per token of the vocabulary, which holds fewer than vocab_size here
+    assert datasets.vectorize_text(["a b"], [], vocab_size=5)[1].shape == (0, 3)
+    with pytest.raises(ValueError, match="test_docs must be a list of str, got one str"):
         datasets.vectorize_text(["a b", "c"], "a b", vocab_size=5)
     with pytest.raises(ValueError, match="hold no words"):
         datasets.vectorize_text(["", ""], vocab_size=5)
@@ -373,3 +375,35 @@ def test_bad_pipeline_arguments():
         datasets.make_dataset(x, np.zeros(3))
     with pytest.raises(ValueError, match="dynamic"):
         datasets.preprocess(x, binarize="dynamic")
+
+
+def test_vectorize_text_columns_are_its_vocabulary_and_the_oov_column_can_go():
+    """The output was vocab_size wide whatever the vocabulary (vocab_size=10**9 would
+    allocate 4 GB a document); non-str documents reached TensorFlow's own errors."""
+    docs, test = ["the cat sat", "the dog ran", "the the cat"], ["the zebra"]
+    x, xt, vocab = datasets.vectorize_text(docs, test, vocab_size=10**9, mode="count")
+    assert vocab == ["[UNK]", "the", "cat", "sat", "ran", "dog"] and x.shape == (3, 6)
+    np.testing.assert_array_equal(xt, [[1, 1, 0, 0, 0, 0]])  # zebra: out of vocabulary
+    x2, xt2, vocab2 = datasets.vectorize_text(docs, test, vocab_size=10**9, mode="count",
+                                              oov_column=False)
+    assert vocab2 == vocab[1:]
+    np.testing.assert_array_equal(x2, x[:, 1:])
+    np.testing.assert_array_equal(xt2, xt[:, 1:])
+    gen = (d for d in docs)  # any iterable of str
+    np.testing.assert_array_equal(datasets.vectorize_text(gen, mode="count")[0], x)
+    for bad, message in [([1, 2], "train_docs must be a list of str; item 0 is of type int"),
+                         (["a b", None], "item 1 is of type NoneType"),
+                         (5, "train_docs must be a list of str, got int")]:
+        with pytest.raises(ValueError, match=message):
+            datasets.vectorize_text(bad)
+    with pytest.raises(ValueError, match="test_docs must be a list of str; item 0"):
+        datasets.vectorize_text(docs, [3.5])
+
+
+def test_a_data_dir_that_is_no_directory_is_named(monkeypatch, tmp_path):
+    """A mistyped data_dir used to fall back to KERAS_AE_DATA_DIR unnoticed."""
+    from conftest import data_dir
+
+    monkeypatch.setenv("KERAS_AE_DATA_DIR", str(data_dir()))
+    with pytest.raises(datasets.DatasetNotFoundError, match=r"data_dir '.*nothing' is not a dir"):
+        datasets.load_ecg5000(tmp_path / "nothing")

@@ -661,3 +661,13 @@ def test_verifying_decoders_traces_once(models, tmp_path):
     traced = [fn for key, fn in dense.__dict__.get("_compiled_fns", {}).items()
               if key[0] == "verify_decode"]
     assert len(traced) == 1 and traced[0].experimental_get_tracing_count() == 1
+
+
+def test_dynamic_range_export_of_a_conv_model_warns_of_its_speed(models, tmp_path):
+    conv, dense = models["conv"][0], models["dense"][0]
+    with pytest.warns(UserWarning, match=r"quantize='dynamic' runs convolutions 40-55x slower"):
+        export.export_tflite(conv, tmp_path / "conv_dynamic.tflite", quantize="dynamic")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        export.export_tflite(dense, tmp_path / "dense_dynamic.tflite", quantize="dynamic")

@@ -192,3 +192,29 @@ def test_static_binarize_is_a_fixed_bernoulli_draw():
     assert set(np.unique(a)) == {0.0, 1.0}
     assert abs(a.mean() - 0.3) < 0.01
     assert not np.array_equal(a, zm.static_binarize(x, 124))
+
+
+def test_links_and_unlisted_files_are_refused(tiny_zoo, tmp_path):
+    """Every listed file was checked, but a symbolic link (to a file outside
+    the entry) and files metadata.json does not list passed unnoticed."""
+    outside = tmp_path / "weights_elsewhere.h5"
+    shutil.copy(tiny_zoo / "deep_tiny" / "model.weights.h5", outside)
+    linked = tiny_zoo / "deep_tiny" / "model.weights.h5"
+    linked.unlink()
+    linked.symlink_to(outside)
+    with pytest.raises(zoo.ZooError, match=r"model\.weights\.h5: a symbolic link"):
+        zoo.load("deep_tiny")
+    (tiny_zoo / "vae_tiny" / "evil.py").write_text("print('hi')")
+    with pytest.raises(zoo.ZooError, match=r"evil\.py: not listed in metadata\.json"):
+        zoo.load("vae_tiny")
+    zoo.load("deep_small")  # an untouched entry still loads
+
+
+def test_a_config_that_cannot_build_names_the_file(tmp_path, monkeypatch):
+    config = keras.saving.serialize_keras_object(Autoencoder(input_shape=(784,), latent_dim=4))
+    config["config"]["units"] = 3
+    make_entry(tmp_path, "odd", config=config)
+    monkeypatch.setenv(registry.ENV_ZOO_DIR, str(tmp_path))
+    with pytest.raises(zoo.ZooError, match=r"odd/config\.json: cannot build the "
+                                           r"'keras_ae>Autoencoder'.*units"):
+        zoo.load("odd")

@@ -85,10 +85,18 @@ def search_dirs(data_dir=None):
 
     Args:
         data_dir: Optional directory given by the caller; searched first.
+
+    Raises:
+        DatasetNotFoundError: when `data_dir` is given but is no directory.
     """
     dirs = []
     if data_dir is not None:
-        dirs.append(Path(data_dir).expanduser())
+        given = Path(data_dir).expanduser()
+        if not given.is_dir():
+            # A mistyped data_dir must not pass unnoticed because the files
+            # also lie in KERAS_AE_DATA_DIR or the cache.
+            raise DatasetNotFoundError(f"data_dir {str(given)!r} is not a directory")
+        dirs.append(given)
     env = os.environ.get(ENV_DATA_DIR)
     if env:
         dirs.append(Path(env).expanduser())

@@ -37,7 +37,8 @@ def _check_values(x, scale, binarize, fn):
     raise ValueError(
         f"{fn}: x is a float array with values in [{bad[0]:g}, {bad[1]:g}], but float images "
         "are read as intensities in [0, 1] (integer images are divided by 255): divide it by "
-        "255, pass the uint8 array itself, or use scale=None (without binarize) for raw values"
+        "255 or pass the uint8 array itself; for other values (TF-IDF, standardized "
+        "features) use scale=None without binarize, which keeps them as they are"
     )
 
 

@@ -1,5 +1,7 @@
 """TFLite / LiteRT export, and a numpy wrapper around LiteRT's interpreter."""
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -95,6 +97,12 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
             "quantize='int8' calibrates on real data: give representative_data, a few "
             f"hundred samples of shape (n, {', '.join(map(str, shapes.input))}); got None"
         )
+    if quantize == "dynamic" and any("Conv" in type(layer).__name__
+                                     for layer in model._flatten_layers(recursive=True)):
+        warnings.warn(
+            f"quantize='dynamic' runs convolutions 40-55x slower than float32 on CPU "
+            f"(docs/benchmarks/export.md); for this {type(model).__name__}, quantize='int8' "
+            "(with representative_data) or 'float16' keeps them fast", UserWarning, stacklevel=2)
     calibration = None
     if representative_data is not None:
         calibration = _common.check_samples("representative_data", representative_data,

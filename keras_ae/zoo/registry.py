@@ -152,9 +152,21 @@ def verify_entry(path):
 
     Raises:
         ChecksumError: naming the first file that is missing or differs.
+        ZooError: for a file the metadata does not list, or a symbolic link.
     """
     path = Path(path)
+    if (path / METADATA).is_symlink():
+        raise ZooError(f"{path / METADATA}: a symbolic link; an entry holds its own files")
     meta = read_metadata(path)
+    listed = set(meta["files"]) | {METADATA}
+    for file in sorted(path.rglob("*")):
+        rel = file.relative_to(path).as_posix()
+        if file.is_symlink():
+            raise ZooError(f"{file}: a symbolic link; an entry holds its own files, "
+                           "each listed with its sha256 in metadata.json")
+        if file.is_file() and rel not in listed:
+            raise ZooError(f"{file}: not listed in {METADATA}; an entry holds exactly the "
+                           "files its metadata lists (remove it, or list it with its sha256)")
     for required in (CONFIG, WEIGHTS):
         if required not in meta["files"]:
             raise ZooError(f"{path / METADATA}: lists no sha256 for {required}")
@@ -222,7 +234,11 @@ def load_files(path):
             f"{path / CONFIG}: expected a keras_ae model (one of {sorted(VARIANTS)}), "
             f"got registered_name={registered!r}"
         )
-    model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    except (ValueError, TypeError) as e:  # unknown arguments, safe mode's refusals, ...
+        raise ZooError(f"{path / CONFIG}: cannot build the {registered!r} it names: "
+                       f"{' '.join(str(e).split())}") from None
     model.load_weights(str(path / WEIGHTS))
     return model
 

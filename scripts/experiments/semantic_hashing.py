@@ -76,8 +76,10 @@ def load(name):
         (docs, top), (docs_t, top_t), names = datasets.load_reuters21578(
             data_dir(), drop_empty=True)
         y, y_t = datasets.multi_hot(top, names), datasets.multi_hot(top_t, names)
-    x, x_t, _ = datasets.vectorize_text(docs, docs_t, vocab_size=10000, mode="tf_idf")
-    return x[:, 1:], x_t[:, 1:], y, y_t  # column 0 is the out-of-vocabulary token
+    # Without column 0, the count of out-of-vocabulary words (vectorize_text's docstring).
+    x, x_t, _ = datasets.vectorize_text(docs, docs_t, vocab_size=10000, mode="tf_idf",
+                                        oov_column=False)
+    return x, x_t, y, y_t
 
 
 def l2(a):
