@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -135,7 +136,8 @@ def _parse_params(pairs, variant_cls):
     """`--param KEY=VALUE` pairs as constructor keyword arguments of the variant.
 
     VALUE is read as a Python literal (`4`, `0.1`, `(256, 128)`, `'relu'`) and
-    kept as a string when it is not one (`relu`).
+    kept as a string when it is a bare word (`relu`); other text that is no
+    literal (`(128,`), sets and dicts, and a key given twice are refused.
     """
     import ast
     import inspect
@@ -155,10 +157,23 @@ def _parse_params(pairs, variant_cls):
         if key not in accepted:
             raise UsageError(f"--param {key}: {variant_cls.__name__} takes no such argument; "
                              f"expected one of {', '.join(sorted(accepted))}")
+        if key in params:
+            raise UsageError(f"--param {key} is given twice ({params[key]!r} and {text!r})")
         try:
-            params[key] = ast.literal_eval(text)
+            value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
-            params[key] = text
+            # A bare word is a string (activation=relu); anything else was
+            # meant as a literal and is mistyped (hidden_units=(128,).
+            if not re.fullmatch(r"[A-Za-z_][\w.-]*", text.strip()):
+                raise UsageError(f"--param {key}={text} is not a Python literal; e.g. 4, 0.1, "
+                                 "'(256, 128)' or a word such as relu") from None
+            value = text.strip()
+        if isinstance(value, (set, frozenset, dict, bytes, complex)):
+            kind = {set: "a set", frozenset: "a set", dict: "a dict", bytes: "bytes",
+                    complex: "a complex number"}[type(value)]
+            raise UsageError(f"--param {key}={text}: {kind} is no constructor value here; "
+                             "give a number, a word, or a tuple such as (64,)")
+        params[key] = value
     return params
 
 
@@ -189,6 +204,11 @@ def _cmd_train(args):
         changed = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
         if changed:
             raise UsageError(f"--resume must repeat the run's settings; changed: {changed}")
+        done = _finished_epochs(out / "history.csv")
+        if done >= args.epochs:  # Keras would return at once and say nothing
+            print(f"nothing to do: the run in {out} has finished {done} epoch(s) and "
+                  f"--epochs is {args.epochs}; give a larger --epochs to train on")
+            return 0
     elif args.resume:
         raise UsageError(f"--resume: {out} holds no run to resume (no run.json)")
 
@@ -224,10 +244,24 @@ def _cmd_train(args):
         keras.callbacks.TensorBoard(str(out / "logs")),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
     ]
+    # (make_dataset shuffles; Keras's own shuffle would only warn that it is ignored.)
     model.fit(train_ds, epochs=args.epochs, validation_data=val_ds, callbacks=callbacks,
-              verbose=args.verbose)
-    print(f"model: {out / 'model.keras'}  logs: tensorboard --logdir {out / 'logs'}")
+              verbose=args.verbose, shuffle=False)
+    print(f"model: {out / 'model.keras'}  logs: tensorboard --logdir {out / 'logs'}\n"
+          "(load it with keras.models.load_model after `import keras_ae`, which registers "
+          "its classes)")
     return 0
+
+
+def _finished_epochs(history):
+    """Epochs a run has finished, from the history.csv its CSVLogger writes."""
+    import csv
+
+    if not history.is_file():
+        return 0
+    with open(history, newline="") as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f) if row.get("epoch")]
+    return max(epochs) + 1 if epochs else 0
 
 
 # ------------------------------------------------------------------- export

@@ -37,15 +37,29 @@ DEFAULTS = {
 }
 
 
-def _float(x):
+def _float(x, scaled=None):
+    """`x` as a float tensor; integer input becomes float32.
+
+    `scaled` names a corruption whose values assume float intensities (noise
+    of a given std, a salt value of 1): integer input, uint8 pixels on the
+    0-255 scale, is refused there instead of being corrupted meaninglessly."""
     x = ops.convert_to_tensor(x)
     if "float" not in str(x.dtype):
+        if scaled:
+            raise ValueError(
+                f"{scaled} takes float batches (images in [0, 1]); got dtype "
+                f"{keras.backend.standardize_dtype(x.dtype)}: "
+                "divide uint8 pixels by 255 first (keras_ae.datasets.preprocess does)"
+            )
         x = ops.cast(x, "float32")
     return x
 
 
 def _check_rate(rate, name="rate"):
-    if isinstance(rate, numbers.Number) and not 0.0 <= rate < 1.0:
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Number) and not (
+            hasattr(rate, "dtype")):  # (a tensor may come from a traced step)
+        raise ValueError(f"{name} must be a number in [0, 1), got {rate!r}")
+    if isinstance(rate, numbers.Number) and not 0.0 <= rate < 1.0:  # NaN fails too
         raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
 
 
@@ -56,7 +70,15 @@ def _check_seed(seed):
         )
 
 
+def _seed(seed):
+    """A numpy integer seed as the int it stands for (VAE.sample takes them too)."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return int(seed)
+    return seed
+
+
 def _uniform(x, seed):
+    seed = _seed(seed)
     _check_seed(seed)
     return rng.uniform(ops.shape(x), seed, dtype=x.dtype)
 
@@ -74,7 +96,8 @@ def dropout_mask(x, rate, seed=None):
         seed: Int, `None` or `keras.random.SeedGenerator`.
 
     Returns:
-        ``x * bernoulli(1 - rate)``, same shape and dtype as `x`.
+        ``x * bernoulli(1 - rate)``, same shape and dtype as `x` (float32 for
+        integer input).
 
     References:
         Vincent et al., "Extracting and composing robust features with
@@ -98,12 +121,14 @@ def gaussian_noise(x, stddev, seed=None, clip=None):
     Returns:
         ``x + stddev * N(0, 1)``, optionally clipped.
     """
-    if isinstance(stddev, numbers.Number) and stddev < 0:
+    if isinstance(stddev, numbers.Number) and not stddev >= 0:  # NaN fails too
         raise ValueError(f"stddev must be >= 0, got {stddev!r}")
-    if clip is not None and (len(clip) != 2 or clip[0] > clip[1]):
+    if clip is not None and (not hasattr(clip, "__len__") or len(clip) != 2
+                             or not clip[0] <= clip[1]):
         raise ValueError(f"clip must be None or (lo, hi) with lo <= hi, got {clip!r}")
+    seed = _seed(seed)
     _check_seed(seed)
-    x = _float(x)
+    x = _float(x, scaled="gaussian_noise")
     y = x + stddev * rng.normal(ops.shape(x), seed, dtype=x.dtype)
     if clip is not None:
         y = ops.clip(y, clip[0], clip[1])
@@ -124,7 +149,7 @@ def salt_and_pepper(x, rate, seed=None, low=0.0, high=1.0):
         The corrupted batch, same shape and dtype as `x`.
     """
     _check_rate(rate)
-    x = _float(x)
+    x = _float(x, scaled="salt_and_pepper")
     u = _uniform(x, seed)
     lo = ops.cast(low, x.dtype)
     hi = ops.cast(high, x.dtype)
@@ -213,6 +238,7 @@ def block_mask(
         raise ValueError(f"size must be a positive int, got {size!r}")
     if not isinstance(num_blocks, numbers.Integral) or num_blocks < 1:
         raise ValueError(f"num_blocks must be a positive int, got {num_blocks!r}")
+    seed = _seed(seed)
     _check_seed(seed)
     x = _float(x)
     orig_shape = ops.shape(x)

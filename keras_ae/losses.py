@@ -11,6 +11,8 @@ import math
 
 from keras import ops
 
+from keras_ae.utils.validation import check_number
+
 RECONSTRUCTION_LOSSES = ("mse", "bce")
 _EPS = 1e-7
 
@@ -105,8 +107,7 @@ def kl_sparsity(h, rho):
     penalty is a property of the (global) batch, not of one sample. `rho`
     must lie in (0, 1).
     """
-    if not 0.0 < float(rho) < 1.0:  # log(0): the penalty would be NaN
-        raise ValueError(f"rho must lie in the open interval (0, 1), got {rho!r}")
+    rho = check_number("rho", rho, 0.0, 1.0, open_low=True)  # log(0): the penalty would be NaN
     rho_hat = ops.clip(global_batch_mean(h), _EPS, 1.0 - _EPS)
     kl = rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))
     return ops.sum(kl)

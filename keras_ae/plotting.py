@@ -27,6 +27,10 @@ def _images(x, image_shape=None):
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim == 2:
+        if image_shape is not None and (np.ndim(image_shape) != 1 or len(image_shape) != 2
+                                        or math.prod(image_shape) != x.shape[1]):
+            raise ValueError(f"image_shape must be (H, W) with H * W = {x.shape[1]} features, "
+                             f"got {image_shape!r}")
         if image_shape is None:
             side = int(round(math.sqrt(x.shape[1])))
             if side * side != x.shape[1]:
@@ -60,6 +64,8 @@ def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
     """
     x = _images(x, image_shape)
     n, h, w = x.shape
+    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
+        raise ValueError(f"pad must be an integer >= 0, got {pad!r}")
     if n == 0:
         raise ValueError(f"no images to tile: x has shape {x.shape}")
     cols = math.ceil(math.sqrt(n)) if cols is None else check_positive_int("cols", cols)
@@ -108,9 +114,12 @@ def save_rows(rows, labels, path, title=None, vmin=0.0, vmax=1.0):
         title: figure title.
         vmin, vmax: the grey-level range shown.
     """
-    if len(labels) != len(rows):
-        raise ValueError(f"save_rows needs one label per row: got {len(rows)} rows and "
-                         f"{len(labels)} labels {list(labels)}")
+    if len(labels) != len(rows) or not len(rows):
+        raise ValueError(f"save_rows needs rows and one label per row: got {len(rows)} rows "
+                         f"and {len(labels)} labels {list(labels)}")
+    lengths = [len(row) for row in rows]
+    if len(set(lengths)) > 1:  # a shorter row left its images under the wrong ones
+        raise ValueError(f"save_rows needs rows of equal length, got {lengths}")
     fig = _figure(1.0 * len(rows[0]) * 0.6 + 1, 0.75 * len(rows) + (0.4 if title else 0))
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, row, label in zip(axes, rows, labels, strict=True):
@@ -148,6 +157,7 @@ def save_kernels(kernel, path, image_shape=(28, 28), cols=None, scale=1):
         cols: tiles per row (default: about 1.25 times the square root of units).
         scale: integer magnification of every pixel.
     """
+    scale = check_positive_int("scale", scale)
     kernel = np.asarray(kernel, dtype=np.float32)
     if kernel.ndim != 2 or kernel.shape[0] != math.prod(image_shape):
         raise ValueError(
@@ -195,8 +205,10 @@ def manifold(model, n=20, extent=0.95):
     Returns:
         `(images, z)` with images (n*n, ...) in grid order (rows: z2 high to low).
     """
-    if model.latent_dim != 2:
-        raise ValueError(f"a 2-D manifold needs a model with latent_dim=2, got {model.latent_dim}")
+    if getattr(model, "latent_dim", None) != 2:
+        raise ValueError("a 2-D manifold needs a model with latent_dim=2, got "
+                         f"{getattr(model, 'latent_dim', type(model).__name__)!r}")
+    n = check_positive_int("n", n)
     if not 0.5 < extent < 1.0:
         raise ValueError("extent must be in (0.5, 1): the grid spans the [1 - extent, extent] "
                          f"quantiles of N(0, 1); got {extent!r}")
@@ -218,11 +230,18 @@ def interpolate(model, a, b, steps=10):
         `(pixel, latent)`: `steps` images each; `pixel` blends the pixels,
         `latent` decodes the blend of the two codes.
     """
+    steps = check_positive_int("steps", steps)
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)
     a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b must be two samples of one shape, got {a.shape} and {b.shape}")
     shape = (steps,) + (1,) * a.ndim
     pixel = (1 - t.reshape(shape)) * a[None] + t.reshape(shape) * b[None]
-    za, zb = model.encode(np.stack([a, b]))
+    pair = np.stack([a, b])
+    model_shape = getattr(model, "input_shape_", None)
+    if model_shape is not None and a.size == math.prod(model_shape):
+        pair = pair.reshape((2,) + tuple(model_shape))  # (28, 28) images for a (784,) model too
+    za, zb = model.encode(pair)
     zshape = (steps,) + (1,) * za.ndim
     latent = model.decode(((1 - t.reshape(zshape)) * za[None] + t.reshape(zshape) * zb[None])
                           .astype(np.float32))

@@ -97,6 +97,11 @@ def test_train_then_resume_continues(tmp_path, shared_data, capsys):
         for a, b in zip(first.get_weights(), second.get_weights(), strict=True)
     ]
     assert any(changed)  # it went on training from the restored weights
+    assert "import keras_ae" in capsys.readouterr().out  # how to load model.keras
+
+    # a finished run resumed to no more epochs says so (it used to print nothing of it)
+    assert cli.main(args + ["--epochs", "2", "--resume"]) == 0
+    assert "nothing to do: the run in" in capsys.readouterr().out and _epochs(out) == [0, 1]
 
     # a resumed run must repeat the settings
     capsys.readouterr()
@@ -122,7 +127,10 @@ def test_train_passes_variant_params_and_resume_checks_them(tmp_path, shared_dat
 
     for bad, message in [("bta=2", "VAE takes no such argument; expected one of"),
                          ("beta", "--param expects KEY=VALUE, got 'beta'"),
-                         ("beta=-1", "beta must be >= 0, got -1")]:
+                         ("beta=-1", "beta must be a finite number >= 0, got -1"),
+                         ("beta=nan", "beta must be a number, got 'nan'"),
+                         ("hidden_units=(128,", "hidden_units=(128, is not a Python literal"),
+                         ("hidden_units={64}", "hidden_units={64}: a set")]:
         code, _, err = run(capsys, "train", "VAE", "--out", str(tmp_path / bad),
                            "--data-dir", str(shared_data), "--param", bad)
         assert code == 2 and message in err, err

@@ -211,3 +211,25 @@ def test_errors(x):
         C.downsample(x, 3)
     with pytest.raises(ValueError, match="seed"):
         C.dropout_mask(x, 0.1, seed="abc")
+
+
+
+def test_scale_dependent_corruptions_refuse_integer_pixels():
+    """On uint8 pixels a salt value of 1 is almost black and noise of std 0.3
+    moves a pixel by a fraction of a grey level."""
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 28, 28)).astype("uint8")
+    for fn, kwargs in ((C.salt_and_pepper, {"rate": 0.2}),
+                       (C.gaussian_noise, {"stddev": 0.3})):
+        with pytest.raises(ValueError, match=r"takes float batches .*got dtype uint8.*divide"):
+            fn(pixels, seed=0, **kwargs)
+    masked = C.dropout_mask(pixels, 0.5, seed=np.int64(3))  # scale-free: float32 back
+    assert masked.dtype == "float32"
+    np.testing.assert_array_equal(np.asarray(masked),
+                                  np.asarray(C.dropout_mask(pixels, 0.5, seed=3)))
+    x = pixels / 255.0
+    for bad, message in ((dict(stddev=float("nan")), "stddev must be >= 0, got nan"),
+                         (dict(stddev=0.1, clip=1), "clip must be None or \\(lo, hi\\)")):
+        with pytest.raises(ValueError, match=message):
+            C.gaussian_noise(x, seed=0, **bad)
+    with pytest.raises(ValueError, match="rate must be a number in"):
+        C.dropout_mask(x, "0.5", seed=0)

@@ -419,3 +419,52 @@ def test_psnr_and_ssim(mnist_small, rng):
         tasks.psnr(x, noisy[:5])
     with pytest.raises(ValueError, match="square"):
         tasks.ssim(x[:, :700], x[:, :700])
+
+
+
+def test_tasks_refuse_data_on_another_scale(mnist_small):
+    """uint8 pixels (0-255) given to a model of [0, 1] images were denoised,
+    scored and classified as they were: PSNR 16 dB instead of 19, every sample
+    an anomaly, kNN accuracy 0.66 instead of 0.87, psnr -25 dB."""
+    x = mnist_small[1][:64]
+    pixels = np.round(x * 255)
+    model = models.Autoencoder(input_shape=(784,), latent_dim=4)
+    message = r"x holds values in \[0, 255\], far outside \[0, 1\].*divide by 255"
+    for call in (lambda: tasks.denoise(model, pixels),
+                 lambda: tasks.inpaint(model, pixels, np.zeros_like(pixels)),
+                 lambda: tasks.impute(model, pixels, np.zeros_like(pixels)),
+                 lambda: tasks.AnomalyDetector(model).fit(pixels),
+                 lambda: tasks.AEKNNClassifier(model).fit(x, np.arange(64) % 2).predict(pixels)):
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(ValueError, match=r"x_low holds values in \[0, 255\]"):
+        tasks.upscale(model, pixels.reshape(-1, 28, 28)[:, ::2, ::2])
+    with pytest.raises(ValueError, match=r"far outside data_range=1.0: pass data_range=255"):
+        tasks.psnr(pixels, pixels * 0.9)
+    np.testing.assert_allclose(tasks.psnr(pixels, pixels * 0.9, data_range=255),
+                               tasks.psnr(x, x * 0.9), rtol=1e-3)
+    noisy = x + np.random.default_rng(0).normal(0, 0.5, x.shape)  # noise is not another scale
+    assert tasks.denoise(model, noisy).shape == x.shape and np.isfinite(tasks.psnr(x, noisy))
+
+
+def test_task_arguments_that_reached_library_errors_are_named(mnist_small):
+    x, labels = mnist_small[1][:40], np.arange(40) % 4
+    model = models.Autoencoder(input_shape=(784,), latent_dim=3)
+    with pytest.raises(ValueError, match="inpaint needs a mask of x's shape.*got None"):
+        tasks.inpaint(model, x, None)
+    # a Keras encoder reads images in its own layout, as the keras_ae model does
+    knn = tasks.AEKNNClassifier(model.encoder, k=3).fit(x.reshape(-1, 28, 28), labels)
+    np.testing.assert_array_equal(knn.predict(x.reshape(-1, 28, 28)),
+                                  tasks.AEKNNClassifier(model, k=3).fit(x, labels).predict(x))
+    with pytest.raises(ValueError, match=r"samples of 784 values for an encoder with input "
+                                         r"shape \(784,\); got shape \(40, 10\)"):
+        tasks.AEKNNClassifier(model.encoder).fit(x[:, :10], labels)
+    for call, message in [(lambda: tasks.cluster_accuracy(None, None), "y must be a 1-D array"),
+                          (lambda: tasks.nmi([[0, 1], [1, 0]], [0, 1, 1, 0]),
+                           r"y must be a 1-D array of labels, got shape \(2, 2\)"),
+                          (lambda: tasks.retrieval_precision(np.array([[0, -1]]), [1], [1, 2]),
+                           r"integer indices in \[0, 2\).*from -1 to 0"),
+                          (lambda: tasks.retrieval_precision(np.zeros((0, 3), int), [], [1]),
+                           "non-zero number of queries")]:
+        with pytest.raises(ValueError, match=message):
+            call()

@@ -496,3 +496,34 @@ def test_denoiser_warns_of_clean_pairs_given_as_a_copy():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.fit(x * 0.5, x, epochs=1, verbose=0)  # (noisy, clean) pairs: as intended
+
+
+def test_an_epoch_of_fewer_batches_than_one_execution_counts_its_own():
+    """4 batches at 8 steps per execution: the progress bar read "8/4"."""
+    seen = []
+    record = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))
+    x = np.random.default_rng(0).random((512, 20)).astype("float32")
+    model = models.Autoencoder(input_shape=(20,), latent_dim=4)
+    model.compile(optimizer="adam")
+    model.fit(x, batch_size=128, epochs=2, verbose=0, callbacks=[record])
+    assert seen == [3, 3]
+    seen.clear()
+    model.fit(np.concatenate([x] * 4), batch_size=128, epochs=1, verbose=0, callbacks=[record])
+    assert seen == [7, 15]  # 16 batches: the usual 8 per execution again
+    seen.clear()
+    model.fit(tf.data.Dataset.from_tensor_slices(x).batch(128), epochs=1, verbose=0,
+              callbacks=[record])  # a dataset of known length: the same
+    assert seen == [3]
+
+
+def test_block_noise_trains_on_flattened_pipelines(mnist_small):
+    """make_dataset(flatten=True) batches are (None, None): the block mask could
+    not find the image and `keras-ae train ... --param noise=block` crashed."""
+    from keras_ae import datasets
+
+    x = (mnist_small[0][:256] * 255).astype("uint8").reshape(-1, 28, 28)
+    model = models.DenoisingAutoencoder(input_shape=(784,), latent_dim=8, noise="block")
+    model.compile(optimizer="adam")
+    history = model.fit(datasets.make_dataset(x, batch_size=64, flatten=True), epochs=1,
+                        verbose=0).history
+    assert np.isfinite(history["loss"][0])

@@ -86,8 +86,8 @@ def test_decode_checks_the_code_width(model):
                         code_layer="conv"),
      "code_layer must be 'dense'"),
     (lambda: models.SparseAutoencoder(input_shape=(784,), latent_dim=2, rho=1.5),
-     r"rho must lie in the open interval \(0, 1\), got 1.5"),
-    (lambda: models.SparseAutoencoder(input_shape=(784,), latent_dim=2, rho=0.0), "rho must lie"),
+     r"rho must be a finite number > 0 and < 1, got 1.5"),
+    (lambda: models.SparseAutoencoder(input_shape=(784,), latent_dim=2, rho=0.0), "rho must be a finite number > 0"),
     (lambda: models.SparseAutoencoder(input_shape=(784,), latent_dim=2, mode="l2"),
      r"mode must be one of \('l1', 'kl'\)"),
     (lambda: models.DenoisingAutoencoder(input_shape=(784,), latent_dim=2, noise="speckle"),
@@ -96,11 +96,18 @@ def test_decode_checks_the_code_width(model):
                                          noise_params={"rate": 1.5}), "rate"),
     (lambda: models.VAE(input_shape=(784,), latent_dim=2, likelihood="poisson"),
      r"likelihood must be one of \('bernoulli', 'gaussian'\)"),
-    (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=-1), "beta must be >= 0"),
+    (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=-1), "beta must be a finite number >= 0"),
+    (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=float("nan")),
+     "beta must be a finite number >= 0, got nan"),
+    (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=float("inf")), "got inf"),
+    (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta="abc"),
+     "beta must be a number, got 'abc'"),
+    (lambda: models.SemanticHashingAE(input_shape=(784,), latent_dim=2, noise_std=float("nan")),
+     "noise_std must be a finite number"),
     (lambda: models.SemanticHashingAE(input_shape=(784,), latent_dim=2, binarization="sign"),
      r"binarization must be one of \('noise', 'straight_through'\)"),
     (lambda: models.ContractiveAutoencoder(input_shape=(784,), latent_dim=2, contractive_weight=-1),
-     "contractive_weight must be >= 0"),
+     "contractive_weight must be a finite number >= 0"),
     (lambda: models.TiedAutoencoder(input_shape=(784,), latent_dim=2, hidden_units=(16,)),
      "single dense layer"),
     (lambda: models.Autoencoder(encoder=models.Autoencoder(input_shape=(4,), latent_dim=2).encoder),
@@ -244,6 +251,27 @@ def test_plotting_helpers_check_their_input_and_take_class_names(tmp_path):
     model = models.Autoencoder(input_shape=(4,), latent_dim=2)
     with pytest.raises(ValueError, match=r"extent must be in \(0.5, 1\)"):
         plotting.manifold(model, extent=1.0)
+    # arguments that reached numpy's or matplotlib's own errors, or passed unnoticed
+    for call, message in [
+            (lambda: plotting.manifold(model, n=0), "n must be a positive integer, got 0"),
+            (lambda: plotting.manifold(model, n=2.5), "n must be a positive integer, got 2.5"),
+            (lambda: plotting.interpolate(model, x[0].ravel(), x[1].ravel(), steps=0),
+             "steps must be a positive integer, got 0"),
+            (lambda: plotting.image_grid(np.zeros((2, 16)), image_shape=(3, 5)),
+             r"image_shape must be \(H, W\) with H \* W = 16 features, got \(3, 5\)"),
+            (lambda: plotting.image_grid(x, pad=-1), "pad must be an integer >= 0, got -1"),
+            (lambda: plotting.save_kernels(np.zeros((784, 4)), tmp_path / "k.png", scale=0),
+             "scale must be a positive integer, got 0"),
+            (lambda: plotting.save_rows([], [], tmp_path / "r.png"), "needs rows"),
+            (lambda: plotting.save_reconstructions(x, x[:3], tmp_path / "r.png"),
+             r"rows of equal length, got \[6, 3\]")]:
+        with pytest.raises(ValueError, match=message):
+            call()
+    # a (784,) model interpolates between (28, 28) images, which the tasks accept too
+    pixel, latent = plotting.interpolate(models.Autoencoder(input_shape=(784,), latent_dim=2),
+                                         np.zeros((28, 28)), np.ones((28, 28)), steps=3)
+    assert pixel.shape == (3, 28, 28) and latent.shape == (3, 784)
+    np.testing.assert_allclose(pixel[1], 0.5)
 
 
 def test_a_spatial_code_does_not_inherit_the_class_default_hidden_units():

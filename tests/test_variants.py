@@ -100,7 +100,7 @@ def test_kl_sparsity_matches_numpy():
     np.testing.assert_allclose(losses.kl_sparsity(h, rho), expected, rtol=1e-5)
     np.testing.assert_allclose(losses.l1_activity(h), np.abs(h).sum(axis=1), rtol=1e-6)
     for bad in (0.0, 1.0):  # log(0): NaN, not a penalty
-        with pytest.raises(ValueError, match=r"rho must lie in the open interval \(0, 1\)"):
+        with pytest.raises(ValueError, match=r"rho must be a finite number > 0 and < 1"):
             losses.kl_sparsity(h, bad)
 
 

@@ -596,13 +596,15 @@ class Autoencoder(keras.Model):
         return self.default_steps_per_execution
 
     @contextlib.contextmanager
-    def _steps_per_execution_for(self, *step_counts):
+    def _steps_per_execution_for(self, *step_counts, batches=None):
         """With the "auto" default, runs a call that names its step counts
         (`steps_per_epoch`, `validation_steps`, `steps`) with a number of steps
         per execution that divides them: Keras runs whole executions, so 8 per
-        call would turn `steps_per_epoch=10` into 16 steps. A call made while
-        `fit` runs (from a callback) gets its own setting for its duration,
-        and `fit`'s setting and compiled functions are put back after it."""
+        call would turn `steps_per_epoch=10` into 16 steps. `fit` on an array of
+        fewer `batches` than that runs them all in one execution (its progress
+        bar showed "8/4" for 4 batches). A call made while `fit` runs (from a
+        callback) gets its own setting for its duration, and `fit`'s setting
+        and compiled functions are put back after it."""
         config = getattr(self, "_compile_config", None)
         wanted = self.steps_per_execution
         if config is not None and config.config.get("steps_per_execution") == "auto":
@@ -610,6 +612,8 @@ class Autoencoder(keras.Model):
             for steps in step_counts:
                 if steps is not None and steps != -1:
                     wanted = math.gcd(wanted, int(steps))
+            if batches:
+                wanted = min(wanted, batches)
         if wanted == self.steps_per_execution:
             yield
             return
@@ -664,7 +668,8 @@ class Autoencoder(keras.Model):
             self._check_eager(validation_data, "validation_data")
             self._check_target_range(validation_data, "validation_data")
         with self._steps_per_execution_for(kwargs.get("steps_per_epoch"),
-                                           kwargs.get("validation_steps")):
+                                           kwargs.get("validation_steps"),
+                                           batches=_batches(x, args, kwargs)):
             object.__setattr__(self, "_fitting", True)
             try:
                 return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
@@ -849,6 +854,21 @@ class Autoencoder(keras.Model):
 
 _NOT_COMPILED = ("loss", "loss_weights", "metrics", "weighted_metrics")
 _LOADING = contextvars.ContextVar("keras_ae_loading", default=False)
+
+
+def _batches(x, args, kwargs):
+    """How many batches `fit` makes of `x` per epoch: a numpy array's, or a
+    dataset's known cardinality; None when not known here (a repeated or
+    filtered dataset, a batch size given by position)."""
+    if isinstance(x, tf.data.Dataset):
+        batches = int(x.cardinality())
+        return batches if batches > 0 else None
+    if not isinstance(x, np.ndarray) or args or len(x) == 0:
+        return None
+    rows = len(x)
+    if kwargs.get("validation_split"):
+        rows = int(rows * (1.0 - kwargs["validation_split"]))
+    return max(1, math.ceil(rows / (kwargs.get("batch_size") or 32)))  # 32: Keras's default
 
 
 def traced_once(fn, spec):

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ae.models.base import Autoencoder
+from keras_ae.utils.validation import check_number
 
 # Derivative of each activation written in terms of its output h.
 _DERIVATIVE_FROM_OUTPUT = {
@@ -40,9 +41,7 @@ class ContractiveAutoencoder(Autoencoder):
     defaults = {**Autoencoder.defaults, "latent_activation": "sigmoid"}
 
     def __init__(self, input_shape=None, latent_dim=None, *, contractive_weight=0.1, **kwargs):
-        if float(contractive_weight) < 0:
-            raise ValueError(f"contractive_weight must be >= 0, got {contractive_weight!r}")
-        self.contractive_weight = float(contractive_weight)
+        self.contractive_weight = check_number("contractive_weight", contractive_weight)
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def _closed_form_layer(self):

@@ -75,6 +75,10 @@ class DenoisingAutoencoder(Autoencoder):
         """Applies the model's corruption to a batch, with fresh noise."""
         from keras_ae import corruption
 
+        if self.input_shape_ is not None:
+            # A pipeline may leave the sample shape unknown (make_dataset's
+            # flattened batches are (None, None)); the block mask needs it.
+            x = keras.ops.reshape(x, (-1,) + tuple(self.input_shape_))
         return corruption.corrupt(x, self.noise, seed=self.seed_generator, **self.noise_params)
 
     def compute_losses(self, x, y=None, training=False):

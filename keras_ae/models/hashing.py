@@ -6,7 +6,12 @@ from keras import ops
 
 from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
 from keras_ae.utils import rng
-from keras_ae.utils.validation import check_array, check_choice, check_positive_int
+from keras_ae.utils.validation import (
+    check_array,
+    check_choice,
+    check_number,
+    check_positive_int,
+)
 
 BINARIZATIONS = ("noise", "straight_through")
 
@@ -97,9 +102,7 @@ class SemanticHashingAE(Autoencoder):
     def __init__(self, input_shape=None, latent_dim=None, *, binarization="noise",
                  noise_std=2.0, **kwargs):
         self.binarization = check_choice("binarization", binarization, BINARIZATIONS)
-        if float(noise_std) < 0:
-            raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
-        self.noise_std = float(noise_std)
+        self.noise_std = check_number("noise_std", noise_std)
         if not is_activation(kwargs.get("latent_activation"), "linear"):
             defeated_argument(
                 "SemanticHashingAE applies the sigmoid (and the binarization noise) to the "

@@ -4,7 +4,7 @@ import keras
 
 from keras_ae import losses
 from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
-from keras_ae.utils.validation import check_choice
+from keras_ae.utils.validation import check_choice, check_number
 
 SPARSITY_MODES = ("l1", "kl")
 
@@ -36,14 +36,10 @@ class SparseAutoencoder(Autoencoder):
     def __init__(self, input_shape=None, latent_dim=None, *, mode="kl",
                  sparsity_weight=None, rho=0.05, **kwargs):
         self.mode = check_choice("mode", mode, SPARSITY_MODES)
-        if not 0.0 < float(rho) < 1.0:
-            raise ValueError(f"rho must lie in the open interval (0, 1), got {rho!r}")
-        self.rho = float(rho)
+        self.rho = check_number("rho", rho, 0.0, 1.0, open_low=True)
         if sparsity_weight is None:
             sparsity_weight = 1e-3 if mode == "l1" else 1.0
-        if float(sparsity_weight) < 0:
-            raise ValueError(f"sparsity_weight must be >= 0, got {sparsity_weight!r}")
-        self.sparsity_weight = float(sparsity_weight)
+        self.sparsity_weight = check_number("sparsity_weight", sparsity_weight)
         code = kwargs.get("latent_activation") or self.defaults["latent_activation"]
         if mode == "kl" and kwargs.get("encoder") is None and not is_activation(code, "sigmoid"):
             # Outside (0, 1) the clipped mean has no gradient: a penalty that does nothing.

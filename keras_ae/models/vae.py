@@ -10,7 +10,7 @@ from keras import ops
 from keras_ae import losses
 from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
 from keras_ae.utils import rng
-from keras_ae.utils.validation import check_array, check_choice, check_positive_int
+from keras_ae.utils.validation import check_array, check_choice, check_number, check_positive_int
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -63,10 +63,8 @@ class VAE(Autoencoder):
     def __init__(self, input_shape=None, latent_dim=None, *, beta=1.0, likelihood="bernoulli",
                  observation_std=0.1, kl_warmup_steps=0, **kwargs):
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
-        if float(beta) < 0:
-            raise ValueError(f"beta must be >= 0, got {beta!r}")
-        if float(observation_std) <= 0:
-            raise ValueError(f"observation_std must be > 0, got {observation_std!r}")
+        beta = check_number("beta", beta)
+        observation_std = check_number("observation_std", observation_std, open_low=True)
         steps_ok = isinstance(kl_warmup_steps, (int, np.integer)) and not isinstance(
             kl_warmup_steps, bool)
         if not steps_ok or kl_warmup_steps < 0:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_ae.utils.validation import check_array
+from keras_ae.utils.validation import check_array, other_scale
 
 
 def model_input_shape(model, role="model"):
@@ -34,7 +34,22 @@ def as_model_input(model, x, name="x"):
             f"(batch, {', '.join(map(str, shape))}) for a model with input_shape={shape}; "
             f"got shape {x.shape}"
         )
+    check_scale(model, x, name)
     return x.reshape((len(x),) + shape).astype("float32"), x.shape
+
+
+def check_scale(model, x, name="x"):
+    """Refuses input on another scale than the model's reconstructions: uint8
+    pixels (0-255) given to a model of [0, 1] images used to be denoised,
+    scored and classified as they were, silently wrong."""
+    bounds = model.target_range() if hasattr(model, "target_range") else None
+    bad = bounds and other_scale(x, bounds[0], bounds[1])
+    if bad:
+        raise ValueError(
+            f"{name} holds values in [{bad[0]:g}, {bad[1]:g}], far outside [{bounds[0]:g}, "
+            f"{bounds[1]:g}], the range of this model's data ({bounds[2]}): scale it as the "
+            "training data was (uint8 pixels: divide by 255)"
+        )
 
 
 def reconstruct(model, x):

@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from keras_ae.tasks._common import check_k
+from keras_ae.tasks._common import check_scale
 from keras_ae.utils.validation import check_array
 
 
@@ -67,11 +68,21 @@ class AEKNNClassifier(ClassifierMixin, BaseEstimator):
         if self.model is None:
             codes = x
         elif hasattr(self.model, "encode"):
+            check_scale(self.model, x)
             shape = getattr(self.model, "input_shape_", None)
             if shape is not None and int(np.prod(x.shape[1:])) == int(np.prod(shape)):
                 x = x.reshape((len(x),) + tuple(shape))
             codes = self.model.encode(x.astype("float32"))
         elif hasattr(self.model, "predict"):
+            try:  # a Keras encoder's input layout, e.g. (N, 784) for (N, 28, 28) images
+                shape = tuple(self.model.input_shape[1:])
+            except (AttributeError, ValueError, TypeError):
+                shape = ()
+            if shape and None not in shape and x.shape[1:] != shape:
+                if int(np.prod(x.shape[1:])) != int(np.prod(shape)):
+                    raise ValueError(f"x must have samples of {int(np.prod(shape))} values for an "
+                                     f"encoder with input shape {shape}; got shape {x.shape}")
+                x = x.reshape((len(x),) + shape)
             codes = self.model.predict(x.astype("float32"), verbose=0)
         else:
             codes = self.model(x.astype("float32"))

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from keras_ae.utils.validation import check_array
+from keras_ae.utils.validation import check_array, other_scale
 
 
 def _pair(x, y):
@@ -27,11 +27,19 @@ def _reduce(values, reduction):
     raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
 
 
-def _check_range(data_range):
+def _check_range(data_range, *arrays):
     if (isinstance(data_range, bool) or not isinstance(data_range, (int, float, np.number))
             or not data_range > 0):
         raise ValueError(f"data_range must be a number > 0 (1.0 for [0, 1], 255 for uint8), "
                          f"got {data_range!r}")
+    for name, a in zip("xy", arrays, strict=False):
+        # uint8 pixels with the default data_range=1.0 gave PSNRs of -25 dB
+        bad = other_scale(a, 0.0, float(data_range))
+        if bad:
+            raise ValueError(
+                f"{name} holds values in [{bad[0]:g}, {bad[1]:g}], far outside "
+                f"data_range={data_range!r}: pass data_range=255 for uint8 pixels, or scale "
+                "both images to [0, data_range]")
 
 
 def psnr(x, y, data_range=1.0, reduction="mean"):
@@ -55,7 +63,7 @@ def psnr(x, y, data_range=1.0, reduction="mean"):
         20.0
     """
     x, y = _pair(x, y)
-    _check_range(data_range)
+    _check_range(data_range, x, y)
     if reduction not in ("mean", "none"):
         raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     mse = np.mean((x - y).reshape(len(x), -1) ** 2, axis=1)
@@ -105,7 +113,7 @@ def ssim(x, y, data_range=1.0, reduction="mean"):
     import tensorflow as tf
 
     x, y = _pair(x, y)
-    _check_range(data_range)
+    _check_range(data_range, x, y)
     a, b = _images(x), _images(y)
     size = min(11, a.shape[1], a.shape[2])
     values = (

@@ -7,6 +7,7 @@ import numpy as np
 from keras_ae.tasks._common import (
     as_model_input,
     check_mask,
+    check_scale,
     model_input_shape,
     reconstruct,
 )
@@ -120,6 +121,9 @@ def inpaint(model, x, mask, fill=None, iterations=1):
         ...                                     return_mask=True)  # doctest: +SKIP
         >>> restored = inpaint(model, np.asarray(x_bad), np.asarray(mask))  # doctest: +SKIP
     """
+    if mask is None:
+        raise ValueError("inpaint needs a mask of x's shape, 1 where a pixel is missing; got None "
+                         "(impute takes NaN as the missing entries instead)")
     return fill_missing(model, x, mask, fill=fill, iterations=iterations)
 
 
@@ -130,8 +134,8 @@ def _image_layout(shape, channels=None, name="x"):
         side = math.isqrt(shape[0] // c)
         if side * side * c != shape[0]:
             raise ValueError(
-                f"flat {name} samples must hold a square image of {c} channel(s); "
-                f"got {shape[0]} values"
+                f"{name} must hold square images when flat ({c} channel(s)); got samples of "
+                f"{shape[0]} values (a single image needs a batch axis: x[None])"
             )
         return side, side, c
     if len(shape) == 2:
@@ -246,6 +250,7 @@ def upscale(model, x_low, method="bicubic", residual=False, clip=None):
             f"with input_shape={shape}; got shape {x_low.shape}"
         )
     clip = _check_clip(clip)
+    check_scale(model, x_low, "x_low")
     up = upsample(x_low.reshape(len(x_low), h, w, c), (H, W), method=method, clip=clip)
     up = up.reshape((len(up),) + shape).astype("float32")
     out = reconstruct(model, up)

@@ -241,10 +241,25 @@ def retrieval_precision(neighbors, query_labels, db_labels, empty=0.0):
             "query_labels and db_labels must both be 1-D labels or both 2-D multi-hot; "
             f"got shapes {query_labels.shape} and {db_labels.shape}"
         )
-    if len(neighbors) != len(query_labels):
+    if isinstance(neighbors, np.ndarray) and neighbors.ndim == 1 and neighbors.dtype == object:
+        neighbors = list(neighbors)  # within()'s rows as an array
+    if isinstance(neighbors, np.ndarray) and neighbors.ndim != 2:
+        raise ValueError("neighbors must be (n_queries, k) indices or a list of index arrays "
+                         f"(one per query), got an array of shape {neighbors.shape}")
+    if len(neighbors) != len(query_labels) or not len(query_labels):
         raise ValueError(
-            f"neighbors has {len(neighbors)} rows but query_labels {len(query_labels)}"
+            f"neighbors and query_labels must hold the same, non-zero number of queries; "
+            f"got {len(neighbors)} and {len(query_labels)}"
         )
+    flat = [np.asarray(nb) for nb in neighbors] if not isinstance(neighbors, np.ndarray) else [
+        neighbors]
+    for nb in flat:
+        if nb.size and (not np.issubdtype(nb.dtype, np.integer) or nb.min() < 0
+                        or nb.max() >= len(db_labels)):
+            # a negative index wrapped around to the end of the database
+            raise ValueError(f"neighbors must be integer indices in [0, {len(db_labels)}) "
+                             f"into the database; got {nb.dtype} values from {nb.min()} "
+                             f"to {nb.max()}")
     multi = query_labels.ndim == 2
     if isinstance(neighbors, np.ndarray) and neighbors.ndim == 2:
         rows = [neighbors[i : i + 1024] for i in range(0, len(neighbors), 1024)]

@@ -10,6 +10,21 @@ def check_positive_int(name, value):
     return int(value)
 
 
+def check_number(name, value, low=0.0, high=None, open_low=False):
+    """`value` as a finite float of at least `low` (above it with `open_low`) and
+    below `high`, else a ValueError naming it: NaN passed `value < 0` checks, and
+    a str reached float()'s own message, which names no argument."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    bound = (f"> {low:g}" if open_low else f">= {low:g}") + (
+        "" if high is None else f" and < {high:g}")
+    too_low = value <= low if open_low else value < low
+    if not np.isfinite(value) or too_low or (high is not None and not value < high):
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return value
+
+
 def check_choice(name, value, choices):
     """Raises ValueError listing `choices` when `value` is not one of them."""
     if value not in choices:
@@ -79,3 +94,15 @@ def range_violation(x, low, high, tol=1e-6):
     if np.isnan(lo) or np.isnan(hi) or lo < low - tol or hi > high + tol:
         return lo, hi
     return None
+
+
+#: How far outside its range a value must lie to be read as data on another
+#: scale (uint8 pixels, 0-255, for a model of [0, 1]): ten times the range's
+#: width on either side, far past any noise a denoiser is given.
+SCALE_FACTOR = 10
+
+
+def other_scale(x, low, high):
+    """`(min, max)` of `x` when it lies far outside `[low, high]` (see `SCALE_FACTOR`), else None."""
+    width = (high - low) * SCALE_FACTOR
+    return range_violation(x, low - width, high + width)
