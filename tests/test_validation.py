@@ -97,6 +97,13 @@ def test_decode_checks_the_code_width(model):
     (lambda: models.VAE(input_shape=(784,), latent_dim=2, likelihood="poisson"),
      r"likelihood must be one of \('bernoulli', 'gaussian'\)"),
     (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=-1), "beta must be a finite number >= 0"),
+    # no hidden layer: the activation was never looked up, and a typo passed
+    (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2, activation="nosuch"),
+     "activation must be a Keras activation .*got 'nosuch'"),
+    # cross-entropy of a linear output is clipped outside (0, 1): no gradient there
+    (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2, output_activation="linear",
+                                reconstruction_loss="bce"),
+     "reconstruction_loss='bce' needs reconstructions in \\(0, 1\\)"),
     (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=float("nan")),
      "beta must be a finite number >= 0, got nan"),
     (lambda: models.VAE(input_shape=(784,), latent_dim=2, beta=float("inf")), "got inf"),

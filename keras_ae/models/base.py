@@ -195,6 +195,20 @@ class Autoencoder(keras.Model):
         self.strides = None if self.strides is None else tuple(self.strides)
         check_choice("network", self.network, NETWORKS)
         losses.validate_reconstruction_loss(self.reconstruction_loss)
+        for role in ("activation", "latent_activation", "output_activation"):
+            value = getattr(self, role)
+            if value is not None and not callable(value):
+                try:  # a network with no hidden layer never looked its activation up
+                    keras.activations.get(_activation(value))
+                except (ValueError, TypeError):
+                    raise ValueError(f"{role} must be a Keras activation (e.g. 'relu', "
+                                     f"'sigmoid', 'linear'), got {value!r}") from None
+        if (self.reconstruction_loss == "bce" and encoder is None
+                and not is_activation(_activation(self.output_link()), "sigmoid")):
+            # The cross-entropy of outputs outside (0, 1) is clipped: no gradient there.
+            defeated_argument(
+                "reconstruction_loss='bce' needs reconstructions in (0, 1), so "
+                f"output_activation='sigmoid'; got output_activation={self.output_activation!r}")
         for units in self.hidden_units:
             check_positive_int("each of hidden_units", units)
         for f in self.filters:
