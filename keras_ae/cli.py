@@ -415,7 +415,8 @@ def run_demo(out="keras_ae_demo", data_dir=None, limit=2000, seed=0):
         ["clean", "masked", "denoising AE", "plain AE"], out / "denoising.png",
         title="dropout mask p=0.5: the denoising AE vs the plain over-complete AE"))
     rows.append(("(corrupted input)", "PSNR of masked images, dB",
-                 zm.corrupted_psnr(None, x, {}, rate=0.5, seed=seed), None))
+                 zm.corrupted_psnr(None, x, {}, rate=0.5, seed=seed),
+                 _card(DEMO_MODELS["denoising_baseline"], "corrupted_psnr")))
     for name, model in ((DEMO_MODELS["denoising"], dae), (DEMO_MODELS["denoising_baseline"], base)):
         rows.append((name, "PSNR after denoising, dB",
                      zm.denoised_psnr(model, x, {}, rate=0.5, seed=seed),
