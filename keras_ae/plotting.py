@@ -259,6 +259,13 @@ def save_interpolation(model, pairs, path, steps=10,
     return save_rows(rows, labels, path, title=title)
 
 
+def _class_colours(n):
+    """A colour map with a distinct colour per class: the qualitative tab10 /
+    tab20 up to 20 classes; past that tab20 would repeat its colours, so a
+    continuous map (turbo) spreads the classes over its hues."""
+    return "tab10" if n <= 10 else "tab20" if n <= 20 else "turbo"
+
+
 def save_codes(z, labels, path, title="test codes (first two dimensions)"):
     """Scatter plot of 2-D codes coloured by class (labels: numbers, names or
     None for one colour)."""
@@ -276,7 +283,7 @@ def save_codes(z, labels, path, title="test codes (first two dimensions)"):
                              f"{len(labels)}")
         classes, index = np.unique(labels, return_inverse=True)
         points = ax.scatter(z[:, 0], z[:, 1], c=index, s=2, vmin=-0.5, vmax=len(classes) - 0.5,
-                            cmap="tab10" if len(classes) <= 10 else "tab20")
+                            cmap=_class_colours(len(classes)))
         fig.colorbar(points, ax=ax, ticks=range(len(classes))).ax.set_yticklabels(
             [str(c) for c in classes])
     ax.set_title(title, fontsize=9)

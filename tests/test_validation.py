@@ -274,6 +274,12 @@ def test_plotting_helpers_check_their_input_and_take_class_names(tmp_path):
              r"rows of equal length, got \[6, 3\]")]:
         with pytest.raises(ValueError, match=message):
             call()
+    # every class its own colour, past tab20's 20 too (they were reused)
+    import matplotlib
+
+    for n in (3, 20, 30, 118):  # 118: Reuters topics
+        cmap = matplotlib.colormaps[plotting._class_colours(n)]
+        assert len({tuple(cmap((i + 0.5) / n)) for i in range(n)}) == n
     # a (784,) model interpolates between (28, 28) images, which the tasks accept too
     pixel, latent = plotting.interpolate(models.Autoencoder(input_shape=(784,), latent_dim=2),
                                          np.zeros((28, 28)), np.ones((28, 28)), steps=3)
