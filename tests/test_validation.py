@@ -377,3 +377,12 @@ def test_float_images_outside_the_unit_interval_are_refused(call):
     np.testing.assert_array_equal(raw, pixels)
     np.testing.assert_allclose(datasets.preprocess(pixels.astype("uint8")), pixels / 255.0,
                                rtol=1e-6)
+
+
+def test_cross_entropy_takes_a_softmax_output_too():
+    # softmax outputs lie in (0, 1) as well (the hashing sweep's word-distribution head)
+    model = models.SemanticHashingAE(input_shape=(20,), latent_dim=4, output_activation="softmax",
+                                     reconstruction_loss="bce")
+    target = np.full((8, 20), 1 / 20, "float32")
+    model.compile(optimizer="adam")
+    assert np.isfinite(model.fit(target, epochs=1, verbose=0).history["loss"][0])

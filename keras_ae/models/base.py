@@ -203,12 +203,14 @@ class Autoencoder(keras.Model):
                 except (ValueError, TypeError):
                     raise ValueError(f"{role} must be a Keras activation (e.g. 'relu', "
                                      f"'sigmoid', 'linear'), got {value!r}") from None
+        link = _activation(self.output_link())
         if (self.reconstruction_loss == "bce" and encoder is None
-                and not is_activation(_activation(self.output_link()), "sigmoid")):
+                and not any(is_activation(link, name) for name in ("sigmoid", "softmax"))):
             # The cross-entropy of outputs outside (0, 1) is clipped: no gradient there.
             defeated_argument(
                 "reconstruction_loss='bce' needs reconstructions in (0, 1), so "
-                f"output_activation='sigmoid'; got output_activation={self.output_activation!r}")
+                "output_activation='sigmoid' (or 'softmax'); got output_activation="
+                f"{self.output_activation!r}")
         for units in self.hidden_units:
             check_positive_int("each of hidden_units", units)
         for f in self.filters:
