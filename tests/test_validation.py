@@ -371,8 +371,9 @@ def test_float_images_outside_the_unit_interval_are_refused(call):
         with pytest.raises(ValueError, match=rf"{call}: x is a float array with values in "
                                              r"\[\d+, 25\d\].*divide it by 255"):
             fn(pixels, **kwargs)
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        fn(np.full((2, 4, 4), np.nan, "float32"), scale=None)
+    for bad in (np.nan, np.inf):  # raw values too (an infinity passed that check)
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            fn(np.full((2, 4, 4), bad, "float32"), scale=None)
     raw = datasets.preprocess(pixels, scale=None)  # raw values asked for: kept as they are
     np.testing.assert_array_equal(raw, pixels)
     np.testing.assert_allclose(datasets.preprocess(pixels.astype("uint8")), pixels / 255.0,

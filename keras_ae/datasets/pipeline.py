@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.utils.validation import check_positive_int, range_violation
+from keras_ae.utils.validation import check_positive_int
 
 SCALES = ("unit", "symmetric", None)
 BINARIZE = (None, "static", "dynamic")
@@ -26,20 +26,19 @@ def _check_values(x, scale, binarize, fn):
     """Float images must be finite, and in [0, 1] wherever they are read as intensities
     (every setting but scale=None without binarize): a float copy of uint8 pixels
     (0-255) would otherwise pass through unscaled, and binarize to all ones."""
-    if not np.issubdtype(x.dtype, np.floating):
+    if not np.issubdtype(x.dtype, np.floating) or not x.size:
         return
-    raw = scale is None and binarize is None
-    bad = range_violation(x, -np.inf if raw else 0.0, np.inf if raw else 1.0)
-    if bad is None:
-        return
-    if np.isnan(bad[0]) or np.isnan(bad[1]) or np.isinf(bad).any():
+    low, high = float(np.min(x)), float(np.max(x))  # NaN and infinities show in both
+    if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"{fn}: x contains NaN or infinite values; expected finite values")
-    raise ValueError(
-        f"{fn}: x is a float array with values in [{bad[0]:g}, {bad[1]:g}], but float images "
-        "are read as intensities in [0, 1] (integer images are divided by 255): divide it by "
-        "255 or pass the uint8 array itself; for other values (TF-IDF, standardized "
-        "features) use scale=None without binarize, which keeps them as they are"
-    )
+    if (scale is not None or binarize is not None) and (low < -1e-6 or high > 1 + 1e-6):
+        raise ValueError(
+            f"{fn}: x is a float array with values in [{low:g}, {high:g}], but float images "
+            "are read as intensities in [0, 1] (integer images are divided by 255): divide "
+            "it by 255 or pass the uint8 array itself; for other values (TF-IDF, "
+            "standardized features) use scale=None without binarize, which keeps them as "
+            "they are"
+        )
 
 
 def _unit(x, integer):

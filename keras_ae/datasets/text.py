@@ -38,11 +38,11 @@ def vectorize_text(
     strings (about 11k newsgroup posts take a few seconds on 2 cores).
 
     Column 0 counts every out-of-vocabulary word, as in Keras's
-    `TextVectorization`. With a 10,000-word vocabulary on 20 Newsgroups that
-    column is non-zero in almost every document and, in `"tf_idf"` mode, holds
-    about two thirds of a document's squared norm, so a reconstruction loss or
-    a distance on these vectors mostly sees it: pass `oov_column=False` to
-    leave it out (the semantic-hashing experiment does).
+    `TextVectorization`. It counts every word outside the vocabulary, so it
+    is non-zero in almost every document and, in `"tf_idf"` mode, often the
+    largest entry by far; a reconstruction loss or a distance on these vectors
+    then mostly sees it: pass `oov_column=False` to leave it out (the
+    semantic-hashing experiment does).
 
     Args:
         train_docs: List of str the vocabulary (and idf weights) are fitted on.

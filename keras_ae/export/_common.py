@@ -91,11 +91,10 @@ def check_target(path, want_dir):
         )
     if path.name in ("", ".", ".."):
         raise ValueError(f"the export path must name a file or directory, got {str(path)!r}")
-    if want_dir and path.is_dir() and any(path.iterdir()) and not (
-            path / "saved_model.pb").is_file():
+    names = sorted(p.name for p in path.iterdir()) if want_dir and path.is_dir() else []
+    if names and "saved_model.pb" not in names:
         # A SavedModel replaces its directory whole: only an earlier SavedModel
         # (or nothing) may stand there, never a folder of the user's files.
-        names = sorted(p.name for p in path.iterdir())
         raise ValueError(
             f"{path} is a directory of other files ({', '.join(names[:3])}"
             f"{', ...' if len(names) > 3 else ''}), not a SavedModel; the export replaces its "
