@@ -207,11 +207,75 @@ def test_missing_files_error_lists_files_and_dirs(tmp_path, monkeypatch):
     msg = str(err.value)
     assert isinstance(err.value, FileNotFoundError)
     for name in MNIST_FILES:
-        assert f"mnist/{name}" in msg
-    assert str(empty) in msg and str(tmp_path / "home" / ".keras" / "datasets") in msg
-    assert "KERAS_AE_DATA_DIR" in msg and "data_dir" in msg
+        assert str(empty / "mnist" / name) in msg
+    assert "only folder read" in msg and "KERAS_AE_DATA_DIR" in msg
     with pytest.raises(datasets.DatasetNotFoundError, match="20news-bydate.tar.gz"):
         datasets.load_20newsgroups(empty)
+    # without data_dir: the variable's folder and the Keras cache, both named
+    monkeypatch.setenv("KERAS_AE_DATA_DIR", str(empty))
+    with pytest.raises(datasets.DatasetNotFoundError) as err:
+        datasets.load_mnist()
+    msg = str(err.value)
+    assert all(f"mnist/{name}" in msg for name in MNIST_FILES)
+    assert str(empty) in msg and str(tmp_path / "home" / ".keras" / "datasets") in msg
+    assert "KERAS_AE_DATA_DIR" in msg and "data_dir" in msg
+
+
+LOADERS = {
+    "load_mnist": "mnist/train-images-idx3-ubyte.gz",
+    "load_fashion_mnist": "fashion_mnist/train-images-idx3-ubyte.gz",
+    "load_satimage": "satimage/sat.trn",
+    "load_ecg5000": "ecg5000/ecg.csv",
+    "load_20newsgroups": "20newsgroups/20news-bydate.tar.gz",
+    "load_reuters21578": "reuters21578/reuters21578.tar.gz",
+}
+
+
+@needs_data
+@pytest.mark.parametrize("loader", sorted(LOADERS))
+def test_an_explicit_data_dir_is_the_only_folder_read(loader, tmp_path, monkeypatch):
+    """A data_dir lacking the dataset's folder used to fall back quietly to
+    KERAS_AE_DATA_DIR (or the cache), which here holds every file."""
+    monkeypatch.setenv("KERAS_AE_DATA_DIR", str(DATA_DIR))
+    monkeypatch.setattr(_paths, "_online", lambda url: True)  # and no download either
+    (tmp_path / "mnist").mkdir()  # some other dataset's folder is there
+    expected = str(tmp_path / LOADERS[loader])
+    with pytest.raises(datasets.DatasetNotFoundError,
+                       match=rf"data_dir '{tmp_path}' lacks .*\n  {expected}\n") as err:
+        getattr(datasets, loader)(tmp_path)
+    assert str(DATA_DIR) not in str(err.value)
+
+
+@pytest.mark.parametrize("loader", sorted(LOADERS))
+def test_loader_arguments_of_the_wrong_kind_are_named(loader, tmp_path):
+    """load_mnist(5) raised Path's TypeError, naming no argument; "" meant the
+    current folder; download="no" was true."""
+    fn = getattr(datasets, loader)
+    with pytest.raises(ValueError, match=r"data_dir must be a path \(str or os.PathLike\).*got int 5"):
+        fn(5)
+    with pytest.raises(ValueError, match='data_dir must name a folder, got ""'):
+        fn("")
+    with pytest.raises(ValueError, match="download must be True or False, got 'no'"):
+        fn(tmp_path, download="no")
+
+
+def test_other_loader_arguments_are_checked():
+    with pytest.raises(ValueError, match="strip_headers must be True or False, got 'yes'"):
+        datasets.load_20newsgroups(strip_headers="yes")
+    with pytest.raises(ValueError, match="drop_empty must be True or False, got 1"):
+        datasets.load_reuters21578(drop_empty=1)
+    with pytest.raises(ValueError, match="text must be a str"):
+        datasets.strip_newsgroup_header(b"From: a\n\nbody")
+    with pytest.raises(ValueError, match=r"label_lists\[0\] must be a list of labels, got the str"):
+        datasets.multi_hot(["cocoa"], ["cocoa", "c"])  # read as the labels c, o, c, o, a
+
+
+def test_a_mistyped_keras_ae_data_dir_is_named(tmp_path, monkeypatch):
+    """A KERAS_AE_DATA_DIR naming no folder used to be skipped for the cache."""
+    monkeypatch.setenv("KERAS_AE_DATA_DIR", str(tmp_path / "nothing"))
+    with pytest.raises(datasets.DatasetNotFoundError,
+                       match=r"KERAS_AE_DATA_DIR='.*nothing' is not a directory"):
+        datasets.load_satimage()
 
 
 @needs_data
@@ -225,33 +289,150 @@ def test_download_into_keras_cache(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(_paths, "_online", lambda url: url.startswith("file:"))
     monkeypatch.setattr(_paths, "_download", _real_download)
-    empty = tmp_path / "empty"
-    empty.mkdir()
     with pytest.raises(datasets.DatasetNotFoundError):
-        datasets.load_satimage(empty)  # KERAS_AE_OFFLINE=1 still set
+        datasets.load_satimage()  # KERAS_AE_OFFLINE=1 still set
     monkeypatch.delenv("KERAS_AE_OFFLINE")
     with pytest.raises(datasets.DatasetNotFoundError):
-        datasets.load_satimage(empty, download=False)
+        datasets.load_satimage(download=False)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(datasets.DatasetNotFoundError, match="lacks dataset files"):
+        datasets.load_satimage(empty)  # an explicit folder is read, never filled
     # a publisher that answers with an error: the file and the remedy are named
     # and no partial download is left in the cache
     monkeypatch.setitem(_paths.URLS, "satimage/", (tmp_path / "gone").as_uri() + "/")
     with pytest.raises(datasets.DatasetNotFoundError,
                        match=r"satimage/sat.trn: downloading file:.*gone/sat.trn failed.*"
                              r"KERAS_AE_DATA_DIR"):
-        datasets.load_satimage(empty)
+        datasets.load_satimage()
     assert not list((tmp_path / ".keras").rglob("*.part"))
     monkeypatch.setitem(_paths.URLS, "satimage/", (DATA_DIR / "satimage").as_uri() + "/")
-    (x, _), (xt, _) = datasets.load_satimage(empty)
+    (x, _), (xt, _) = datasets.load_satimage()
     assert x.shape == (4435, 36) and xt.shape == (2000, 36)
-    assert (tmp_path / ".keras" / "datasets" / "satimage" / "sat.trn").is_file()
+    cache = tmp_path / ".keras" / "datasets" / "satimage"
+    assert sorted(f.name for f in cache.iterdir()) == ["sat.trn", "sat.tst"]
+    assert (cache / "sat.trn").stat().st_mode & 0o777 == 0o644
+
+
+def _serve(directory, barrier):
+    """An HTTP server on 127.0.0.1 serving `directory`; each response stops
+    halfway until `barrier` has as many requests waiting, so downloads overlap."""
+    import functools
+    import http.server
+    import threading
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def copyfile(self, source, outputfile):
+            data = source.read()
+            outputfile.write(data[: len(data) // 2])
+            outputfile.flush()
+            try:
+                barrier.wait(timeout=20)
+            except threading.BrokenBarrierError:
+                pass
+            outputfile.write(data[len(data) // 2 :])
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_concurrent_downloads_of_one_file_both_succeed(tmp_path, monkeypatch):
+    """Two downloads of one file into one cache shared `<file>.part`: one failed
+    (FileNotFoundError, or a checksum mismatch) and could leave no file."""
+    import hashlib
+    import threading
+
+    payload = np.random.default_rng(0).bytes(200_000)
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "blob.bin").write_bytes(payload)
+    n = 3
+    server = _serve(tmp_path / "www", threading.Barrier(n))
+    try:
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+        monkeypatch.delenv("KERAS_AE_DATA_DIR", raising=False)
+        monkeypatch.delenv("KERAS_AE_OFFLINE")
+        monkeypatch.setitem(_paths.CHECKSUMS, "tiny/blob.bin", hashlib.sha256(payload).hexdigest())
+        monkeypatch.setitem(_paths.URLS, "tiny/", f"http://127.0.0.1:{server.server_port}/")
+        monkeypatch.setattr(_paths, "_online", lambda url: url.startswith("http://127.0.0.1:"))
+        monkeypatch.setattr(_paths, "_download", _real_download)
+        results, errors = [], []
+
+        def fetch():
+            try:
+                results.append(_paths.locate(["tiny/blob.bin"]))
+            except Exception as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=fetch) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert errors == [] and len(results) == n
+    dest = tmp_path / "kh" / "datasets" / "tiny" / "blob.bin"
+    assert all(r == [dest] for r in results)
+    assert dest.read_bytes() == payload
+    assert [f.name for f in dest.parent.iterdir()] == ["blob.bin"]  # no temporary file left
+
+
+def test_a_download_finished_by_another_process_is_used(tmp_path, monkeypatch):
+    """The file another process completed between the search and the download is
+    verified and used, not fetched again."""
+    import hashlib
+
+    dest = tmp_path / "tiny" / "blob.bin"
+    dest.parent.mkdir()
+    dest.write_bytes(b"done")
+    monkeypatch.setitem(_paths.CHECKSUMS, "tiny/blob.bin", hashlib.sha256(b"done").hexdigest())
+    monkeypatch.setitem(_paths.URLS, "tiny/", "http://127.0.0.1:9/")  # never asked
+    assert _real_download("tiny/blob.bin", dest) == dest
+    dest.write_bytes(b"bad!")  # neither replaced nor deleted: named
+    with pytest.raises(datasets.DatasetError, match="checksum mismatch"):
+        _real_download("tiny/blob.bin", dest)
+    assert dest.read_bytes() == b"bad!"
+
+
+def test_a_changed_file_is_verified_again(tmp_path, monkeypatch):
+    """A verified file rewritten in place with its size and mtime kept passed as
+    verified for the rest of the process."""
+    import hashlib
+
+    f = tmp_path / "tiny" / "blob.bin"
+    f.parent.mkdir()
+    f.write_bytes(b"good data")
+    monkeypatch.setitem(_paths.CHECKSUMS, "tiny/blob.bin", hashlib.sha256(b"good data").hexdigest())
+    _paths.verify(f, "tiny/blob.bin")
+    _paths.verify(f, "tiny/blob.bin")  # unchanged: no second hash needed
+    before = f.stat()
+    probe = tmp_path / "probe"  # wait for the filesystem clock's next tick
+    probe.touch()
+    while probe.stat().st_ctime_ns <= before.st_ctime_ns:
+        probe.touch()
+    with open(f, "r+b") as fh:  # same size, same inode
+        fh.write(b"evil")
+    os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = f.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size, before.st_mtime_ns, before.st_ino)
+    with pytest.raises(datasets.DatasetError, match="checksum mismatch"):
+        _paths.verify(f, "tiny/blob.bin")
 
 
 def test_search_order(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_AE_DATA_DIR", str(tmp_path / "env"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
     (tmp_path / "arg").mkdir()
-    dirs = datasets.search_dirs(tmp_path / "arg")
-    assert dirs == [tmp_path / "arg", tmp_path / "env", tmp_path / "kh" / "datasets"]
+    (tmp_path / "env").mkdir()
+    assert datasets.search_dirs(tmp_path / "arg") == [tmp_path / "arg"]
+    assert datasets.search_dirs() == [tmp_path / "env", tmp_path / "kh" / "datasets"]
 
 
 # ---------------------------------------------------------- text

@@ -1,13 +1,14 @@
 """Loaders for the real datasets, in their publishers' file formats.
 
-Files are looked up, in order, in the ``data_dir`` argument, the
-``KERAS_AE_DATA_DIR`` environment variable and the Keras cache
-(``~/.keras/datasets``), under the same sub-folders (``mnist/``,
-``fashion_mnist/``, ``satimage/``, ``ecg5000/``, ``20newsgroups/``,
-``reuters21578/``). When online (and ``KERAS_AE_OFFLINE`` is unset) missing
-files are fetched from their publisher into the Keras cache. Every file is
-checked against a known sha256 on first load; a corrupt or truncated file
-raises `DatasetError` naming it.
+Files are read from the ``data_dir`` argument when it is given (only there:
+an explicit folder is authoritative), else from the ``KERAS_AE_DATA_DIR``
+environment variable and then the Keras cache (``~/.keras/datasets``), under
+the same sub-folders (``mnist/``, ``fashion_mnist/``, ``satimage/``,
+``ecg5000/``, ``20newsgroups/``, ``reuters21578/``). Without ``data_dir``,
+when online (and ``KERAS_AE_OFFLINE`` is unset) missing files are fetched
+from their publisher into the Keras cache. Every file is checked against a
+known sha256 (again whenever it may have changed); a corrupt or truncated
+file raises `DatasetError` naming it.
 
 Example:
     >>> from keras_ae import datasets

@@ -1,25 +1,33 @@
 """Locating, verifying and (when online) downloading dataset files.
 
-Search order for a file ``<subdir>/<name>``:
+Where a file ``<subdir>/<name>`` is looked for:
 
-1. the ``data_dir`` argument of the loader,
-2. the ``KERAS_AE_DATA_DIR`` environment variable,
-3. the Keras cache ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``),
+1. given a ``data_dir`` argument, there and only there: an explicit folder is
+   authoritative, so a mistyped or incomplete one is an error naming it, never
+   a quiet fallback to other copies;
+2. else the ``KERAS_AE_DATA_DIR`` environment variable (which must name a
+   directory when set), then the Keras cache ``$KERAS_HOME/datasets``
+   (default ``~/.keras/datasets``),
 
-each tried both as ``<dir>/<subdir>/<name>`` and ``<dir>/<name>``. When none
-holds the file and downloads are allowed (``download=True`` and the
-environment variable ``KERAS_AE_OFFLINE`` is not set to a true value) and the
+each tried both as ``<dir>/<subdir>/<name>`` and ``<dir>/<name>``. When no
+``data_dir`` was given, none holds the file, downloads are allowed
+(``download=True`` and ``KERAS_AE_OFFLINE`` is not set to a true value) and the
 publisher's host answers a short TCP connect, the file is fetched into the
-Keras cache. Every file is checked against the sha256 table below once per
-process (keyed by path, size and mtime), so repeated loads are cheap.
+Keras cache. Every file is checked against the sha256 table below; a check is
+reused only while the file is provably the one hashed (same device, inode,
+size, mtime and ctime), so repeated loads are cheap and a changed file is
+hashed again.
 """
 
 import hashlib
 import os
 import socket
+import tempfile
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import numpy as np
 
 # sha256 of the publishers' files. The MNIST and Fashion-MNIST files have the
 # official md5 sums; ECG5000 is the file pinned by TensorFlow's tutorial.
@@ -80,28 +88,55 @@ def keras_cache_dir():
     return Path(home) / "datasets"
 
 
+def check_data_dir(data_dir):
+    """`data_dir` as a `Path` (`None` stays `None`), else a ValueError naming it."""
+    if data_dir is None:
+        return None
+    try:
+        path = os.fsdecode(os.fspath(data_dir))
+    except TypeError:
+        raise ValueError(
+            f"data_dir must be a path (str or os.PathLike) to the folder holding the "
+            f"dataset's sub-folder, or None; got {type(data_dir).__name__} {data_dir!r:.60}"
+        ) from None
+    if not path:
+        raise ValueError('data_dir must name a folder, got "" (use "." for the current one)')
+    return Path(path).expanduser()
+
+
 def search_dirs(data_dir=None):
     """Returns the directories searched for data files, in order.
 
     Args:
-        data_dir: Optional directory given by the caller; searched first.
+        data_dir: Optional directory given by the caller; when given it is the
+            only one searched.
 
     Raises:
-        DatasetNotFoundError: when `data_dir` is given but is no directory.
+        DatasetNotFoundError: when `data_dir` (or ``KERAS_AE_DATA_DIR``) is
+            given but is no directory.
+        ValueError: when `data_dir` is not a path.
     """
-    dirs = []
-    if data_dir is not None:
-        given = Path(data_dir).expanduser()
+    given = check_data_dir(data_dir)
+    if given is not None:
         if not given.is_dir():
-            # A mistyped data_dir must not pass unnoticed because the files
-            # also lie in KERAS_AE_DATA_DIR or the cache.
             raise DatasetNotFoundError(f"data_dir {str(given)!r} is not a directory")
-        dirs.append(given)
+        return [given]
+    dirs = []
     env = os.environ.get(ENV_DATA_DIR)
     if env:
-        dirs.append(Path(env).expanduser())
+        env_dir = Path(env).expanduser()
+        if not env_dir.is_dir():  # a mistyped variable must not pass unnoticed either
+            raise DatasetNotFoundError(f"{ENV_DATA_DIR}={env!r} is not a directory")
+        dirs.append(env_dir)
     dirs.append(keras_cache_dir())
     return dirs
+
+
+def check_flag(name, value):
+    """`value` as a bool, else a ValueError naming it (``download="no"`` is true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def offline():
@@ -134,7 +169,12 @@ def sha256_file(path, chunk=1 << 20):
 
 
 def verify(path, key):
-    """Checks ``path`` against the known sha256 of ``key`` once per process.
+    """Checks ``path`` against the known sha256 of ``key``.
+
+    A file already verified in this process is not hashed again while its
+    device, inode, size, mtime and ctime are those recorded before it was
+    hashed: size and mtime alone can be kept by a rewrite (``os.utime``), the
+    ctime cannot.
 
     Args:
         path: The file on disk.
@@ -144,8 +184,9 @@ def verify(path, key):
         DatasetError: When the checksum differs from the known one.
     """
     path = Path(path)
-    st = path.stat()
-    token = (key, str(path.resolve()), st.st_size, st.st_mtime_ns)  # verified as which file
+    st = path.stat()  # before hashing: a change while hashing shows next time
+    token = (key, str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
+             st.st_ctime_ns)
     if token in _VERIFIED:
         return
     expected = CHECKSUMS.get(key)
@@ -179,24 +220,38 @@ def _url(key):
 
 
 def _download(key, dest):
+    """Fetches `key` into `dest` through a temporary file of its own.
+
+    Concurrent downloads of one file (two processes filling one cache) each
+    write their own uniquely named temporary file beside `dest`; the atomic
+    rename of a verified file is the only step they share. A `dest` that
+    another process completed meanwhile is verified and used as it is.
+    """
+    if dest.is_file():
+        verify(dest, key)
+        return dest
     url = _url(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp)
     try:
         try:
-            with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
+            with urllib.request.urlopen(url, timeout=30) as r, os.fdopen(fd, "wb") as f:
                 while block := r.read(1 << 20):
                     f.write(block)
+                f.flush()
+                os.fsync(f.fileno())
         except OSError as e:  # URLError, HTTPError, timeouts, a full disk
             raise DatasetNotFoundError(
                 f"Dataset file {key}: downloading {url} failed ({e}). Fetch it by hand "
                 f"into a folder and set {ENV_DATA_DIR}=/path/to/data or pass data_dir=..."
             ) from e
         verify(tmp, key)
-    except BaseException:  # no half-downloaded .part file is left behind
+        tmp.chmod(0o644)  # mkstemp's 0600 would keep the cache's file from other users
+        os.replace(tmp, dest)
+    except BaseException:  # no half-downloaded file of ours is left behind
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, dest)
     return dest
 
 
@@ -205,9 +260,11 @@ def locate(keys, data_dir=None, download=True):
 
     Args:
         keys: ``"<subdir>/<name>"`` strings, e.g. ``"mnist/t10k-labels-idx1-ubyte.gz"``.
-        data_dir: Optional directory searched first.
+        data_dir: Optional directory; when given, the only one searched (and
+            nothing is downloaded).
         download: Whether a missing file may be fetched from its publisher
-            when online (``KERAS_AE_OFFLINE=1`` disables this too).
+            into the Keras cache when online (``KERAS_AE_OFFLINE=1`` disables
+            this too).
 
     Returns:
         A list of `Path`, one per key, every one verified.
@@ -215,7 +272,9 @@ def locate(keys, data_dir=None, download=True):
     Raises:
         DatasetNotFoundError: Naming the expected files and searched directories.
         DatasetError: When a file fails its checksum.
+        ValueError: When `data_dir` is no path or `download` no bool.
     """
+    download = check_flag("download", download)
     dirs = search_dirs(data_dir)
     found, missing = [], []
     for key in keys:
@@ -231,6 +290,15 @@ def locate(keys, data_dir=None, download=True):
         found.append(hit)
         if hit is None:
             missing.append(key)
+    if missing and data_dir is not None:
+        (given,) = dirs
+        expected = "\n".join(f"  {given / key}" for key in missing)
+        raise DatasetNotFoundError(
+            f"data_dir {str(given)!r} lacks dataset files; expected (or the same names "
+            f"directly in it):\n{expected}\nAn explicit data_dir is the only folder read: "
+            f"point it at the folder that holds {missing[0].split('/')[0]}/, or leave it "
+            f"unset to search {ENV_DATA_DIR} and the Keras cache."
+        )
     if missing and download and not offline() and _online(_url(missing[0])):
         for i, key in enumerate(keys):
             if found[i] is None:

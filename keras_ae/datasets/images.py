@@ -75,8 +75,8 @@ def load_mnist(data_dir=None, download=True):
     """Loads MNIST from the four IDX files in ``<data_dir>/mnist/``.
 
     Args:
-        data_dir: Directory holding ``mnist/`` (see `keras_ae.datasets` for the
-            search order when `None`).
+        data_dir: Directory holding ``mnist/``, the only one read when given
+            (see `keras_ae.datasets` for the search order when `None`).
         download: Whether missing files may be fetched when online.
 
     Returns:

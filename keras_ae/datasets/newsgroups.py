@@ -5,7 +5,7 @@ import tarfile
 
 import numpy as np
 
-from keras_ae.datasets._paths import DatasetError, locate
+from keras_ae.datasets._paths import DatasetError, check_flag, locate
 
 _MEMBER = re.compile(r"^(?:\./)?20news-bydate-(train|test)/([^/]+)/(\d+)$")
 
@@ -16,6 +16,8 @@ def strip_newsgroup_header(text):
     Args:
         text: One raw newsgroup message.
     """
+    if not isinstance(text, str):
+        raise ValueError(f"text must be a str (one message), got {type(text).__name__}")
     _, sep, body = text.partition("\n\n")
     return body if sep else text
 
@@ -41,6 +43,7 @@ def load_20newsgroups(data_dir=None, strip_headers=False, download=True):
     Example:
         >>> (docs, y), (docs_test, y_test), names = load_20newsgroups()
     """
+    strip_headers = check_flag("strip_headers", strip_headers)
     (path,) = locate(["20newsgroups/20news-bydate.tar.gz"], data_dir, download)
     found = {"train": [], "test": []}
     try:

@@ -16,7 +16,7 @@ import tarfile
 
 import numpy as np
 
-from keras_ae.datasets._paths import DatasetError, locate
+from keras_ae.datasets._paths import DatasetError, check_flag, locate
 
 _DOC = re.compile(r"<REUTERS([^>]*)>(.*?)</REUTERS>", re.DOTALL)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
@@ -64,6 +64,7 @@ def load_reuters21578(data_dir=None, drop_empty=False, download=True):
         >>> (docs, topics), (docs_t, topics_t), names = load_reuters21578()
         >>> y = multi_hot(topics, names)
     """
+    drop_empty = check_flag("drop_empty", drop_empty)
     (path,) = locate(["reuters21578/reuters21578.tar.gz"], data_dir, download)
     splits = {"TRAIN": ([], []), "TEST": ([], [])}
     n_files = 0
@@ -113,6 +114,8 @@ def multi_hot(label_lists, classes, dtype="float32"):
     index = {c: j for j, c in enumerate(classes)}
     out = np.zeros((len(label_lists), len(classes)), dtype=dtype)
     for i, labels in enumerate(label_lists):
+        if isinstance(labels, str):  # would be read as one label per character
+            raise ValueError(f"label_lists[{i}] must be a list of labels, got the str {labels!r}")
         for lab in labels:
             if lab not in index:
                 raise ValueError(
