@@ -2,7 +2,9 @@
 
 Each entry is trained, written to a temporary directory, loaded back from it
 exactly as users load it, measured on the test split, given its model card
-and figures, checksummed, and only then moved into `zoo/<name>/`.
+and figures, checksummed, and only then moved into `zoo/<name>/`, whose
+sha256 of `metadata.json` is then recorded in `zoo/MANIFEST.json` (what
+loading by name checks).
 
 Usage:
     python scripts/train_zoo.py [--only NAME[,NAME...]] [--data-dir DIR] [--list]
@@ -689,6 +691,7 @@ def finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype, known=None
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+    registry.pin_entry(zoo, name)  # the zoo's MANIFEST.json pins what was just written
     print(f"  wrote {final} ({size / 1e6:.2f} MB)", flush=True)
     return meta
 

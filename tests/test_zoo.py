@@ -242,3 +242,192 @@ def test_vae_log_likelihood_against_integrating_the_2d_code_on_a_grid(shared_dat
     assert np.all(gap < 0.3), gap  # a lower bound in expectation
     assert np.sum(np.abs(gap) < 0.3) >= 5, gap  # exact where q covers the posterior
     assert np.min(gap) < -3.0, gap  # ... and far low where it misses a mode
+
+
+# ------------------------------------------------ the manifest and tampering
+def rehash(entry):
+    """Recomputes an entry's metadata.json hashes, as a tamperer would."""
+    meta = json.loads((entry / "metadata.json").read_text())
+    meta["files"] = {p.name: registry.sha256(p) for p in entry.iterdir()
+                     if p.name != "metadata.json"}
+    (entry / "metadata.json").write_text(json.dumps(meta))
+
+
+@pytest.fixture
+def pinned_zoo(tiny_zoo):
+    for name in ("vae_tiny", "deep_tiny", "deep_small"):
+        registry.pin_entry(tiny_zoo, name)
+    return tiny_zoo
+
+
+def test_bundled_manifest_pins_every_entry_as_it_is():
+    """A retrain that forgot to record its entry in MANIFEST.json fails here."""
+    root = registry.bundled_dir()
+    on_disk = {p.name for p in root.iterdir()
+               if p.is_dir() and not p.name.startswith(".") and (p / "metadata.json").exists()}
+    pins = json.loads((root / registry.MANIFEST).read_text())
+    assert set(pins) == on_disk
+    for name, digest in pins.items():
+        assert registry.sha256(root / name / "metadata.json") == digest, name
+
+
+def test_changed_weights_with_recomputed_hashes_are_refused_by_name(pinned_zoo):
+    """Used to load: the metadata's own hashes were all that was checked."""
+    entry = pinned_zoo / "deep_tiny"
+    other = Autoencoder(input_shape=(784,), latent_dim=4, seed=1)
+    other.save_weights(str(entry / "model.weights.h5"))
+    rehash(entry)
+    registry.verify_entry(entry)  # consistent in itself ...
+    with pytest.raises(zoo.ChecksumError, match=r"deep_tiny/metadata\.json: sha256 .* pinned "
+                                                r"in the zoo's MANIFEST\.json"):
+        zoo.load("deep_tiny")
+    with pytest.raises(zoo.ChecksumError, match="pinned"):
+        zoo.info("deep_tiny")
+    # ... and loaded by path, the folder is trusted as what it is
+    x = np.random.default_rng(0).random((2, 784)).astype("float32")
+    np.testing.assert_array_equal(zoo.load_entry(entry).reconstruct(x), other.reconstruct(x))
+    zoo.load("deep_small")  # an untouched entry still loads
+
+
+def test_entry_folder_linked_out_of_the_zoo_is_refused(pinned_zoo, tmp_path):
+    """A symlink `zoo/<name>` to a folder elsewhere used to load as the entry."""
+    elsewhere, _ = make_entry(tmp_path / "elsewhere", "deep_tiny", latent_dim=2)
+    shutil.rmtree(pinned_zoo / "deep_tiny")
+    (pinned_zoo / "deep_tiny").symlink_to(elsewhere, target_is_directory=True)
+    registry.pin_entry(pinned_zoo, "deep_tiny")  # even pinned, the link is refused
+    with pytest.raises(zoo.ZooError, match=r"deep_tiny: a symbolic link"):
+        zoo.load("deep_tiny")
+    with pytest.raises(zoo.ZooError, match="a symbolic link"):
+        zoo.info("deep_tiny")
+    assert zoo.load_entry(elsewhere).latent_dim == 2  # by path, it is what it is
+
+
+def test_folder_the_manifest_does_not_pin_is_not_an_entry(pinned_zoo):
+    make_entry(pinned_zoo, "dropped_in")
+    assert "dropped_in" not in zoo.list_models()
+    with pytest.raises(zoo.ZooError, match=r"dropped_in: not an entry of this zoo .*does not "
+                                           r"pin it.*load_entry"):
+        zoo.load("dropped_in")
+    assert zoo.load_entry(pinned_zoo / "dropped_in").latent_dim == 4
+
+
+def test_the_bundled_zoo_without_its_manifest_is_refused(tiny_zoo, monkeypatch):
+    monkeypatch.delenv(registry.ENV_ZOO_DIR)
+    monkeypatch.setattr(registry, "bundled_dir", lambda: tiny_zoo)
+    with pytest.raises(zoo.ZooError, match=r"MANIFEST\.json: missing"):
+        zoo.load("deep_tiny")
+    with pytest.raises(zoo.ZooError, match=r"MANIFEST\.json: missing"):
+        zoo.list_models()
+
+
+def test_a_malformed_manifest_is_named(pinned_zoo):
+    (pinned_zoo / registry.MANIFEST).write_text('{"deep_tiny": "abc"}')
+    with pytest.raises(zoo.ZooError, match=r"MANIFEST\.json: expected a JSON object of entry "
+                                           r"name -> sha256"):
+        zoo.load("deep_tiny")
+    (pinned_zoo / registry.MANIFEST).write_bytes(b"\xff\xfe{}")
+    with pytest.raises(zoo.ZooError, match=r"MANIFEST\.json: not a zoo manifest: not UTF-8"):
+        zoo.list_models()
+
+
+@pytest.mark.parametrize("file", ["metadata.json", "config.json"])
+def test_non_utf8_json_is_a_clear_error(tiny_zoo, file):
+    """Used to raise UnicodeDecodeError."""
+    entry = tiny_zoo / "deep_tiny"
+    (entry / file).write_bytes((entry / file).read_bytes().replace(b'"', b'\xff"', 1))
+    if file != "metadata.json":
+        rehash(entry)
+    with pytest.raises(zoo.ZooError, match=rf"deep_tiny/{file}: not a .*: not UTF-8 text"):
+        zoo.load("deep_tiny")
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("a" * 5000, "at most 100 characters, got 'aaaa.*5000 characters"),
+    ("deep\x00tiny", "printable"),
+    ("deep\ntiny", "printable"),
+])
+def test_long_or_unprintable_names_are_clear_errors(tiny_zoo, bad, message):
+    """A 5,000-character name used to raise OSError (File name too long)."""
+    for fn in (zoo.load, zoo.info, zoo.entry_dir):
+        with pytest.raises(zoo.ZooError, match=message):
+            fn(bad)
+
+
+def test_files_table_with_a_bad_digest_is_named(tiny_zoo):
+    meta_path = tiny_zoo / "deep_tiny" / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["files"]["config.json"] = 5
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(zoo.ZooError, match=r"'files' maps a file name to the 64 hex digits"):
+        zoo.load("deep_tiny")
+
+
+def test_weights_that_are_no_weights_file_are_named(tiny_zoo):
+    """A folder of one's own whose (rehashed) weights are not HDF5 used to
+    raise h5py's OSError."""
+    entry = tiny_zoo / "deep_tiny"
+    (entry / "model.weights.h5").write_bytes(b"not hdf5")
+    rehash(entry)
+    with pytest.raises(zoo.ZooError, match=r"model\.weights\.h5: cannot load the weights"):
+        zoo.load_entry(entry)
+
+
+def test_a_mistyped_zoo_dir_is_named(monkeypatch, tmp_path):
+    """A KERAS_AE_ZOO_DIR that does not exist used to list no models, silently."""
+    monkeypatch.setenv(registry.ENV_ZOO_DIR, str(tmp_path / "zooo"))
+    with pytest.raises(zoo.ZooError, match=r"KERAS_AE_ZOO_DIR=.*zooo'.*no such directory"):
+        zoo.list_models()
+
+
+def test_train_zoo_pins_the_entry_it_writes(tmp_path, monkeypatch):
+    """scripts/train_zoo.py is the manifest's one writer: each entry it moves
+    into the zoo is pinned, so a retrain cannot leave the manifest behind."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "train_zoo", registry.Path(__file__).resolve().parents[1] / "scripts" / "train_zoo.py")
+    tz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tz)
+    monkeypatch.setattr(tz, "write_figures", lambda *a: [])
+    monkeypatch.setattr(tz, "write_card", lambda spec, meta, entry, figures:
+                        (entry / "README.md").write_text("card"))
+    root = tmp_path / "zoo"
+    make_entry(root, "old")
+    registry.pin_entry(root, "old")
+    work, _ = make_entry(root, ".tmp-new")
+    (work / "metadata.json").unlink()
+    entry_spec = {"name": "new", "variant": "Autoencoder", "description": "d",
+                  "preprocessing": {}, "metrics": []}
+    tz.finish_entry(entry_spec, work, root, None, {}, {}, "float32")
+    pins = json.loads((root / registry.MANIFEST).read_text())
+    assert set(pins) == {"old", "new"}
+    assert pins["new"] == registry.sha256(root / "new" / "metadata.json")
+    monkeypatch.setenv(registry.ENV_ZOO_DIR, str(root))
+    assert zoo.list_models() == ["new", "old"] and zoo.load("new").latent_dim == 4
+
+
+def test_the_installed_layout_ships_and_checks_the_manifest(tmp_path, monkeypatch):
+    """setup.py's package data holds MANIFEST.json, and an installed copy pins
+    its entries with it (the suite otherwise imports keras_ae from the clone)."""
+    import subprocess
+    import sys
+
+    import keras_ae
+
+    repo = registry.Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "setup.py", "-q", "build", "--build-base",
+                    str(tmp_path / "build")], cwd=repo, check=True, capture_output=True)
+    package = tmp_path / "build" / "lib" / "keras_ae"
+    installed = package / "_zoo_files"
+    assert (installed / registry.MANIFEST).is_file()
+    monkeypatch.delenv(registry.ENV_ZOO_DIR, raising=False)
+    monkeypatch.setattr(keras_ae, "__file__", str(package / "__init__.py"))
+    assert registry.bundled_dir() == installed
+    assert zoo.list_models() == NAMES
+    name = NAMES[0]
+    zoo.load(name)
+    meta = json.loads((installed / name / "metadata.json").read_text())
+    meta["description"] = "changed"
+    (installed / name / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(zoo.ChecksumError, match="pinned"):
+        zoo.load(name)

@@ -2,7 +2,9 @@
 
 Entries live in the repository's top-level `zoo/` folder, which ships inside
 the package as `keras_ae/_zoo_files`. Loading verifies the sha256 of every
-file first and never runs code from the files (`safe_mode=True`).
+file first and never runs code from the files (`safe_mode=True`); loading by
+name also checks the entry's `metadata.json` against the zoo's `MANIFEST.json`,
+so a shipped entry cannot be changed on disk, even with its hashes recomputed.
 
 Example:
     >>> from keras_ae import zoo
@@ -14,6 +16,7 @@ Example:
 from keras_ae.zoo.registry import (
     ChecksumError,
     ZooError,
+    bundled_dir,
     entry_dir,
     info,
     list_models,
@@ -44,6 +47,7 @@ def evaluate(name, quick=False, data_dir=None):
 __all__ = [
     "ChecksumError",
     "ZooError",
+    "bundled_dir",
     "entry_dir",
     "evaluate",
     "info",
