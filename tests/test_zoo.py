@@ -431,3 +431,22 @@ def test_the_installed_layout_ships_and_checks_the_manifest(tmp_path, monkeypatc
     (installed / name / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(zoo.ChecksumError, match="pinned"):
         zoo.load(name)
+
+
+@pytest.mark.parametrize("metric, message", [
+    ({"name": "mse", "kind": "mse", "value": 0.1}, r"metrics\[0\] must be an object with name, "
+                                                  r"kind, value, tolerance"),
+    ({"name": "mse", "kind": "rm -rf", "value": 0.1, "tolerance": {}}, "has kind 'rm -rf'"),
+    ({"name": "mse", "kind": "mse", "value": 0.1, "tolerance": {}, "params": {"bogus": 1}},
+     r"metric 'mse' takes params among .*bogus"),
+])
+def test_a_card_of_ones_own_that_cannot_be_measured_is_named(tiny_zoo, metric, message):
+    """An entry of one's own is checked only against its own metadata: a card
+    lacking a field used to fail with KeyError or TypeError mid-measurement."""
+    entry = tiny_zoo / "deep_tiny"
+    meta = json.loads((entry / "metadata.json").read_text())
+    meta.update(preprocessing={"scale": "unit", "layout": "flat"}, dataset="mnist",
+                metrics=[metric])
+    (entry / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(zoo.ZooError, match=message):
+        zoo.evaluate("deep_tiny", data_dir="/nonexistent")

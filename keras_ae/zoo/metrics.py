@@ -8,6 +8,7 @@ the dataset's official test split (the PCA reference alone also reads the
 training split to fit the components); pixels are measured in [0, 1].
 """
 
+import inspect
 import math
 
 import keras
@@ -251,6 +252,31 @@ def bar_met(value, bar):
             ">=": value >= target, ">": value > target}[op]
 
 
+def _check_card(meta):
+    """A ZooError naming what a card's metrics lack, before any data is read
+    (an entry of one's own is checked only against its own metadata)."""
+    from keras_ae.zoo.registry import ZooError
+
+    if not isinstance(meta.get("preprocessing"), dict) or not isinstance(meta.get("dataset"), str):
+        raise ZooError(f"zoo entry {meta.get('name')!r}: metadata.json needs a 'preprocessing' "
+                       "object and a 'dataset' name to re-measure its card")
+    metrics = meta.get("metrics", [])
+    for i, m in enumerate(metrics if isinstance(metrics, list) else [None]):
+        need = ("name", "kind", "value", "tolerance")
+        if (not isinstance(m, dict) or any(k not in m for k in need)
+                or not isinstance(m["tolerance"], dict) or not isinstance(m["value"], (int, float))):
+            raise ZooError(f"zoo entry {meta.get('name')!r}: metrics[{i}] must be an object with "
+                           f"{', '.join(need)} (a number, a tolerance object), got {str(m)[:200]}")
+        if m["kind"] not in KINDS:
+            raise ZooError(f"zoo entry {meta.get('name')!r}: metric {m['name']!r} has kind "
+                           f"{m['kind']!r}, not one of {sorted(KINDS)}")
+        params = m.get("params", {})
+        allowed = set(inspect.signature(KINDS[m["kind"]]).parameters) - {"model", "x"}
+        if not isinstance(params, dict) or set(params) - allowed:
+            raise ZooError(f"zoo entry {meta.get('name')!r}: metric {m['name']!r} takes params "
+                           f"among {sorted(allowed)}, got {str(params)[:200]}")
+
+
 def evaluate_entry(model, meta, quick=False, data_dir=None, names=None):
     """Re-measures the metrics of an entry's card.
 
@@ -265,6 +291,7 @@ def evaluate_entry(model, meta, quick=False, data_dir=None, names=None):
     Returns:
         A list of dicts `{name, card, measured, tolerance, ok, quick}`.
     """
+    _check_card(meta)
     results = []
     for metric in meta.get("metrics", []):
         if quick and not metric.get("quick", True):
