@@ -588,3 +588,85 @@ def test_a_data_dir_that_is_no_directory_is_named(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_AE_DATA_DIR", str(data_dir()))
     with pytest.raises(datasets.DatasetNotFoundError, match=r"data_dir '.*nothing' is not a dir"):
         datasets.load_ecg5000(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize("call", ["preprocess", "make_dataset"])
+def test_integer_images_are_scaled_by_their_dtypes_range_or_refused(call):
+    """uint16 65535 became 257.0 (divided by 255) and int16 -300 became -1.18."""
+    def run(x, **kwargs):
+        if call == "preprocess":
+            return datasets.preprocess(x, **kwargs)
+        return np.concatenate(_batches(datasets.make_dataset(x, shuffle=False, **kwargs)))
+
+    for dtype in ("uint8", "uint16", "uint32", "uint64"):
+        top = np.iinfo(dtype).max
+        x = np.array([[0, top // 4 * 3, top]], dtype)
+        unit = x / float(top)  # 0, 0.75, 1
+        np.testing.assert_allclose(run(x), unit, atol=1e-6, err_msg=dtype)
+        np.testing.assert_array_equal(run(x, binarize="static"), [[0, 1, 1]])
+        np.testing.assert_allclose(run(x, scale="symmetric"), 2 * unit - 1, atol=1e-6)
+    np.testing.assert_array_equal(run(np.array([[False, True]])), [[0, 1]])
+    for dtype in ("int8", "int16", "int32", "int64"):
+        x = np.array([[-300, 255] if dtype != "int8" else [-3, 100]], dtype)
+        for kwargs in ({}, {"scale": "symmetric"}, {"binarize": "static"}):
+            with pytest.raises(ValueError, match=rf"{call}: x has the signed integer dtype "
+                                                 rf"{dtype}, which has no intensity range"):
+                run(x, **kwargs)
+        raw = run(x, scale=None)  # raw values asked for: kept as they are
+        assert raw.dtype == np.float32
+        np.testing.assert_array_equal(raw, x.astype(np.float32))
+
+
+@pytest.mark.parametrize("call", ["preprocess", "make_dataset"])
+def test_values_beyond_float32_are_refused_not_made_infinite(call):
+    """The finiteness check ran before the cast: float64 1e300 became inf."""
+    fn = getattr(datasets, call)
+    for value in (1e300, -1e39):
+        with pytest.raises(ValueError, match=rf"{call}: x has values in .*beyond float32's range"):
+            fn(np.full((2, 12), value), scale=None)
+    big = float(np.finfo(np.float32).max)  # the largest float32 itself still fits
+    assert np.isfinite(datasets.preprocess(np.full((2, 12), big), scale=None)).all()
+
+
+@pytest.mark.parametrize("call", ["preprocess", "make_dataset"])
+def test_threshold_must_lie_inside_the_intensity_range(call):
+    """threshold=nan or 2.0 binarized every image to zeros."""
+    fn = getattr(datasets, call)
+    x = np.full((2, 3, 3), 200, np.uint8)
+    for bad in (float("nan"), 2.0, 1.0, -0.1, float("inf"), "0.5", None):
+        with pytest.raises(ValueError, match=r"threshold must be a (finite )?number"):
+            fn(x, binarize="static", threshold=bad)
+    assert datasets.preprocess(x, binarize="static", threshold=0.0).min() == 1
+
+
+def test_make_dataset_arguments_give_errors_naming_them():
+    """An empty array reached TF's ShuffleDatasetV3 error, seed=2**70 was taken
+    as it came, a batch_size above len(x) with drop_remainder gave no batch."""
+    x = np.zeros((10, 4, 4), np.uint8)
+    with pytest.raises(ValueError, match=r"make_dataset: x is empty \(shape \(0, 4, 4\)\)"):
+        datasets.make_dataset(x[:0])
+    for seed in (2**70, -(2**64), 3.0, True, "1"):
+        with pytest.raises(ValueError, match=r"seed must be None or an integer in \[-2\*\*63"):
+            datasets.make_dataset(x, seed=seed)
+    np.testing.assert_array_equal(  # numpy and negative int64 seeds are seeds
+        _batches(datasets.make_dataset(x, seed=np.int64(-5))),
+        _batches(datasets.make_dataset(x, seed=-5)))
+    with pytest.raises(ValueError, match=r"drop_remainder=True with batch_size=16 > len\(x\)=10"):
+        datasets.make_dataset(x, batch_size=16, drop_remainder=True)
+    for flag in ("shuffle", "drop_remainder", "prefetch", "cache", "repeat", "flatten", "channels"):
+        with pytest.raises(ValueError, match=rf"{flag} must be True or False, got 'no'"):
+            datasets.make_dataset(x, **{flag: "no"})
+    with pytest.raises(ValueError, match="flatten must be True or False"):
+        datasets.preprocess(x, flatten=1)
+    with pytest.raises(ValueError, match="y must hold one target per sample"):
+        datasets.make_dataset(x, y=3)
+    for call in ("preprocess", "make_dataset"):
+        fn = getattr(datasets, call)
+        with pytest.raises(ValueError, match=rf"{call}: x is complex .*imaginary part"):
+            fn(np.ones((2, 3), np.complex64))
+        with pytest.raises(ValueError, match=rf"{call}: x must have a bool, integer or float dtype"):
+            fn(np.array([["1", "2"]]))
+        with pytest.raises(ValueError, match=rf"{call}: x must be a batch of samples"):
+            fn(np.float32(0.5))
+    # an empty batch through preprocess is an empty batch, flattened or not
+    assert datasets.preprocess(x[:0], flatten=True).shape == (0, 16)

@@ -3,13 +3,15 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.utils.validation import check_positive_int
+from keras_ae.datasets._paths import check_flag
+from keras_ae.utils.validation import check_number, check_positive_int
 
 SCALES = ("unit", "symmetric", None)
 BINARIZE = (None, "static", "dynamic")
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
-def _check(scale, binarize, flatten, channels):
+def _check(scale, binarize, flatten, channels, threshold):
     if scale not in SCALES:
         raise ValueError(
             f'scale must be one of "unit", "symmetric" or None, got {scale!r}'
@@ -18,14 +20,69 @@ def _check(scale, binarize, flatten, channels):
         raise ValueError(
             f'binarize must be None, "static" or "dynamic", got {binarize!r}'
         )
-    if flatten and channels:
+    if check_flag("flatten", flatten) & check_flag("channels", channels):  # both checked
         raise ValueError("flatten=True and channels=True exclude each other; got both")
+    # An intensity threshold outside [0, 1) (or NaN) binarizes every image to zeros.
+    return check_number("threshold", threshold, low=0.0, high=1.0)
+
+
+def check_seed(seed):
+    """`seed` as an int tf.data takes (int64), or None; else a ValueError naming it."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (
+        -(2**63) <= seed < 2**63
+    ):
+        raise ValueError(f"seed must be None or an integer in [-2**63, 2**63), got {seed!r}")
+    return int(seed)
+
+
+def _images(x, fn):
+    """`x` as a numpy batch of real numbers (bool, integer or float), rank >= 2."""
+    try:
+        x = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise ValueError(f"{fn}: x must be a numeric array, could not convert it: {e}") from None
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise ValueError(
+            f"{fn}: x is complex ({x.dtype}); images are real: pass x.real or np.abs(x) "
+            "(casting would drop the imaginary part)"
+        )
+    if not (x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer)
+            or np.issubdtype(x.dtype, np.floating)):
+        raise ValueError(f"{fn}: x must have a bool, integer or float dtype, got {x.dtype}")
+    if x.ndim < 2:
+        raise ValueError(f"{fn}: x must be a batch of samples (N, ...), got shape {x.shape}")
+    return x
+
+
+def _divisor(x, scale, binarize, fn):
+    """What `x` is divided by to give [0, 1] intensities, or None for raw values.
+
+    One rule for integer images: unsigned types are divided by their dtype's
+    maximum (uint8 by 255, uint16 by 65535, ...), bool is 0/1, floats are taken
+    as [0, 1] already. Signed types have no intensity range (int16 -300 would
+    become a negative "intensity", an int64 array of 0-255 pixels would become
+    nearly black), so they are refused unless raw values are asked for.
+    """
+    if scale is None and binarize is None:
+        return None
+    if np.issubdtype(x.dtype, np.signedinteger):
+        raise ValueError(
+            f"{fn}: x has the signed integer dtype {x.dtype}, which has no intensity range "
+            "(unsigned integers are divided by their dtype's maximum, floats must lie in "
+            "[0, 1]): pass x.astype('uint8') for 8-bit pixels, floats in [0, 1], or "
+            "scale=None without binarize for the raw values"
+        )
+    if np.issubdtype(x.dtype, np.unsignedinteger):
+        return float(np.iinfo(x.dtype).max)
+    return 1.0
 
 
 def _check_values(x, scale, binarize, fn):
-    """Float images must be finite, and in [0, 1] wherever they are read as intensities
-    (every setting but scale=None without binarize): a float copy of uint8 pixels
-    (0-255) would otherwise pass through unscaled, and binarize to all ones."""
+    """Float images must be finite and fit float32, and lie in [0, 1] wherever they are
+    read as intensities (every setting but scale=None without binarize): a float copy of
+    uint8 pixels (0-255) would otherwise pass through unscaled, and binarize to all ones."""
     if not np.issubdtype(x.dtype, np.floating) or not x.size:
         return
     low, high = float(np.min(x)), float(np.max(x))  # NaN and infinities show in both
@@ -34,17 +91,22 @@ def _check_values(x, scale, binarize, fn):
     if (scale is not None or binarize is not None) and (low < -1e-6 or high > 1 + 1e-6):
         raise ValueError(
             f"{fn}: x is a float array with values in [{low:g}, {high:g}], but float images "
-            "are read as intensities in [0, 1] (integer images are divided by 255): divide "
-            "it by 255 or pass the uint8 array itself; for other values (TF-IDF, "
-            "standardized features) use scale=None without binarize, which keeps them as "
-            "they are"
+            "are read as intensities in [0, 1] (unsigned integer images are divided by "
+            "their dtype's maximum, e.g. 255): divide it by 255 or pass the uint8 array "
+            "itself; for other values (TF-IDF, standardized features) use scale=None "
+            "without binarize, which keeps them as they are"
+        )
+    if max(-low, high) > _F32_MAX:  # the float32 cast would make them infinite
+        raise ValueError(
+            f"{fn}: x has values in [{low:g}, {high:g}], beyond float32's range "
+            f"(+-{_F32_MAX:g}); the output is float32: rescale x first"
         )
 
 
-def _unit(x, integer):
-    """Casts to float32 in [0, 1] for integer input (divides by 255)."""
+def _unit(x, divisor):
+    """Casts to float32, divided by `divisor` (see `_divisor`) unless it is 1."""
     x = tf.cast(x, tf.float32)
-    return x / 255.0 if integer else x
+    return x if divisor in (None, 1.0) else x / divisor
 
 
 def _finish(x, scale, flatten, channels, sample_rank):
@@ -64,40 +126,47 @@ def preprocess(
     """Applies `make_dataset`'s transforms eagerly to a numpy batch.
 
     Args:
-        x: Array of shape (N, H, W) or (N, H, W, C); integer arrays (uint8
-            images) are divided by 255, float arrays are taken as in [0, 1].
+        x: Array of shape (N, H, W) or (N, H, W, C). Read as intensities,
+            unsigned integer arrays are divided by their dtype's maximum (uint8
+            by 255, uint16 by 65535), bool is 0/1, float arrays must lie in
+            [0, 1], and signed integer or complex arrays are refused.
         scale: ``"unit"`` for [0, 1], ``"symmetric"`` for [-1, 1], `None`
-            for the raw values as float32.
+            for the raw values as float32 (any real dtype, within float32's range).
         flatten: Reshape each sample to a vector, e.g. (N, 784).
         channels: Add a channel axis to (N, H, W) input, giving (N, H, W, 1).
         binarize: `None` or ``"static"`` (intensity > `threshold` gives 1).
             ``"dynamic"`` is only meaningful in a pipeline.
-        threshold: Static binarization threshold on the [0, 1] intensity.
+        threshold: Static binarization threshold on the [0, 1] intensity, in [0, 1).
 
     Returns:
-        A float32 numpy array.
+        A float32 numpy array, finite.
+
+    Raises:
+        ValueError: For an argument out of its range, or values the rule for
+            `x` refuses (NaN, infinities, floats outside [0, 1] read as
+            intensities, signed integers read as intensities, complex).
 
     Example:
         >>> x = preprocess(x_test, flatten=True)  # (10000, 784) in [0, 1]
     """
-    _check(scale, binarize, flatten, channels)
+    threshold = _check(scale, binarize, flatten, channels, threshold)
     if binarize == "dynamic":
         raise ValueError(
             'binarize="dynamic" needs make_dataset; preprocess accepts None or "static"'
         )
-    x = np.asarray(x)
+    x = _images(x, "preprocess")
+    divisor = _divisor(x, scale, binarize, "preprocess")
     _check_values(x, scale, binarize, "preprocess")
-    integer = np.issubdtype(x.dtype, np.integer)
-    if scale is None and binarize is None:
-        out = x.astype(np.float32)
-    else:
-        out = x.astype(np.float32) / 255.0 if integer else x.astype(np.float32)
+    out = x.astype(np.float32)
+    if divisor is not None:
+        if divisor != 1.0:
+            out /= np.float32(divisor)
         if binarize == "static":
             out = (out > threshold).astype(np.float32)
         if scale == "symmetric":
             out = 2.0 * out - 1.0
     if flatten:
-        out = out.reshape(len(out), -1)
+        out = out.reshape(out.shape[0], int(np.prod(out.shape[1:])))
     elif channels and out.ndim == 3:
         out = out[..., None]
     return out
@@ -127,14 +196,15 @@ def make_dataset(
     is what gets cached, so memory stays at one byte per pixel.
 
     Args:
-        x: Images (N, H, W) or (N, H, W, C), usually uint8; integer arrays are
-            divided by 255, float arrays are taken as already in [0, 1].
+        x: Images (N, H, W) or (N, H, W, C), usually uint8, at least one;
+            read as in `preprocess` (uint8 divided by 255, uint16 by 65535,
+            floats in [0, 1], signed integers refused unless ``scale=None``).
         y: Optional targets/labels, passed through unchanged. When `None` the
             dataset yields ``x`` batches only (autoencoders use ``y = x``).
         batch_size: Samples per batch.
         shuffle: Shuffle the whole array, afresh every epoch.
-        seed: Int seed for shuffling and dynamic binarization; the same seed
-            gives the same sequence of epochs.
+        seed: Int seed (int64) for shuffling and dynamic binarization; the
+            same seed gives the same sequence of epochs.
         scale: ``"unit"`` for [0, 1], ``"symmetric"`` for [-1, 1], `None`
             for raw values as float32.
         flatten: Yield (batch, H*W*C) vectors.
@@ -143,8 +213,8 @@ def make_dataset(
             (> `threshold`); ``"dynamic"`` draws a fresh Bernoulli sample with
             the intensity as probability every epoch (Salakhutdinov & Murray,
             2008). Binary output is {0, 1} ({-1, 1} with ``scale="symmetric"``).
-        threshold: Static binarization threshold on the [0, 1] intensity.
-        drop_remainder: Drop the last partial batch.
+        threshold: Static binarization threshold on the [0, 1] intensity, in [0, 1).
+        drop_remainder: Drop the last partial batch (refused when no batch would be left).
         prefetch: Prefetch with `tf.data.AUTOTUNE`.
         cache: Cache the raw array in memory after the first epoch.
         repeat: Repeat forever (then pass ``steps_per_epoch`` to ``fit``).
@@ -156,17 +226,30 @@ def make_dataset(
         >>> ds = make_dataset(x_train, batch_size=256, flatten=True, seed=0)
         >>> model.fit(ds, epochs=10)
     """
-    _check(scale, binarize, flatten, channels)
-    x = np.asarray(x)
-    if x.ndim < 2:
-        raise ValueError(f"x must be a batch of samples (N, ...), got shape {x.shape}")
+    threshold = _check(scale, binarize, flatten, channels, threshold)
+    flags = dict(shuffle=shuffle, drop_remainder=drop_remainder, prefetch=prefetch,
+                 cache=cache, repeat=repeat)
+    shuffle, drop_remainder, prefetch, cache, repeat = (
+        check_flag(k, v) for k, v in flags.items())
+    seed = check_seed(seed)
+    x = _images(x, "make_dataset")
+    if not len(x):
+        raise ValueError(f"make_dataset: x is empty (shape {x.shape}); expected at least one sample")
     batch_size = check_positive_int("batch_size", batch_size)  # numpy integers too
-    _check_values(x, scale, binarize, "make_dataset")
-    if y is not None and len(y) != len(x):
+    if drop_remainder and batch_size > len(x):
         raise ValueError(
-            f"x and y must have the same length, got {len(x)} and {len(y)}"
+            f"drop_remainder=True with batch_size={batch_size} > len(x)={len(x)} would "
+            "yield no batch at all"
         )
-    integer = np.issubdtype(x.dtype, np.integer)
+    divisor = _divisor(x, scale, binarize, "make_dataset")
+    _check_values(x, scale, binarize, "make_dataset")
+    if y is not None:
+        if np.ndim(y) == 0:
+            raise ValueError(f"y must hold one target per sample, got {y!r:.60}")
+        if len(y) != len(x):
+            raise ValueError(
+                f"x and y must have the same length, got {len(x)} and {len(y)}"
+            )
     sample_rank = x.ndim - 1
     has_y = y is not None
 
@@ -180,10 +263,8 @@ def make_dataset(
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
     def transform(xb, noise_seed=None):
-        if scale is None and binarize is None:
-            xb = tf.cast(xb, tf.float32)
-        else:
-            xb = _unit(xb, integer)
+        xb = _unit(xb, divisor)
+        if divisor is not None:
             if binarize == "static":
                 xb = tf.cast(xb > threshold, tf.float32)
             elif binarize == "dynamic":
