@@ -20,12 +20,16 @@ Example:
 """
 
 import inspect
+import math
 import numbers
 
+import numpy as np
 import keras
+import tensorflow as tf
 from keras import ops
 
 from keras_ae.utils import rng
+from keras_ae.utils.validation import check_seed, check_shape
 
 CORRUPTIONS = ("dropout", "gaussian", "salt_and_pepper", "block")
 
@@ -44,7 +48,12 @@ def _float(x, scaled=None):
     of a given std, a salt value of 1): integer input, uint8 pixels on the
     0-255 scale, is refused there instead of being corrupted meaninglessly."""
     x = ops.convert_to_tensor(x)
-    if "float" not in str(x.dtype):
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    if not (dtype.startswith(("float", "int", "uint", "bfloat")) or dtype == "bool"):
+        raise ValueError(f"x must be a batch of real numbers, got dtype {dtype}"
+                         + (": pass x.real or abs(x) if that is what you mean"
+                            if dtype.startswith("complex") else ""))
+    if "float" not in dtype:
         if scaled:
             raise ValueError(
                 f"{scaled} takes float batches (images in [0, 1]); got dtype "
@@ -63,24 +72,37 @@ def _check_rate(rate, name="rate"):
         raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
 
 
-def _check_seed(seed):
-    if not (seed is None or isinstance(seed, (int, keras.random.SeedGenerator))):
-        raise ValueError(
-            f"seed must be an int, None or a keras.random.SeedGenerator, got {type(seed).__name__}"
-        )
-
-
 def _seed(seed):
-    """A numpy integer seed as the int it stands for (VAE.sample takes them too)."""
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        return int(seed)
-    return seed
+    """`seed` checked: None, a SeedGenerator, or an int (numpy ones too) that Keras takes."""
+    return check_seed("seed", seed, generator=True)
+
+
+def _value(name, value, dtype=None, nan=False):
+    """A fill value: a finite real number (NaN too with `nan`), within `dtype`'s range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if hasattr(value, "dtype") and not isinstance(value, np.ndarray):
+            return value  # a tensor, from a traced step
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if math.isnan(value) and nan:
+        return value
+    try:
+        limit = float(np.finfo(dtype or "float32").max)
+    except (TypeError, ValueError):  # an integer dtype (cast to float32 after) or bfloat16
+        limit = float(np.finfo("float32").max)
+    if not abs(value) <= limit or math.isinf(value):
+        allowed = " (or NaN)" if nan else ""
+        raise ValueError(f"{name} must be a finite number{allowed} that {dtype or 'float32'} "
+                         f"holds, got {value!r}")
+    return value
+
+
+def _eager(x):
+    return tf.executing_eagerly() and not isinstance(x, keras.KerasTensor)
 
 
 def _uniform(x, seed):
-    seed = _seed(seed)
-    _check_seed(seed)
-    return rng.uniform(ops.shape(x), seed, dtype=x.dtype)
+    return rng.uniform(ops.shape(x), _seed(seed), dtype=x.dtype)
 
 
 def dropout_mask(x, rate, seed=None):
@@ -121,17 +143,24 @@ def gaussian_noise(x, stddev, seed=None, clip=None):
     Returns:
         ``x + stddev * N(0, 1)``, optionally clipped.
     """
-    if isinstance(stddev, numbers.Number) and not stddev >= 0:  # NaN fails too
-        raise ValueError(f"stddev must be >= 0, got {stddev!r}")
-    if clip is not None and (not hasattr(clip, "__len__") or len(clip) != 2
-                             or not clip[0] <= clip[1]):
-        raise ValueError(f"clip must be None or (lo, hi) with lo <= hi, got {clip!r}")
+    if isinstance(stddev, (numbers.Real, str, type(None))) and not isinstance(stddev, bool):
+        if isinstance(stddev, (str, type(None))) or not 0 <= stddev < math.inf:  # NaN fails too
+            raise ValueError(f"stddev must be a finite number >= 0, got {stddev!r}")
+    elif not hasattr(stddev, "dtype") or isinstance(stddev, np.ndarray):  # (a traced tensor)
+        raise ValueError(f"stddev must be a finite number >= 0, got {stddev!r}")
+    if clip is not None:
+        ok = (hasattr(clip, "__len__") and len(clip) == 2 and all(
+            isinstance(c, numbers.Real) and not isinstance(c, bool) for c in clip))
+        if not ok or not clip[0] <= clip[1]:
+            raise ValueError(f"clip must be None or (lo, hi) numbers with lo <= hi, got {clip!r}")
     seed = _seed(seed)
-    _check_seed(seed)
     x = _float(x, scaled="gaussian_noise")
     y = x + stddev * rng.normal(ops.shape(x), seed, dtype=x.dtype)
     if clip is not None:
         y = ops.clip(y, clip[0], clip[1])
+    if _eager(x) and not bool(ops.all(ops.isfinite(y))) and bool(ops.all(ops.isfinite(x))):
+        raise ValueError(f"gaussian_noise overflowed {x.dtype.name}: x plus noise of "
+                         f"stddev={stddev!r} holds values beyond its range")
     return y
 
 
@@ -150,6 +179,8 @@ def salt_and_pepper(x, rate, seed=None, low=0.0, high=1.0):
     """
     _check_rate(rate)
     x = _float(x, scaled="salt_and_pepper")
+    low = _value("low", low, x.dtype.name)
+    high = _value("high", high, x.dtype.name)
     u = _uniform(x, seed)
     lo = ops.cast(low, x.dtype)
     hi = ops.cast(high, x.dtype)
@@ -163,7 +194,8 @@ def random_missing(x, rate, seed=None, fill=0.0):
         x: Float batch (N, ...).
         rate: Probability in [0, 1) that a value is missing.
         seed: Int, `None` or `keras.random.SeedGenerator`.
-        fill: Value written where data are missing.
+        fill: Value written where data are missing (NaN marks them for
+            `keras_ae.tasks.impute`).
 
     Returns:
         ``(x_filled, mask)``: `x` with missing values set to `fill`, and a
@@ -171,6 +203,7 @@ def random_missing(x, rate, seed=None, fill=0.0):
     """
     _check_rate(rate)
     x = _float(x)
+    fill = _value("fill", fill, x.dtype.name, nan=True)
     mask = ops.cast(_uniform(x, seed) < rate, x.dtype)
     return ops.where(mask > 0, ops.cast(fill, x.dtype), x), mask
 
@@ -179,7 +212,7 @@ def _as_images(x, image_shape, fn):
     """Returns x reshaped to (N, H, W, C) and the original shape."""
     rank = len(x.shape)
     if image_shape is not None:
-        image_shape = tuple(int(d) for d in image_shape)
+        image_shape = check_shape("image_shape", image_shape)
         if len(image_shape) not in (2, 3):
             raise ValueError(
                 f"image_shape must be (H, W) or (H, W, C), got {image_shape}"
@@ -234,13 +267,12 @@ def block_mask(
         pixel was replaced (for OpenCV inpainting use
         ``mask.reshape(N, H, W, -1)[..., 0].astype("uint8")``).
     """
-    if not isinstance(size, numbers.Integral) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
-    if not isinstance(num_blocks, numbers.Integral) or num_blocks < 1:
-        raise ValueError(f"num_blocks must be a positive int, got {num_blocks!r}")
+    for name, count in (("size", size), ("num_blocks", num_blocks)):
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+            raise ValueError(f"{name} must be a positive int, got {count!r}")
     seed = _seed(seed)
-    _check_seed(seed)
     x = _float(x)
+    value = _value("value", value, x.dtype.name)
     orig_shape = ops.shape(x)
     imgs = _as_images(x, image_shape, "block_mask")
     h, w = imgs.shape[1], imgs.shape[2]
@@ -279,7 +311,7 @@ def downsample(x, factor, image_shape=None):
         (N, H/f, W/f) or (N, H/f, W/f, C) (flat (N, D/f^2) for flat input);
         the per-image mean is preserved.
     """
-    if not isinstance(factor, numbers.Integral) or factor < 1:
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or factor < 1:
         raise ValueError(f"factor must be a positive int, got {factor!r}")
     x = _float(x)
     rank = len(x.shape)

@@ -227,7 +227,7 @@ def test_scale_dependent_corruptions_refuse_integer_pixels():
     np.testing.assert_array_equal(np.asarray(masked),
                                   np.asarray(C.dropout_mask(pixels, 0.5, seed=3)))
     x = pixels / 255.0
-    for bad, message in ((dict(stddev=float("nan")), "stddev must be >= 0, got nan"),
+    for bad, message in ((dict(stddev=float("nan")), "stddev must be a finite number >= 0, got nan"),
                          (dict(stddev=0.1, clip=1), "clip must be None or \\(lo, hi\\)")):
         with pytest.raises(ValueError, match=message):
             C.gaussian_noise(x, seed=0, **bad)

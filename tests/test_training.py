@@ -527,3 +527,80 @@ def test_block_noise_trains_on_flattened_pipelines(mnist_small):
     history = model.fit(datasets.make_dataset(x, batch_size=64, flatten=True), epochs=1,
                         verbose=0).history
     assert np.isfinite(history["loss"][0])
+
+
+class _NaNFrom(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning rate of 0.01 that becomes NaN at optimizer step `step`."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def __call__(self, iteration):
+        return tf.where(iteration >= self.step, float("nan"), 0.01)
+
+    def get_config(self):
+        return {"step": self.step}
+
+
+@pytest.mark.parametrize("nan_step", [6, 3])  # mid-epoch 2 (the loss), last step of epoch 1
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path, nan_step):
+    """A NaN learning rate (or data, or float16 overflow) trained every epoch,
+    logged `loss: nan` and let ModelCheckpoint overwrite the last good file
+    with NaN weights. Four batches an epoch, all in one compiled call."""
+    x = np.random.default_rng(0).random((64, 12)).astype("float32")
+    model = models.Autoencoder(input_shape=(12,), latent_dim=3)
+    model.compile(optimizer=keras.optimizers.SGD(_NaNFrom(nan_step)))
+    path = tmp_path / "model.weights.h5"
+    checkpoint = keras.callbacks.ModelCheckpoint(path, save_weights_only=True)
+    with pytest.raises(models.NonFiniteError, match=r"NaN or infinite .*epoch [12].*learning "
+                                                    r"rate.*data.*float16"):
+        model.fit(x, batch_size=16, epochs=3, verbose=0, callbacks=[checkpoint])
+    if nan_step == 6:  # epoch 1 ended finite: its checkpoint is kept, finite
+        fresh = models.Autoencoder(input_shape=(12,), latent_dim=3)
+        fresh.load_weights(path)
+        assert all(np.isfinite(w).all() for w in fresh.get_weights())
+    else:  # the first epoch's last update was NaN: nothing was saved
+        assert not path.exists()
+
+
+def test_non_finite_learning_rates_and_data_stop_training():
+    x = np.random.default_rng(0).random((64, 12)).astype("float32")
+    for rate in (float("nan"), float("inf"), -1.0):
+        model = models.Autoencoder(input_shape=(12,), latent_dim=3)
+        model.compile(optimizer=keras.optimizers.Adam(rate))
+        with pytest.raises(ValueError, match=r"learning_rate must be a finite number >= 0, got"):
+            model.fit(x, epochs=1, verbose=0)
+    linear = models.Autoencoder(input_shape=(12,), latent_dim=3, output_activation="linear")
+    linear.compile(optimizer=keras.optimizers.SGD(1e6))
+    with pytest.raises(models.NonFiniteError, match="training stopped"):
+        linear.fit(x, epochs=3, verbose=0)
+    bad = x.copy()
+    bad[5, 3] = np.nan  # a tf.data input is not read ahead of training
+    model = models.Autoencoder(input_shape=(12,), latent_dim=3)
+    model.compile(optimizer="adam")
+    with pytest.raises(models.NonFiniteError, match=r"batch 8 of epoch 1, checked every 8"):
+        model.fit(tf.data.Dataset.from_tensor_slices(bad).batch(8), epochs=3, verbose=0)
+    with pytest.raises(models.NonFiniteError, match=r"evaluate gave loss=nan.*data holding NaN"):
+        model.evaluate(tf.data.Dataset.from_tensor_slices(bad).batch(8), verbose=0)
+    with pytest.raises(models.NonFiniteError, match=r"predict gave \d+ NaN"):
+        model.predict(tf.data.Dataset.from_tensor_slices(bad).batch(8), verbose=0)
+    assert issubclass(models.NonFiniteError, ValueError)
+    assert issubclass(models.NonFiniteError, FloatingPointError)
+
+
+def test_mixed_float16_refuses_input_beyond_its_range():
+    """Data above 65504 became inf in float16: NaN loss, frozen weights, no word."""
+    x = np.random.default_rng(0).random((64, 12)).astype("float32") * 1e5
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = models.Autoencoder(input_shape=(12,), latent_dim=3, output_activation="linear")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    model.compile(optimizer="adam")
+    for call in (lambda: model.fit(x, epochs=1, verbose=0), lambda: model.reconstruct(x),
+                 lambda: model.predict(x, verbose=0)):
+        with pytest.raises(ValueError, match=r"x holds values up to 9\d+\.?\d* in magnitude, beyond the range of "
+                                             r"float16 .*at most 65504"):
+            call()
+    with pytest.raises(models.NonFiniteError, match="float16 overflow under mixed precision"):
+        model.fit(tf.data.Dataset.from_tensor_slices(x).batch(8), epochs=2, verbose=0)

@@ -6,6 +6,7 @@
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.contractive import ContractiveAutoencoder
 from keras_ae.models.denoising import DenoisingAutoencoder
+from keras_ae.models.finite import NonFiniteError
 from keras_ae.models.hashing import SemanticHashingAE
 from keras_ae.models.mlp import ConvAutoencoder, DeepAutoencoder
 from keras_ae.models.sparse import SparseAutoencoder
@@ -27,4 +28,4 @@ VARIANTS = {
     )
 }
 
-__all__ = list(VARIANTS) + ["VARIANTS"]
+__all__ = list(VARIANTS) + ["VARIANTS", "NonFiniteError"]

@@ -12,15 +12,20 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ae import losses
+from keras_ae.models.finite import FiniteGuard, NonFiniteError, check_output
 from keras_ae.networks import NETWORKS, build_decoder, build_encoder
 from keras_ae.utils.files import atomic_output
 from keras_ae.utils.validation import (
+    cast_finite,
     check_array,
     check_choice,
+    check_model_input,
     check_positive_int,
+    check_seed,
     check_shape,
     is_low_precision_float,
     range_violation,
+    refuse_integers,
 )
 
 _serialize = keras.saving.serialize_keras_object
@@ -215,7 +220,7 @@ class Autoencoder(keras.Model):
             check_positive_int("each of hidden_units", units)
         for f in self.filters:
             check_positive_int("each of filters", f)
-        self.seed = seed
+        self.seed = seed = check_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.latent_dim = None if latent_dim is None else check_positive_int("latent_dim", latent_dim)
         self.input_shape_ = None if input_shape is None else check_shape("input_shape", input_shape)
@@ -388,7 +393,7 @@ class Autoencoder(keras.Model):
             >>> model.init_output_bias(x_train)  # doctest: +SKIP
             >>> model.fit(x_train, epochs=10)  # doctest: +SKIP
         """
-        x = check_array(x, self.input_shape_, "x").astype("float64")
+        x = check_model_input(x, self.input_shape_, "x", dtype="float64")
         names = [layer.name for layer in getattr(self.decoder, "layers", [])]
         name = next((n for n in ("output", "tied_output") if n in names), None)
         if self._custom_networks or name is None:
@@ -462,8 +467,13 @@ class Autoencoder(keras.Model):
     def _check_symbolic(self, x, name):
         if self.input_shape_ is None:
             return
-        if not x.dtype.is_floating and not x.dtype.is_integer and not x.dtype.is_bool:
-            raise ValueError(f"{name} must be numeric, got dtype {x.dtype.name}")
+        if x.dtype.is_integer:
+            raise ValueError(
+                f"{name} has integer dtype {x.dtype.name}; keras_ae models read floats: "
+                "divide uint8 images by 255 in the pipeline (keras_ae.datasets.make_dataset "
+                "does), or cast to float32 if the integers are the values you mean")
+        if not x.dtype.is_floating and not x.dtype.is_bool:
+            raise ValueError(f"{name} must be numeric (real), got dtype {x.dtype.name}")
         got = tuple(x.shape[1:])
         if len(got) != len(self.input_shape_) or any(
             g is not None and g != e for g, e in zip(got, self.input_shape_, strict=True)
@@ -669,51 +679,90 @@ class Autoencoder(keras.Model):
         return True
 
     # -------------------------------------------- numpy entry points, validated
-    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+    def fit(self, x=None, y=None, *args, validation_data=None, callbacks=None, **kwargs):
+        """`keras.Model.fit`, with its input checked first (see `_check_eager`)
+        and a `FiniteGuard` ahead of `callbacks`: a NaN or infinite loss (or
+        weights) stops training with a `NonFiniteError` before any callback
+        saves that state."""
         _refuse_weights(kwargs, "sample_weight", "class_weight")
-        self._check_eager(x, "x")
-        self._check_eager(y, "y")
+        x = self._check_eager(x, "x", required=True)
+        y = self._check_eager(y, "y")
         self._check_target_range(x if y is None else y, "x" if y is None else "y")
         if isinstance(validation_data, (tuple, list)):
-            for i, part in enumerate(validation_data[:2]):
-                self._check_eager(part, f"validation_data[{i}]")
+            validation_data = type(validation_data)(
+                self._check_eager(part, f"validation_data[{i}]") if i < 2 else part
+                for i, part in enumerate(validation_data))
             i = min(len(validation_data), 2) - 1
             if i >= 0:
                 self._check_target_range(validation_data[i], f"validation_data[{i}]")
         else:
-            self._check_eager(validation_data, "validation_data")
+            validation_data = self._check_eager(validation_data, "validation_data")
             self._check_target_range(validation_data, "validation_data")
+        if isinstance(callbacks, keras.callbacks.Callback):
+            callbacks = [callbacks]
+        if not isinstance(callbacks, keras.callbacks.CallbackList):
+            callbacks = [FiniteGuard()] + list(callbacks or [])
         with self._steps_per_execution_for(kwargs.get("steps_per_epoch"),
                                            kwargs.get("validation_steps"),
                                            batches=_batches(x, args, kwargs)):
             object.__setattr__(self, "_fitting", True)
             try:
-                return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+                return super().fit(x, y, *args, validation_data=validation_data,
+                                   callbacks=callbacks, **kwargs)
             finally:
                 object.__setattr__(self, "_fitting", False)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.evaluate`, with its input checked, and a `NonFiniteError`
+        for a NaN or infinite loss rather than returning it."""
         # (Keras drops the weights of an x-only call before test_step sees them.)
         _refuse_weights(kwargs, "sample_weight")
-        self._check_eager(x, "x")
-        self._check_eager(y, "y")
+        x = self._check_eager(x, "x", required=True)
+        y = self._check_eager(y, "y")
         self._check_target_range(x if y is None else y, "x" if y is None else "y")
         if kwargs.get("_use_cached_eval_dataset"):  # fit's own validation: fit's setting holds
-            return super().evaluate(x, y, *args, **kwargs)
+            return super().evaluate(x, y, *args, **kwargs)  # (FiniteGuard checks its logs)
         with self._steps_per_execution_for(kwargs.get("steps")):
-            return super().evaluate(x, y, *args, **kwargs)
+            result = super().evaluate(x, y, *args, **kwargs)
+        values = (result if isinstance(result, dict)
+                  else dict(zip(self.loss_names, np.atleast_1d(result), strict=False)))
+        bad = [f"{k}={float(v):g}" for k, v in values.items() if not np.isfinite(v)]
+        if bad:
+            checked = "" if isinstance(x, np.ndarray) else "the data holding NaN, "
+            raise NonFiniteError(
+                f"evaluate gave {', '.join(bad)}: the model's weights are not finite (a "
+                f"training run that diverged), {checked}or its values overflowed float16 "
+                "under mixed precision")
+        return result
 
     def predict(self, x, *args, **kwargs):
-        self._check_eager(x, "x", targets=False)  # (x, labels) datasets: predict ignores labels
+        """`keras.Model.predict`, with its input checked, and a `NonFiniteError`
+        rather than NaN or infinite outputs."""
+        x = self._check_eager(x, "x", targets=False, required=True)  # (x, labels) datasets
         with self._steps_per_execution_for(kwargs.get("steps")):
-            return super().predict(x, *args, **kwargs)
+            out = super().predict(x, *args, **kwargs)
+        if isinstance(out, np.ndarray):
+            check_output(out, "predict", input_checked=isinstance(x, np.ndarray))
+        return out
 
-    def _check_eager(self, x, name, targets=True):
+    def _check_eager(self, x, name, targets=True, required=False):
         """Checks numpy or dataset input before Keras traces a step with it
         (in a traced step, dimensions Keras has relaxed to None pass any
-        check); an `x` builds a model that is not built yet (`_build_from`)."""
-        if isinstance(x, np.ndarray):
-            specs = (check_array(x, self.input_shape_, name),)
+        check); an `x` builds a model that is not built yet (`_build_from`).
+
+        Array-likes (numpy, lists, numpy scalars) come back as float32 numpy:
+        integer arrays refused, values checked finite after the cast (and
+        within float16's range for a mixed-float16 model's input)."""
+        if x is None:
+            if required:
+                raise ValueError(f"{name} must be a numpy array or a tf.data.Dataset of "
+                                 f"batches, got None")
+            return x
+        if isinstance(x, (np.ndarray, np.generic, list, tuple, int, float)):
+            x = check_model_input(x, self.input_shape_, name)
+            if name == "x" and self.compute_dtype == "float16":  # mixed_float16
+                cast_finite(x, self.compute_dtype, name)
+            specs = (x,)
         elif isinstance(x, tf.data.Dataset):
             spec = x.element_spec
             specs = spec[:1 + targets] if isinstance(spec, tuple) else (spec,)  # (x, y)
@@ -724,9 +773,10 @@ class Autoencoder(keras.Model):
                 if isinstance(part, tf.TensorSpec):
                     self._check_symbolic(part, label)
         else:
-            return
+            return x
         if name == "x":
             self._build_from(getattr(specs[0], "shape", None))
+        return x
 
     def _build_from(self, shape):
         """Builds a model whose user-supplied networks came without an input
@@ -742,9 +792,12 @@ class Autoencoder(keras.Model):
         if not self.built and method == "decode":
             raise ValueError("decode needs a built model: give input_shape, or call the model "
                              "(fit, encode, reconstruct) on input first")
-        x = check_array(x, sample_shape, "x" if method != "decode" else "z")
+        name = "x" if method != "decode" else "z"
+        x = check_array(x, sample_shape, name)
+        if method != "decode":  # (integer codes are codes; integer images are refused)
+            refuse_integers(x, name)
         self._build_from(x.shape)
-        x = x.astype(self.compute_dtype, copy=False)
+        x = cast_finite(x, self.compute_dtype, name)
         cache = self.__dict__.setdefault("_compiled_fns", {})
         key = (method, x.shape[1:], x.dtype.name)
         if key not in cache:
@@ -762,7 +815,8 @@ class Autoencoder(keras.Model):
             keras.ops.convert_to_numpy(cache[key](x[i : i + batch_size]))
             for i in range(0, len(x), batch_size)
         ]
-        out = np.concatenate(parts, axis=0)
+        out = check_output(np.concatenate(parts, axis=0), method.strip("_").replace(
+            "call", "reconstruct"))
         # A mixed-precision model's codes come out float32, as its reconstructions
         # do (numpy has no bfloat16 of its own: such arrays confuse numpy code).
         return out.astype(np.float32) if is_low_precision_float(out.dtype) else out

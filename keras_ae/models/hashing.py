@@ -11,6 +11,7 @@ from keras_ae.utils.validation import (
     check_choice,
     check_number,
     check_positive_int,
+    check_seed,
 )
 
 BINARIZATIONS = ("noise", "straight_through")
@@ -208,6 +209,8 @@ class SemanticHashingAE(Autoencoder):
             The model.
         """
         check_positive_int("iterations", iterations)
+        if check_seed("seed", seed) is None or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         logits = self._run_built("code_logits", x).astype("float64")
         if len(logits) < 2:
             raise ValueError(f"fit_rotation needs at least 2 samples of x, got {len(logits)}")

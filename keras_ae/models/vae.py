@@ -1,6 +1,7 @@
 """The variational autoencoder (Kingma & Welling 2014)."""
 
 import math
+import os
 
 import numpy as np
 import keras
@@ -10,7 +11,14 @@ from keras import ops
 from keras_ae import losses
 from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
 from keras_ae.utils import rng
-from keras_ae.utils.validation import check_array, check_choice, check_number, check_positive_int
+from keras_ae.models.finite import check_output
+from keras_ae.utils.validation import (
+    check_choice,
+    check_model_input,
+    check_number,
+    check_positive_int,
+    check_seed,
+)
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -175,13 +183,37 @@ class VAE(Autoencoder):
         return self.beta * ops.minimum(1.0, step / float(self.kl_warmup_steps))
 
     # -------------------------------------------------------------- generation
-    def sample(self, n, seed=None):
-        """Decodes `n` draws from the prior, as a numpy array of images."""
+    def sample(self, n, seed=None, batch_size=1024):
+        """Decodes `n` draws from the prior, as a numpy array of images.
+
+        Args:
+            n: how many samples; their array must fit in this machine's memory.
+            seed: None (the model's generator: fresh draws each call), an int
+                (the same draws for the same int and `batch_size`) or a
+                `keras.random.SeedGenerator`.
+            batch_size: draws decoded together.
+        """
         n = check_positive_int("n", n)
-        seed = self.seed_generator if seed is None else seed
-        seed = int(seed) if isinstance(seed, np.integer) else seed  # Keras wants a Python int
-        z = keras.random.normal((n, self.latent_dim), seed=seed)
-        return keras.ops.convert_to_numpy(self._decode(z))
+        batch_size = check_positive_int("batch_size", batch_size)
+        seed = check_seed("seed", seed, generator=True)
+        size = n * math.prod(self.input_shape_) * 4  # float32 bytes
+        memory = _physical_memory()
+        if memory and size > memory:
+            raise ValueError(f"sample(n={n}) would return {size / 2**30:.3g} GiB of images, more "
+                             f"than this machine's {memory / 2**30:.3g} GiB of memory: draw fewer "
+                             "(in a loop, with seed=None for fresh draws)")
+        # One generator for the whole call: an int seed's first draw is
+        # keras.random's for that int, as before sampling was batched.
+        if seed is None or isinstance(seed, keras.random.SeedGenerator):
+            generator = self.seed_generator if seed is None else seed
+        else:
+            generator = keras.random.SeedGenerator(seed)
+        out = np.empty((n,) + tuple(self.input_shape_), dtype="float32")
+        for start in range(0, n, batch_size):
+            k = min(batch_size, n - start)
+            z = keras.random.normal((k, self.latent_dim), seed=generator)
+            out[start : start + k] = keras.ops.convert_to_numpy(self._decode(z))
+        return check_output(out, "sample")
 
     def log_likelihood(self, x, num_samples=5000, batch_size=100, chunk=500):
         """Importance-sampled estimate of log p(x) per sample, in nats.
@@ -197,7 +229,8 @@ class VAE(Autoencoder):
         (`tests/test_zoo.py`, the grid test).
 
         Args:
-            x: a batch of inputs (binary for the Bernoulli likelihood).
+            x: a batch of float inputs (binary, or in [0, 1], for the Bernoulli
+                likelihood; integer arrays are refused, as everywhere).
             num_samples: K, the number of importance samples per input.
             batch_size: inputs handled together.
             chunk: importance samples drawn together.
@@ -205,7 +238,8 @@ class VAE(Autoencoder):
         Returns:
             A numpy array of shape `(len(x),)`.
         """
-        x = check_array(x, self.input_shape_, "x").astype("float32")
+        x = check_model_input(x, self.input_shape_, "x")
+        self._check_target_range(x, "x")  # Bernoulli: outside [0, 1] the density is NaN
         num_samples = check_positive_int("num_samples", num_samples)
         batch_size = check_positive_int("batch_size", batch_size)
         chunk = min(check_positive_int("chunk", chunk), num_samples)
@@ -214,16 +248,22 @@ class VAE(Autoencoder):
             fn = tf.function(self._log_weights, autograph=False, reduce_retracing=True)
             self.__dict__["_log_weights_fn"] = fn
         out = []
-        for start in range(0, len(x), batch_size):
-            xb = x[start : start + batch_size]
-            parts, done = [], 0
-            while done < num_samples:
-                k = min(chunk, num_samples - done)
-                parts.append(fn(xb, tf.constant(k)))  # (k, batch)
-                done += k
-            log_w = tf.concat(parts, axis=0)
-            out.append(tf.reduce_logsumexp(log_w, axis=0) - math.log(num_samples))
-        return np.concatenate([o.numpy() for o in out])
+        try:
+            for start in range(0, len(x), batch_size):
+                xb = x[start : start + batch_size]
+                total, done = None, 0
+                while done < num_samples:  # a running logsumexp: memory of one chunk
+                    k = min(chunk, num_samples - done)
+                    part = tf.reduce_logsumexp(fn(xb, tf.constant(k)), axis=0)  # (batch,)
+                    total = part if total is None else tf.experimental.numpy.logaddexp(
+                        total, part)
+                    done += k
+                out.append(total.numpy() - math.log(num_samples))
+        except tf.errors.ResourceExhaustedError:
+            raise ValueError(f"log_likelihood ran out of memory with batch_size={batch_size} and "
+                             f"chunk={chunk} ({batch_size * chunk} decoded samples at once): "
+                             "pass smaller ones") from None
+        return check_output(np.concatenate(out), "log_likelihood")
 
     def _log_weights(self, x, k):
         mean, log_var = self.encode_distribution(x)
@@ -244,3 +284,11 @@ class VAE(Autoencoder):
         config.update(beta=self.beta, likelihood=self.likelihood,
                       observation_std=self.observation_std, kl_warmup_steps=self.kl_warmup_steps)
         return config
+
+
+def _physical_memory():
+    """This machine's memory in bytes, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None

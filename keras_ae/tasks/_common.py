@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keras_ae.utils.validation import check_array, other_scale
+from keras_ae.utils.validation import check_model_input, other_scale
 
 
 def model_input_shape(model, role="model"):
@@ -26,7 +26,7 @@ def as_model_input(model, x, name="x"):
         `(x_model, original_shape)` with `x_model` float32.
     """
     shape = model_input_shape(model)
-    x = check_array(x, None, name)
+    x = check_model_input(x, None, name)
     size = int(np.prod(shape))
     if x.ndim < 2 or int(np.prod(x.shape[1:])) != size:
         raise ValueError(
@@ -35,7 +35,7 @@ def as_model_input(model, x, name="x"):
             f"got shape {x.shape}"
         )
     check_scale(model, x, name)
-    return x.reshape((len(x),) + shape).astype("float32"), x.shape
+    return x.reshape((len(x),) + shape), x.shape
 
 
 def check_scale(model, x, name="x"):
@@ -88,3 +88,16 @@ def check_k(k, n, what="k", database="the fitted data"):
     if k > n:
         raise ValueError(f"{what}={k} is larger than {database} ({n} samples)")
     return int(k)
+
+
+def check_labels(labels, name):
+    """`labels` as an array, or a ValueError for NaN or infinite float labels:
+    each NaN is unequal to every other, so it counted as a class of its own
+    (cluster_accuracy of all-NaN labels gave 0.5)."""
+    labels = np.asarray(labels)
+    if np.issubdtype(labels.dtype, np.complexfloating):
+        raise ValueError(f"{name} must be real labels, got complex dtype {labels.dtype}")
+    if np.issubdtype(labels.dtype, np.floating) and not np.isfinite(labels).all():
+        bad = int(labels.size - np.count_nonzero(np.isfinite(labels)))
+        raise ValueError(f"{name} holds {bad} NaN or infinite label(s); expected class labels")
+    return labels

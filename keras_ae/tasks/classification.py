@@ -3,9 +3,8 @@
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from keras_ae.tasks._common import check_k
-from keras_ae.tasks._common import check_scale
-from keras_ae.utils.validation import check_array
+from keras_ae.tasks._common import check_k, check_labels, check_scale
+from keras_ae.utils.validation import check_array, refuse_integers
 
 
 class AEKNNClassifier(ClassifierMixin, BaseEstimator):
@@ -65,6 +64,8 @@ class AEKNNClassifier(ClassifierMixin, BaseEstimator):
     def transform(self, x):
         """The codes of `x`, flattened to `(N, code_size)` float32."""
         x = check_array(x, None, "x")
+        if self.model is not None:  # integer images go to no model as floats
+            refuse_integers(x, "x")
         if self.model is None:
             codes = x
         elif hasattr(self.model, "encode"):
@@ -102,7 +103,7 @@ class AEKNNClassifier(ClassifierMixin, BaseEstimator):
         from sklearn.neighbors import KNeighborsClassifier
 
         self._check_params()
-        y = np.asarray(y)
+        y = check_labels(y, "y")
         codes = self.transform(x)
         if y.ndim != 1 or len(y) != len(codes):
             raise ValueError(

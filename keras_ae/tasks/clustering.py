@@ -2,9 +2,11 @@
 
 import numpy as np
 
+from keras_ae.tasks._common import check_labels
+
 
 def _labels(y, pred):
-    y, pred = np.asarray(y), np.asarray(pred)
+    y, pred = check_labels(y, "y"), check_labels(pred, "pred")
     for name, a in (("y", y), ("pred", pred)):
         # None gave 1.0, and a 2-D array was flattened into other labels
         if a.ndim != 1 or a.dtype == object:

@@ -3,6 +3,7 @@
 import numpy as np
 
 from keras_ae.tasks.restoration import fill_missing
+from keras_ae.utils.validation import refuse_integers
 
 
 def impute(model, x, mask=None, fill="mean", iterations=1):
@@ -36,11 +37,17 @@ def impute(model, x, mask=None, fill="mean", iterations=1):
         >>> x_filled = impute(model, np.asarray(x_missing), np.asarray(mask))  # doctest: +SKIP
     """
     try:
-        arr = np.asarray(x, dtype="float32")
+        arr = np.asarray(x)
+        if not np.issubdtype(arr.dtype, np.number):  # (bool, or a list of numbers as objects)
+            arr = arr.astype("float32")
     except (TypeError, ValueError) as e:
         raise ValueError(
             f"x must be a numeric array, could not convert it: {e}"
         ) from None
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"x must hold real numbers, got complex dtype {arr.dtype}: pass x.real "
+                         "if that is what you mean")
+    refuse_integers(arr)  # (float64 stays: the cast to float32 is checked after the fill)
     nan = np.isnan(arr)
     if mask is None:
         if not nan.any():

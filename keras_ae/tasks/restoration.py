@@ -11,7 +11,12 @@ from keras_ae.tasks._common import (
     model_input_shape,
     reconstruct,
 )
-from keras_ae.utils.validation import check_array, check_choice, check_positive_int
+from keras_ae.utils.validation import (
+    check_array,
+    check_choice,
+    check_positive_int,
+    refuse_integers,
+)
 
 RESIZE_METHODS = ("bicubic", "bilinear", "nearest")
 
@@ -240,7 +245,7 @@ def upscale(model, x_low, method="bicubic", residual=False, clip=None):
     """
     shape = model_input_shape(model)
     H, W, C = _image_layout(shape, name="the model's input")
-    x_low = check_array(x_low, None, "x_low")
+    x_low = refuse_integers(check_array(x_low, None, "x_low"), "x_low")
     if x_low.ndim < 2:
         raise ValueError(f"x_low must be a batch of images, got shape {x_low.shape}")
     h, w, c = _image_layout(x_low.shape[1:], channels=C, name="x_low")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from keras_ae.tasks._common import check_k
+from keras_ae.tasks._common import check_k, check_labels
+from keras_ae.utils.validation import check_number
 
 # Bits set in each byte value, for NumPy versions without `np.bitwise_count`.
 _POPCOUNT8 = np.array([i.bit_count() for i in range(256)], dtype=np.uint8)
@@ -235,7 +236,9 @@ def retrieval_precision(neighbors, query_labels, db_labels, empty=0.0):
         >>> retrieval_precision(np.array([[0, 1]]), np.array([1]), np.array([1, 2]))
         0.5
     """
-    query_labels, db_labels = np.asarray(query_labels), np.asarray(db_labels)
+    query_labels = check_labels(query_labels, "query_labels")
+    db_labels = check_labels(db_labels, "db_labels")
+    empty = check_number("empty", empty, 0.0, 1.0 + 1e-12)  # a precision: in [0, 1]
     if query_labels.ndim != db_labels.ndim or query_labels.ndim not in (1, 2):
         raise ValueError(
             "query_labels and db_labels must both be 1-D labels or both 2-D multi-hot; "

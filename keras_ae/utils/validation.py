@@ -51,16 +51,19 @@ def is_low_precision_float(dtype):
     return dtype == np.float16 or (dtype.kind == "V" and dtype.name.startswith(("bfloat", "float8")))
 
 
-def check_array(x, sample_shape, name="x"):
+def check_array(x, sample_shape, name="x", dtype=None):
     """Checks a numpy-convertible batch: numeric, non-empty, finite, right shape.
 
     Args:
         x: array-like of shape `(batch,) + sample_shape`.
         sample_shape: the expected shape of one sample, or None to skip that check.
         name: how the error messages call the array.
+        dtype: a float dtype to cast to; its values are checked finite after
+            the cast, so that float64 values beyond float32's range (1e300)
+            are refused rather than becoming infinities.
 
     Returns:
-        `x` as a numpy array.
+        `x` as a numpy array (of `dtype` when given).
     """
     try:
         arr = np.asarray(x)
@@ -68,11 +71,17 @@ def check_array(x, sample_shape, name="x"):
         raise ValueError(f"{name} must be a numeric array, could not convert it: {e}") from None
     if is_low_precision_float(arr.dtype) and not np.issubdtype(arr.dtype, np.number):
         arr = arr.astype(np.float32)  # bfloat16 (ml_dtypes), e.g. a mixed_bfloat16 model's codes
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got complex dtype {arr.dtype}: "
+                         f"pass {name}.real or np.abs({name}) if that is what you mean")
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
         raise ValueError(f"{name} must have a numeric dtype, got dtype {arr.dtype}")
-    if arr.ndim == 0 or arr.shape[0] == 0:
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be a batch of samples, shaped (batch, ...), got the "
+                         f"single value {arr.item()!r} (shape ())")
+    if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}): expected at least one sample")
     if sample_shape is not None and tuple(arr.shape[1:]) != tuple(sample_shape):
         raise ValueError(
@@ -82,7 +91,66 @@ def check_array(x, sample_shape, name="x"):
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {bad} NaN or infinite value(s); expected finite values")
+    if dtype is not None:
+        arr = cast_finite(arr, dtype, name)
     return arr
+
+
+def cast_finite(arr, dtype, name="x"):
+    """`arr` (finite) cast to the float `dtype`, or a ValueError when a value
+    lies beyond that dtype's range and would become an infinity."""
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype, copy=False)
+    if out is not arr and not np.isfinite(out).all():
+        limit = float(np.finfo(out.dtype).max)
+        peak = float(np.max(np.abs(arr)))
+        raise ValueError(
+            f"{name} holds values up to {peak:g} in magnitude, beyond the range of {out.dtype} "
+            f"(the model's compute dtype; at most {limit:g}): they would become infinite. "
+            "Scale the data (or compute in float32 rather than mixed float16)")
+    return out
+
+
+def refuse_integers(arr, name="x"):
+    """The one rule for data a model reads: integer arrays (uint8 pixels,
+    0-255) are refused, never read as floats on another scale; bool is 0/1."""
+    if np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(
+            f"{name} has integer dtype {arr.dtype}; keras_ae models read floats. Divide "
+            f"uint8 images by 255 (or use keras_ae.datasets.preprocess / make_dataset), or "
+            f"pass {name}.astype('float32') if the integers are the values you mean")
+    return arr
+
+
+def check_model_input(x, sample_shape, name="x", dtype="float32"):
+    """`check_array` and `refuse_integers`, then the cast to the dtype the
+    model computes in (checked finite after it): what every public method of
+    a model applies to the data it reads."""
+    arr = refuse_integers(check_array(x, sample_shape, name), name)
+    return cast_finite(arr, dtype, name)
+
+
+#: Seeds Keras takes: a SeedGenerator's state is an int64 pair.
+SEED_RANGE = (-(2**63), 2**63 - 1)
+
+
+def check_seed(name, seed, generator=False):
+    """`seed` as a Python int in `SEED_RANGE` (None passes; with `generator`, a
+    `keras.random.SeedGenerator` too), else a ValueError naming it: 2**70 used
+    to fail in TensorFlow's tensor conversion, naming no argument."""
+    if seed is None:
+        return None
+    if generator:
+        import keras
+
+        if isinstance(seed, keras.random.SeedGenerator):
+            return seed
+    kinds = "an int, None" + (" or a keras.random.SeedGenerator" if generator else "")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"{name} must be {kinds}, got {type(seed).__name__} {seed!r}")
+    if not SEED_RANGE[0] <= int(seed) <= SEED_RANGE[1]:
+        raise ValueError(f"{name} must be an integer in [-2**63, 2**63 - 1], got {seed}")
+    return int(seed)
 
 
 def range_violation(x, low, high, tol=1e-6):
