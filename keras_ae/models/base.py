@@ -13,7 +13,13 @@ from keras import ops
 
 from keras_ae import losses
 from keras_ae.models.finite import FiniteGuard, NonFiniteError, check_output
-from keras_ae.networks import NETWORKS, build_decoder, build_encoder
+from keras_ae.networks import (
+    CONV_NETWORKS,
+    DEFAULT_ACTIVATION,
+    NETWORKS,
+    build_decoder,
+    build_encoder,
+)
 from keras_ae.utils.files import atomic_output
 from keras_ae.utils.validation import (
     cast_finite,
@@ -194,9 +200,13 @@ class Autoencoder(keras.Model):
             self.hidden_units = ()  # a spatial code takes none: not the class default
         self.hidden_units = tuple(self.hidden_units)
         self.filters = tuple(self.filters)
-        if self.network == "mlp" and self.filters != tuple(self.defaults["filters"]):
-            defeated_argument(f"filters apply to network='conv'; an MLP got "
-                              f"filters={self.filters} (its layers are hidden_units)")
+        if activation is None and self.network in DEFAULT_ACTIVATION:
+            self.activation = DEFAULT_ACTIVATION[self.network]
+        if (self.network not in CONV_NETWORKS
+                and self.filters != tuple(self.defaults["filters"])):
+            defeated_argument(f"filters apply to network='conv' or 'conv1d'; network="
+                              f"{self.network!r} got filters={self.filters} (its layers are "
+                              "hidden_units)")
         self.strides = None if self.strides is None else tuple(self.strides)
         check_choice("network", self.network, NETWORKS)
         losses.validate_reconstruction_loss(self.reconstruction_loss)
@@ -267,7 +277,7 @@ class Autoencoder(keras.Model):
 
     def build_networks(self):
         """Builds `(encoder, decoder)` from the constructor's arguments."""
-        filters = self.filters if self.network == "conv" else ()
+        filters = self.filters if self.network in CONV_NETWORKS else ()
         common = dict(hidden_units=self.hidden_units, filters=filters,
                       strides=self.strides, code_layer=self.code_layer,
                       activation=self.activation)

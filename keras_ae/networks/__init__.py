@@ -1,24 +1,38 @@
 """Encoder and decoder builders that every variant can use.
 
-`build_encoder` / `build_decoder` dispatch on `network="mlp" | "conv"`; each
+`build_encoder` / `build_decoder` dispatch on `network`: `"mlp"` (dense
+layers, any sample shape), `"conv"` (images `(H, W)` or `(H, W, C)`),
+`"conv1d"` and `"lstm"` (sequences `(steps,)` or `(steps, features)`). Each
 returns a built `keras.Sequential`, so any Keras layer or model a user passes
 instead is treated the same way by the models.
 """
 
 from keras_ae.networks.conv import CODE_LAYERS, build_conv_decoder, build_conv_encoder
 from keras_ae.networks.mlp import build_mlp_decoder, build_mlp_encoder
+from keras_ae.networks.sequence import (
+    build_conv1d_decoder,
+    build_conv1d_encoder,
+    build_lstm_decoder,
+    build_lstm_encoder,
+)
 
-NETWORKS = ("mlp", "conv")
+NETWORKS = ("mlp", "conv", "conv1d", "lstm")
+#: The networks built of convolutions: they take `filters`, `strides`, `code_layer`.
+CONV_NETWORKS = ("conv", "conv1d")
+#: Hidden-layer activation where the model's class gives none for this network:
+#: an LSTM's cell keeps Keras's tanh (a relu cell grows without bound over steps).
+DEFAULT_ACTIVATION = {"lstm": "tanh"}
 
 
 def _check_network(network, filters=(), strides=None, code_layer="dense"):
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
-    if network == "mlp" and (tuple(filters) or strides is not None or code_layer != "dense"):
+    if network not in CONV_NETWORKS and (tuple(filters) or strides is not None
+                                         or code_layer != "dense"):
         raise ValueError(
-            "filters, strides and code_layer apply to network='conv'; an MLP got "
-            f"filters={tuple(filters)!r}, strides={strides!r}, code_layer={code_layer!r} "
-            "(its layers are hidden_units)"
+            f"filters, strides and code_layer apply to network='conv' or 'conv1d'; "
+            f"network={network!r} got filters={tuple(filters)!r}, strides={strides!r}, "
+            f"code_layer={code_layer!r} (its layers are hidden_units)"
         )
 
 
@@ -28,8 +42,9 @@ def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=
     """Builds an encoder mapping `input_shape` to `code_units` values.
 
     Args:
-        network: `"mlp"` (dense layers `hidden_units`) or `"conv"` (strided
-            convolutions with `filters`, then a dense code layer).
+        network: `"mlp"` (dense layers `hidden_units`), `"conv"` / `"conv1d"`
+            (strided 2-D / 1-D convolutions with `filters`, then a dense code
+            layer) or `"lstm"` (LSTM layers of `hidden_units`, default (64,)).
         input_shape: shape of one sample, e.g. `(784,)` or `(28, 28, 1)`.
         code_units: width of the encoder's output.
         hidden_units: dense widths from the input towards the code.
@@ -47,7 +62,12 @@ def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=
         return build_mlp_encoder(input_shape, code_units, hidden_units=hidden_units,
                                  activation=activation, code_activation=code_activation,
                                  name=name)
-    return build_conv_encoder(input_shape, code_units, filters=filters, strides=strides,
+    if network == "lstm":
+        return build_lstm_encoder(input_shape, code_units, hidden_units=hidden_units,
+                                  activation=activation, code_activation=code_activation,
+                                  name=name)
+    build = build_conv1d_encoder if network == "conv1d" else build_conv_encoder
+    return build(input_shape, code_units, filters=filters, strides=strides,
                               code_layer=code_layer, hidden_units=hidden_units,
                               activation=activation,
                               code_activation=code_activation, name=name)
@@ -62,7 +82,12 @@ def build_decoder(network, code_units, output_shape, *, hidden_units=(), filters
         return build_mlp_decoder(code_units, output_shape, hidden_units=hidden_units,
                                  activation=activation, output_activation=output_activation,
                                  name=name)
-    return build_conv_decoder(code_units, output_shape, filters=filters, strides=strides,
+    if network == "lstm":
+        return build_lstm_decoder(code_units, output_shape, hidden_units=hidden_units,
+                                  activation=activation, output_activation=output_activation,
+                                  name=name)
+    build = build_conv1d_decoder if network == "conv1d" else build_conv_decoder
+    return build(code_units, output_shape, filters=filters, strides=strides,
                               code_layer=code_layer, hidden_units=hidden_units,
                               activation=activation,
                               output_activation=output_activation, name=name)
@@ -70,6 +95,8 @@ def build_decoder(network, code_units, output_shape, *, hidden_units=(), filters
 
 __all__ = [
     "NETWORKS",
+    "CONV_NETWORKS",
+    "DEFAULT_ACTIVATION",
     "CODE_LAYERS",
     "build_encoder",
     "build_decoder",
@@ -77,4 +104,8 @@ __all__ = [
     "build_mlp_decoder",
     "build_conv_encoder",
     "build_conv_decoder",
+    "build_conv1d_encoder",
+    "build_conv1d_decoder",
+    "build_lstm_encoder",
+    "build_lstm_decoder",
 ]
