@@ -218,7 +218,8 @@ def test_saved_model_runner_batches_and_pins_a_device(models, saved_models):
     with pytest.raises(ValueError, match=r"'reconstruct' signature takes batches of shape "
                                          r"\(n, 28, 28, 1\), got \(3, 784\)"):
         runner.reconstruct(np.zeros((3, 784), "float32"))
-    assert runner.encode(np.zeros((0, 28, 28, 1), "float32")).shape == (0, 8)
+    with pytest.raises(ValueError, match=r"x is empty \(shape \(0, 28, 28, 1\)\)"):
+        runner.encode(np.zeros((0, 28, 28, 1), "float32"))  # refused, as by the Keras model
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         export.SavedModelRunner(saved_models["conv"][0].path, batch_size=0)
 
@@ -327,9 +328,10 @@ def test_int8_io_quantizes_inputs_and_outputs(models, tmp_path):
     scale, zero = runner._input["quantization"]
     q = np.clip(np.round(x / scale) + zero, -128, 127).astype(np.int8)
     np.testing.assert_array_equal(runner.reconstruct(q), rec)
-    # Integers of any other type hold values, as in Keras: binarized 0/1 pixels
-    # are quantized like the same floats, not taken as int8 codes.
-    binary = (x > 0.5).astype(np.int64)
+    # Integers of any other type are refused, as by the Keras model; bool is 0/1.
+    binary = x > 0.5
+    with pytest.raises(ValueError, match="x has integer dtype int64"):
+        runner.reconstruct(binary.astype(np.int64))
     np.testing.assert_array_equal(runner.reconstruct(binary),
                                   runner.reconstruct(binary.astype(np.float32)))
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
@@ -440,11 +442,11 @@ BAD_CALLS = {
     "empty representative data": (
         lambda m, x, p: export.export_tflite(m, p, quantize="int8",
                                              representative_data=x[:0]),
-        "n >= 1"),
+        r"representative_data is empty \(shape \(0, 784\)\)"),
     "non-finite representative data": (
         lambda m, x, p: export.export_tflite(m, p, quantize="int8",
                                              representative_data=np.full_like(x, np.nan)),
-        "must be finite"),
+        "representative_data contains 200704 NaN or infinite value"),
     "int8_io without int8": (lambda m, x, p: export.export_tflite(m, p, int8_io=True),
                              "int8_io=True needs quantize='int8'"),
     "per_channel_dense not a bool": (
@@ -637,17 +639,19 @@ def test_saved_model_runner_checks_sample_arguments_and_reads_the_distribution(
     want_mean, want_log_var = (np.asarray(t) for t in model.encode_distribution(x[:5]))
     np.testing.assert_allclose(mean, want_mean, atol=1e-5)
     np.testing.assert_allclose(log_var, want_log_var, atol=1e-5)
-    empty_mean, _ = runner.encode_distribution(x[:0])
-    assert empty_mean.shape == (0, model.latent_dim)
+    with pytest.raises(ValueError, match=r"x is empty"):
+        runner.encode_distribution(x[:0])
 
 
-def test_conv_tflite_files_know_their_output_shape_and_take_empty_batches(models, tflite_files):
+def test_conv_tflite_files_know_their_output_shape_and_refuse_empty_batches(models, tflite_files):
     """A conv output's spatial size is open in the file: output_shape read
-    (-1, -1, 1), and an empty batch failed with 'negative dimensions'."""
+    (-1, -1, 1), and an empty batch failed with 'negative dimensions' (it is
+    refused now, clearly, as the Keras model refuses it)."""
     model, x = models["conv"]
     runner = export.TFLiteModel(tflite_files["conv", "full", None].path)
     assert runner.output_shape == (28, 28, 1)
-    assert runner.reconstruct(x[:0]).shape == (0, 28, 28, 1)
+    with pytest.raises(ValueError, match=r"x is empty \(shape \(0, 28, 28, 1\)\)"):
+        runner.reconstruct(x[:0])
     np.testing.assert_allclose(runner.reconstruct(x[:3]), model.reconstruct(x[:3]), atol=1e-4)
 
 

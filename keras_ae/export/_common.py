@@ -1,11 +1,16 @@
 """Checks and file handling shared by every export format."""
 
+import contextlib
 import dataclasses
+import errno
 import os
+import re
 from pathlib import Path
 
 import keras
-import numpy as np
+
+from keras_ae import keras_compat
+from keras_ae.utils.validation import cast_finite, check_array, refuse_integers
 
 #: What `export_tflite(part=...)` accepts: the whole model, or one half.
 PARTS = ("full", "encoder", "decoder")
@@ -55,52 +60,167 @@ def check_choice(name, value, choices):
 
 
 def check_samples(name, data, shapes, allow_codes=False):
-    """Checks that `data` is a non-empty numeric batch of model inputs.
+    """Checks `data`, a batch of model inputs, as the Keras model checks what
+    it reads (`keras_ae.utils.validation.check_model_input`): numeric,
+    non-empty, not integer images (uint8 pixels calibrated or verified on
+    0-255), finite as float32. Returns it as float32.
 
     With `allow_codes`, a batch of codes (shape `(n,) + shapes.code`) is
-    accepted too. Returns a float32 numpy array.
+    accepted too; integer codes are values, as `decode` takes them.
     """
-    try:
-        array = np.asarray(data)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be an array of samples, got {type(data).__name__}") from err
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or array.dtype == bool
-    ):
-        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
+    array = check_array(data, None, name)
     accepted = [shapes.input] + ([shapes.code] if allow_codes else [])
-    if array.ndim == 0 or tuple(array.shape[1:]) not in accepted or len(array) == 0:
+    if tuple(array.shape[1:]) not in accepted:
         expected = " or ".join(f"(n, {', '.join(map(str, s))})" for s in accepted)
         raise ValueError(
             f"{name} must have shape {expected} with n >= 1 to match the model, "
             f"got shape {array.shape}"
         )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got NaN or infinite values")
-    return array.astype("float32", copy=False)
+    if tuple(array.shape[1:]) == shapes.input:
+        refuse_integers(array, name)
+    return cast_finite(array, "float32", name)
+
+
+def check_batch(name, x, sample_shape, what, codes=False, keep_dtype=None):
+    """A runner's input, checked as the Keras model's `encode`/`decode` check
+    theirs, so an export and its model refuse the same data: numeric,
+    non-empty, of `sample_shape` (a None dimension takes any size), finite
+    as float32 (1e300 in float64 too), integer images refused (integer codes
+    are values). An array of `keep_dtype` (an int8 file's own input type,
+    already quantized) is returned as it is. `what` names the entry point.
+    """
+    array = check_array(x, None, name)
+    want = tuple(sample_shape)
+    if array.ndim != len(want) + 1 or any(
+            w is not None and w != g for w, g in zip(want, array.shape[1:], strict=True)):
+        shape = ", ".join("?" if w is None else str(w) for w in want)
+        raise ValueError(f"{what} takes batches of shape (n, {shape}), got {array.shape}")
+    if keep_dtype is not None and array.dtype == keep_dtype:
+        return array
+    if not codes:
+        refuse_integers(array, name)
+    return cast_finite(array, "float32", name)
 
 
 def check_target(path, want_dir):
-    """Refuses a target of the wrong kind before anything is written."""
-    path = Path(os.fspath(path))
+    """Refuses a target that the export could not replace without loss, before
+    anything is written.
+
+    An export replaces its target whole, so it may stand only where nothing
+    but an earlier export would be lost: a new path, an empty directory or a
+    directory holding exactly a SavedModel's files (`want_dir`), a new path,
+    an empty file or a `.tflite` model (a file). A stray `saved_model.pb`
+    beside the user's own files used to get them all deleted.
+    """
+    raw = os.fspath(path)
+    path = Path(raw)
+    if path.name in ("", ".", ".."):
+        raise ValueError(f"the export path must name a file or directory, got {raw!r}")
+    if path.is_symlink():
+        raise ValueError(
+            f"{path} is a symbolic link (to {os.readlink(path)}); the export would replace "
+            "the link, not write through it: give the path it points to, or a new path"
+        )
+    if not want_dir and raw.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        # Path() drops the trailing separator: "new/" wrote a file named "new".
+        raise ValueError(
+            f"the .tflite path {raw!r} ends in a separator, so it names a directory; give "
+            f"the file to write, e.g. {os.path.join(raw, 'model.tflite')!r}"
+        )
     if path.exists() and path.is_dir() != want_dir:
         kind = "directory" if path.is_dir() else "file"
         raise ValueError(
             f"{path} exists as a {kind}; expected "
             f"{'a directory (a SavedModel)' if want_dir else 'a file'} or a new path"
         )
-    if path.name in ("", ".", ".."):
-        raise ValueError(f"the export path must name a file or directory, got {str(path)!r}")
-    names = sorted(p.name for p in path.iterdir()) if want_dir and path.is_dir() else []
-    if names and "saved_model.pb" not in names:
-        # A SavedModel replaces its directory whole: only an earlier SavedModel
-        # (or nothing) may stand there, never a folder of the user's files.
+    if want_dir and path.is_dir():
+        check_replaceable_saved_model(path)
+    elif path.is_file() and not _is_tflite_or_empty(path):
         raise ValueError(
-            f"{path} is a directory of other files ({', '.join(names[:3])}"
-            f"{', ...' if len(names) > 3 else ''}), not a SavedModel; the export replaces its "
-            "target directory whole: give a new path, an empty directory or an earlier SavedModel"
+            f"{path} exists and is not a .tflite model; the export replaces its target "
+            "and never deletes a file it did not write: give a new path, or move the file"
         )
     return path
+
+
+#: The files of a SavedModel as `export_saved_model` writes them.
+_SAVED_MODEL_FILES = ("saved_model.pb", "fingerprint.pb")
+_VARIABLE_FILE = re.compile(r"variables\.(index|data-\d{5}-of-\d{5})")
+
+
+def foreign_entries(path):
+    """Entries of directory `path` that are no part of a SavedModel export
+    (directories end in `/`): the user's files, links, an `assets/` with content."""
+    found = []
+    for entry in sorted(os.scandir(path), key=lambda e: e.name):
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if entry.name in _SAVED_MODEL_FILES and entry.is_file(follow_symlinks=False):
+            continue
+        if entry.name in ("variables", "assets") and is_dir:
+            inner = sorted(os.scandir(entry.path), key=lambda e: e.name)
+            found += [f"{entry.name}/{e.name}{'/' if e.is_dir(follow_symlinks=False) else ''}"
+                      for e in inner if entry.name == "assets" or e.is_symlink()
+                      or not e.is_file() or not _VARIABLE_FILE.fullmatch(e.name)]
+            continue
+        found.append(entry.name + ("/" if is_dir else ""))
+    return found
+
+
+def check_replaceable_saved_model(path):
+    """Raises ValueError unless directory `path` is empty or holds exactly a
+    SavedModel's files (what an export may replace), naming the others."""
+    names = sorted(os.listdir(path))
+    if not names:
+        return
+    others = foreign_entries(path)
+    shown = ", ".join(others[:4]) + (f", ... ({len(others)} in all)" if len(others) > 4 else "")
+    if "saved_model.pb" not in names:
+        raise ValueError(
+            f"{path} is a directory of other files ({shown or ', '.join(names[:4])}), not a "
+            "SavedModel; the export replaces its target directory whole: give a new path, an "
+            "empty directory or an earlier SavedModel"
+        )
+    if others:
+        raise ValueError(
+            f"{path} holds a SavedModel and other files that an export does not write "
+            f"({shown}); the export replaces its target directory whole and never deletes "
+            "what it did not write: move those files out, or give a new path"
+        )
+
+
+def _is_tflite_or_empty(path):
+    """Whether file `path` is empty or a TFLite flatbuffer ("TFL3" at bytes 4-8)."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    return not head or head[4:8] == b"TFL3"
+
+
+#: errno -> what it means for an export.
+_DISK_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota "
+                "is exceeded", errno.EFBIG: "a file grew past the size limit (ulimit -f)"}
+_DISK_MESSAGES = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT,
+                  "File too large": errno.EFBIG}
+
+
+@contextlib.contextmanager
+def disk_errors(path):
+    """Turns a full disk met while writing the export to `path` into an OSError
+    that names `path` and says so: TensorFlow raised ResourceExhausted or
+    OutOfRange errors naming an op and the hidden staging file. Wrap it around
+    `atomic_output`, which removes the partial export first."""
+    import tensorflow as tf
+
+    try:
+        yield
+    except (tf.errors.ResourceExhaustedError, tf.errors.OutOfRangeError, OSError) as err:
+        text = str(err)
+        code = getattr(err, "errno", None)
+        code = code if code in _DISK_ERRORS else next(
+            (c for message, c in _DISK_MESSAGES.items() if message in text), None)
+        if code is None:
+            raise
+        raise OSError(code, f"could not write the export to {path}: {_DISK_ERRORS[code]}; "
+                      "nothing was written: free some space, or export elsewhere") from None
 
 
 def as_path(path):
@@ -109,7 +229,7 @@ def as_path(path):
 
 def is_mixed_precision(model):
     """Whether any layer of `model` computes in a dtype other than float32."""
-    layers = [model] + list(model._flatten_layers(include_self=False, recursive=True))
+    layers = keras_compat.flatten_layers(model)
     return any(layer.compute_dtype != "float32" for layer in layers)
 
 

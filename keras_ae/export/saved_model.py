@@ -9,8 +9,9 @@ import tensorflow as tf
 
 from keras_ae.export import _common
 from keras_ae.export.signatures import build_archive
+from keras_ae.models.finite import check_output
 from keras_ae.utils.files import atomic_output
-from keras_ae.utils.validation import check_positive_int
+from keras_ae.utils.validation import SEED_RANGE, check_positive_int
 
 
 @dataclasses.dataclass
@@ -49,7 +50,9 @@ def export_saved_model(model, path, verify_data=None):
 
     Args:
         model: a built keras_ae autoencoder.
-        path: the directory to write (replaced if it exists).
+        path: the directory to write. An existing one is replaced only if
+            it is empty or holds exactly a SavedModel's files; one holding
+            anything else is refused, so no file of the user's is deleted.
         verify_data: optional real inputs, shape `(n,) + model.input_shape_`;
             when given, `verify_export` compares the SavedModel with the Keras
             model on them and the export fails past its tolerance.
@@ -58,8 +61,10 @@ def export_saved_model(model, path, verify_data=None):
         An `ExportResult` (path-like) with the verification report.
 
     Raises:
-        ValueError: for an unbuilt model or badly shaped `verify_data`, before
-            anything is written.
+        ValueError: for an unbuilt model, badly shaped `verify_data` or a
+            target holding other files, before anything is written.
+        OSError: when the disk fills up (or a quota or file size limit is
+            met) while writing; nothing is left behind.
         ExportVerificationError: when the export does not match the model.
 
     Example:
@@ -77,15 +82,21 @@ def export_saved_model(model, path, verify_data=None):
     path = _common.check_target(path, want_dir=True)
     archive = build_archive(model)
     report = None
-    with atomic_output(path) as staged:
+    with _common.disk_errors(path), atomic_output(path) as staged:
         archive.write_out(str(staged), verbose=False)
         if verify_data is not None:
             report = verify_export(model, SavedModelRunner(staged), verify_data)
+        _common.check_target(path, want_dir=True)  # again: files added meanwhile are kept
     return ExportResult(path, "saved_model", report)
 
 
 class SavedModelRunner:
     """Runs an exported SavedModel's signatures on numpy arrays, in batches.
+
+    Inputs are checked as the Keras model checks its own: the wrong shape,
+    an empty batch, NaN or infinite values (also after the cast to float32)
+    and integer images are refused with a `ValueError` (integer codes given
+    to `decode` are values); a NaN or infinite output raises `NonFiniteError`.
 
     Args:
         path: a directory written by `export_saved_model` (or an object
@@ -105,7 +116,7 @@ class SavedModelRunner:
         self.path = None if hasattr(path, "signatures") else _common.as_path(path)
         self.device = device
         with tf.device(device) if device else contextlib.nullcontext():
-            self.loaded = path if self.path is None else tf.saved_model.load(str(self.path))
+            self.loaded = path if self.path is None else _load(self.path)
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.signatures = dict(self.loaded.signatures)
         if "reconstruct" in self.signatures:
@@ -119,26 +130,18 @@ class SavedModelRunner:
             raise ValueError(f"this SavedModel has no {name!r} signature; it has {sorted(self.signatures)}")
         fn = self.signatures[name]
         arg, spec = next(iter(fn.structured_input_signature[1].items()))
-        x = np.asarray(x, dtype="float32")
-        # Checked here: a conv graph given the wrong rank aborts the whole
-        # process in TensorFlow's CPU kernels instead of raising.
-        want = tuple(spec.shape[1:])
-        if x.ndim != len(want) + 1 or any(w is not None and w != g
-                                          for w, g in zip(want, x.shape[1:], strict=True)):
-            shape = ", ".join("?" if w is None else str(w) for w in want)
-            raise ValueError(f"the {name!r} signature takes batches of shape (n, {shape}), "
-                             f"got {x.shape}")
+        # Checked here as the Keras model checks its input (a conv graph given
+        # the wrong rank even aborts the process in TensorFlow's CPU kernels).
+        x = _common.check_batch(arg, x, spec.shape[1:], f"the {name!r} signature",
+                                codes=arg == "z")
         keys = key if isinstance(key, tuple) else (key,)
-        if len(x) == 0:
-            specs = [fn.structured_outputs[k] for k in keys]
-            outs = [np.zeros((0,) + tuple(o.shape[1:]), o.dtype.as_numpy_dtype) for o in specs]
-        else:
-            batches = []
-            with tf.device(self.device) if self.device else contextlib.nullcontext():
-                for start in range(0, len(x), self.batch_size):
-                    out = fn(**{arg: tf.constant(x[start : start + self.batch_size])})
-                    batches.append([out[k].numpy() for k in keys])
-            outs = [np.concatenate(parts, axis=0) for parts in zip(*batches, strict=True)]
+        batches = []
+        with tf.device(self.device) if self.device else contextlib.nullcontext():
+            for start in range(0, len(x), self.batch_size):
+                out = fn(**{arg: tf.constant(x[start : start + self.batch_size])})
+                batches.append([out[k].numpy() for k in keys])
+        outs = [check_output(np.concatenate(parts, axis=0), f"the SavedModel's {name!r}")
+                for parts in zip(*batches, strict=True)]
         return tuple(outs) if isinstance(key, tuple) else outs[0]
 
     def reconstruct(self, x):
@@ -172,10 +175,44 @@ class SavedModelRunner:
         if "sample" not in self.signatures:
             raise ValueError(f"this SavedModel has no 'sample' signature; it has {sorted(self.signatures)}")
         n = check_positive_int("n", n)
+        if n > np.iinfo(np.int32).max:
+            raise ValueError(f"n must be at most 2**31 - 1 (the signature takes an int32), got {n}")
         pair = np.asarray(seed)
-        if pair.shape != (2,) or not np.issubdtype(pair.dtype, np.integer):
-            raise ValueError(f"seed must be two integers, e.g. (0, 1), got {seed!r}")
-        out = self.signatures["sample"](n=tf.constant(n, tf.int32),
-                                        seed=tf.constant(pair, tf.int64))
-        return out["samples"].numpy()
+        # (a uint64 2**63 wrapped around to -2**63 in the int64 tensor)
+        if pair.shape != (2,) or not np.issubdtype(pair.dtype, np.integer) or not all(
+                SEED_RANGE[0] <= int(v) <= SEED_RANGE[1] for v in pair):
+            raise ValueError(f"seed must be two integers in [-2**63, 2**63 - 1], e.g. (0, 1), "
+                             f"got {seed!r}")
+        try:
+            out = self.signatures["sample"](n=tf.constant(n, tf.int32),
+                                            seed=tf.constant(pair, tf.int64))
+        except tf.errors.ResourceExhaustedError:
+            raise ValueError(f"sample(n={n}) needs more memory than the device has: draw fewer "
+                             "per call (in a loop, with a new seed each time)") from None
+        return check_output(out["samples"].numpy(), "the SavedModel's 'sample'")
 
+
+
+def _load(path):
+    """`tf.saved_model.load(path)`, with errors that name the folder and what
+    was expected (TensorFlow raised a bare OSError, IndexError or
+    FileNotFoundError naming its own internal file)."""
+    if not path.is_dir():
+        raise ValueError(
+            f"no SavedModel at {path}: expected a directory written by export_saved_model, "
+            f"found {'a file' if path.exists() else 'nothing'}"
+        )
+    if not any((path / name).is_file() for name in ("saved_model.pb", "saved_model.pbtxt")):
+        names = sorted(p.name for p in path.iterdir())
+        raise ValueError(
+            f"{path} is not a SavedModel: expected a directory holding saved_model.pb and "
+            "variables/ (as export_saved_model writes), found "
+            + (", ".join(names[:5]) + (", ..." if len(names) > 5 else "") if names else "it empty")
+        )
+    try:
+        return tf.saved_model.load(str(path))
+    except Exception as err:  # a corrupt file fails in many ways, each naming no folder
+        raise ValueError(
+            f"the SavedModel at {path} could not be loaded, it is damaged or incomplete: "
+            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        ) from err

@@ -5,9 +5,11 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
+from keras_ae import keras_compat
 from keras_ae.export import _common
 from keras_ae.export.saved_model import ExportResult
 from keras_ae.export.signatures import PART_SIGNATURES, build_archive
+from keras_ae.models.finite import check_output
 from keras_ae.utils.files import atomic_output
 from keras_ae.utils.validation import check_positive_int
 
@@ -41,7 +43,9 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
 
     Args:
         model: a built keras_ae autoencoder.
-        path: the `.tflite` file to write (replaced if it exists).
+        path: the `.tflite` file to write. An existing file is replaced only
+            if it is a `.tflite` model (or empty); a path ending in a
+            separator or naming a directory is refused.
         part: `"full"`, `"encoder"` or `"decoder"`.
         quantize: `None`, `"float16"`, `"dynamic"` or `"int8"`.
         representative_data: real inputs, shape `(n,) + model.input_shape_`,
@@ -71,7 +75,10 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
     Raises:
         ValueError: for an unbuilt model, an unknown part or quantization,
             `"int8"` without representative data, or data of the wrong
-            shape, before anything is written.
+            shape, or a target that is not a `.tflite` file, before anything
+            is written.
+        OSError: when the disk fills up (or a quota or file size limit is
+            met) while writing; nothing is left behind.
         ExportVerificationError: when the file does not match the model.
 
     Example:
@@ -98,7 +105,7 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
             f"hundred samples of shape (n, {', '.join(map(str, shapes.input))}); got None"
         )
     if quantize == "dynamic" and any("Conv" in type(layer).__name__
-                                     for layer in model._flatten_layers(recursive=True)):
+                                     for layer in keras_compat.flatten_layers(model)):
         warnings.warn(
             f"quantize='dynamic' runs convolutions 40-55x slower than float32 on CPU "
             f"(docs/benchmarks/export.md); for this {type(model).__name__}, quantize='int8' "
@@ -125,7 +132,7 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
         choices = [per_channel_dense]
     if quantize != "int8":
         choices = choices[-1:]
-    with atomic_output(path) as staged:
+    with _common.disk_errors(path), atomic_output(path) as staged:
         # Beside the staged file under a name it cannot have (a target named
         # "saved_model" would otherwise be that directory).
         saved_model_dir = staged.parent / (staged.name + ".saved_model")
@@ -150,6 +157,7 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
             except ExportVerificationError:
                 if attempt == len(choices):
                     raise
+        _common.check_target(path, want_dir=False)  # again: a file put there meanwhile is kept
     return ExportResult(path, "tflite", report)
 
 
@@ -157,7 +165,7 @@ def _per_unit_overhead(model):
     """Bytes of per-unit int8 scales of the dense layers over the weight count."""
     import keras
 
-    layers = model._flatten_layers(include_self=False, recursive=True)
+    layers = keras_compat.flatten_layers(model, include_self=False)
     units = sum(layer.units for layer in layers if isinstance(layer, keras.layers.Dense))
     return 12 * units / max(1, model.count_params())
 
@@ -176,9 +184,7 @@ def _configure(converter, quantize, calibration, int8_io, per_channel_dense=True
 
         converter.representative_dataset = representative_dataset
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter._experimental_disable_per_channel_quantization_for_dense_layers = (
-            not per_channel_dense
-        )
+        keras_compat.set_per_channel_dense(converter, per_channel_dense)
         if int8_io:
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
@@ -194,7 +200,10 @@ class TFLiteModel:
     interpreter's input resized when the chunk size changes. Inputs to an
     int8-I/O model are quantized, and its outputs dequantized, with the
     file's own scales; only an array already of the file's input type (int8)
-    is taken as quantized and passed as it is.
+    is taken as quantized and passed as it is. Other inputs are checked as
+    the Keras model checks its own: NaN or infinite values (also after the
+    cast to float32) and integer images are refused with a `ValueError`, an
+    empty batch too; integer codes given to a decoder are values.
 
     Args:
         path: a file written by `export_tflite` (or any one-input, one-output
@@ -217,7 +226,10 @@ class TFLiteModel:
         self.path = _common.as_path(path)
         if not self.path.is_file():
             raise ValueError(f"no .tflite file at {self.path}")
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        try:
+            self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        except ValueError as err:  # LiteRT's message names no file
+            raise ValueError(f"{self.path} is not a valid .tflite model: {err}") from err
         signatures = self.interpreter.get_signature_list()
         names = {v: k for k, v in PART_SIGNATURES.items()}
         if part is None:
@@ -254,15 +266,15 @@ class TFLiteModel:
         return self.quantization is not None
 
     def __call__(self, x):
-        """Runs the file's part on a batch of numpy inputs."""
-        x = np.asarray(x)
-        if tuple(x.shape[1:]) != self.input_shape or x.ndim == 0:
-            raise ValueError(
-                f"{self.path.name} ({self.part}) takes batches of shape "
-                f"(n, {', '.join(map(str, self.input_shape))}), got {x.shape}"
-            )
+        """Runs the file's part on a batch of numpy inputs, checked as the
+        Keras model checks its own (NaN, integer images, the wrong shape
+        refused); a NaN or infinite output raises `NonFiniteError`."""
+        codes = self.part == "decoder"
+        x = _common.check_batch("z" if codes else "x", x, self.input_shape,
+                                f"{self.path.name} ({self.part})", codes=codes,
+                                keep_dtype=self.input_dtype)
         outs = [self._invoke(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
-        return np.concatenate(outs, axis=0) if outs else np.zeros((0,) + self.output_shape, "float32")
+        return check_output(np.concatenate(outs, axis=0), f"{self.path.name} ({self.part})")
 
     def _resize(self, n):
         self.interpreter.resize_tensor_input(self._input["index"], (n,) + self.input_shape)
@@ -302,7 +314,6 @@ def _quantize(x, detail):
     scale, zero_point = detail["quantization"]
     if x.dtype == dtype:
         return x  # already quantized by the caller, in the file's own type
-    # Any other dtype (uint8 pixels, 0/1 ints) holds values, quantized here.
     info = np.iinfo(dtype)
     q = np.round(x.astype("float32") / scale) + zero_point
     return np.clip(q, info.min, info.max).astype(dtype)
@@ -328,5 +339,5 @@ def _detect_quantization(interpreter):
     if any(np.dtype(d["dtype"]) in (np.dtype("int8"), np.dtype("uint8"))
            for d in interpreter.get_input_details()):
         return "int8"
-    ops = {op["op_name"] for op in interpreter._get_ops_details()}
+    ops = keras_compat.op_names(interpreter)
     return "int8" if "QUANTIZE" in ops else "dynamic"
