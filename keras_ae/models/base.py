@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_ae import losses
+from keras_ae import keras_compat, losses
 from keras_ae.models.finite import FiniteGuard, NonFiniteError, check_output
 from keras_ae.networks import (
     CONV_NETWORKS,
@@ -518,13 +518,13 @@ class Autoencoder(keras.Model):
         # keras-team/keras#19246). A keras_ae model is built before fit (its
         # input_shape, or its first x) and compiles no loss or metrics of
         # Keras's, so the optimizer is all that is left to build: no batch needed.
-        done = (self._distribute_strategy is not None and self._compile_loss is None
-                and self._compile_metrics is None
-                and all(layer.built for layer in self._flatten_layers()))
+        done = (keras_compat.creation_strategy(self) is not None
+                and not keras_compat.compiles_keras_losses(self)
+                and all(layer.built for layer in keras_compat.flatten_layers(self)))
         if not done:
             return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
         with self.distribute_strategy.scope():
-            self._symbolic_build()
+            keras_compat.symbolic_build(self)
 
     def _replica_share(self, loss, x):
         """This replica's part of the global batch's mean loss.
@@ -609,7 +609,7 @@ class Autoencoder(keras.Model):
         if auto:
             # Saved with the model, so that a loaded model resolves it again;
             # also what `_steps_per_execution_for` reads.
-            self._compile_config.config["steps_per_execution"] = "auto"
+            keras_compat.compile_config(self)["steps_per_execution"] = "auto"
 
     def compile_from_config(self, config):
         # Keras skips a custom `compile()` when loading a model; this one only
@@ -627,7 +627,7 @@ class Autoencoder(keras.Model):
 
     def _resolve_auto_steps_per_execution(self, run_eagerly):
         if (run_eagerly or self.network != "mlp" or self._custom_networks
-                or self._distribute_strategy or tf.distribute.has_strategy()):
+                or keras_compat.creation_strategy(self) or tf.distribute.has_strategy()):
             return 1
         return self.default_steps_per_execution
 
@@ -641,9 +641,9 @@ class Autoencoder(keras.Model):
         bar showed "8/4" for 4 batches). A call made while `fit` runs (from a
         callback) gets its own setting for its duration, and `fit`'s setting
         and compiled functions are put back after it."""
-        config = getattr(self, "_compile_config", None)
+        config = keras_compat.compile_config(self)
         wanted = self.steps_per_execution
-        if config is not None and config.config.get("steps_per_execution") == "auto":
+        if config is not None and config.get("steps_per_execution") == "auto":
             wanted = self._resolve_auto_steps_per_execution(self.run_eagerly)
             for steps in step_counts:
                 if steps is not None and steps != -1:
@@ -672,7 +672,7 @@ class Autoencoder(keras.Model):
         `keras.models.load_model` compiling the model from its saved config
         (Keras skips that for a custom `compile()`)."""
         if (self.default_jit_compile and self.network == "mlp" and not self._custom_networks
-                and not self._distribute_strategy and not tf.distribute.has_strategy()
+                and not keras_compat.creation_strategy(self) and not tf.distribute.has_strategy()
                 and self._xla_measured_faster()):
             return True
         return super()._resolve_auto_jit_compile()
@@ -730,7 +730,7 @@ class Autoencoder(keras.Model):
         x = self._check_eager(x, "x", required=True)
         y = self._check_eager(y, "y")
         self._check_target_range(x if y is None else y, "x" if y is None else "y")
-        if kwargs.get("_use_cached_eval_dataset"):  # fit's own validation: fit's setting holds
+        if keras_compat.is_fit_validation(kwargs):  # fit's own validation: fit's setting holds
             return super().evaluate(x, y, *args, **kwargs)  # (FiniteGuard checks its logs)
         with self._steps_per_execution_for(kwargs.get("steps")):
             result = super().evaluate(x, y, *args, **kwargs)
@@ -887,7 +887,7 @@ class Autoencoder(keras.Model):
         """`role`'s network and every layer inside it, in a fixed order (the
         same for a network rebuilt from the same config)."""
         network = getattr(self, role)
-        return [network] + list(network._flatten_layers(include_self=False, recursive=True))
+        return keras_compat.flatten_layers(network)
 
     def _frozen_layers(self):
         """Which layers of the networks are frozen (`trainable = False`), by
@@ -959,8 +959,7 @@ def traced_once(fn, spec):
     not by function, and from the fifth model on would warn of "retracing"
     that is not happening, so that warning is turned off for these."""
     function = tf.function(fn, input_signature=[spec], autograph=False)
-    function._omit_frequent_tracing_warning = True  # TensorFlow's own flag for this
-    return function
+    return keras_compat.quiet_retracing(function)
 
 
 def defeated_argument(message):
@@ -1002,11 +1001,8 @@ def _dtype_policy(policy):
 
 
 def _multi_worker(strategy):
-    extended = getattr(strategy, "extended", None)
-    in_multi_worker = getattr(extended, "_in_multi_worker_mode", None)
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(
-        in_multi_worker and in_multi_worker()
-    )
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and keras_compat.in_multi_worker_mode(strategy))
 
 
 def _activation(name):
