@@ -233,3 +233,35 @@ def test_scale_dependent_corruptions_refuse_integer_pixels():
             C.gaussian_noise(x, seed=0, **bad)
     with pytest.raises(ValueError, match="rate must be a number in"):
         C.dropout_mask(x, "0.5", seed=0)
+
+
+def test_corruption_arguments_are_checked_by_name():
+    """stddev=inf gave all-inf batches, stddev="0.5" a TensorFlow TypeError, a
+    seed of 2**70 a tensor-conversion error naming nothing, and complex input
+    lost its imaginary part in the scale-free corruptions."""
+    x = np.full((2, 4, 4), 0.5, "float32")
+    checks = [
+        (lambda: C.gaussian_noise(x, stddev=float("inf")), r"stddev must be a finite number >= 0, got inf"),
+        (lambda: C.gaussian_noise(x, stddev="0.5"), r"stddev must be .* got '0\.5'"),
+        (lambda: C.gaussian_noise(x, 0.1, clip=("0", "1")), r"clip must be None or \(lo, hi\)"),
+        (lambda: C.gaussian_noise(x.astype("float16"), 1e5, seed=0), r"overflowed float16"),
+        (lambda: C.dropout_mask(x, 0.5, seed=2**70), r"seed must be an integer in \[-2\*\*63"),
+        (lambda: C.block_mask(x, 2, seed=2**70), r"seed must be an integer in \[-2\*\*63"),
+        (lambda: C.dropout_mask(x + 1j, 0.5, seed=0), r"real numbers, got dtype complex"),
+        (lambda: C.random_missing(x + 1j, 0.5, seed=0), r"real numbers, got dtype complex"),
+        (lambda: C.salt_and_pepper(x, 0.1, seed=0, high=float("inf")), r"high must be a finite"),
+        (lambda: C.salt_and_pepper(x.astype("float16"), 0.1, seed=0, high=1e5),
+         r"high must be a finite number that float16 holds"),
+        (lambda: C.block_mask(x, 2, seed=0, value="grey"), r"value must be a number"),
+        (lambda: C.block_mask(x, True, seed=0), r"size must be a positive int, got True"),
+        (lambda: C.block_mask(x.reshape(2, 16), 2, seed=0, image_shape=(4, "4")),
+         r"image_shape must be a tuple of positive integers"),
+        (lambda: C.random_missing(x, 0.5, seed=0, fill=float("inf")), r"fill must be a finite number \(or NaN"),
+    ]
+    for call, message in checks:
+        with pytest.raises(ValueError, match=message):
+            call()
+    filled, mask = C.random_missing(x, 0.5, seed=0, fill=float("nan"))  # NaN marks missing
+    assert np.array_equal(np.isnan(np.asarray(filled)), np.asarray(mask) > 0)
+    np.testing.assert_array_equal(np.asarray(C.dropout_mask(x, 0.5, seed=2**63 - 1)).shape,
+                                  x.shape)

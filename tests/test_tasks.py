@@ -468,3 +468,45 @@ def test_task_arguments_that_reached_library_errors_are_named(mnist_small):
                            "non-zero number of queries")]:
         with pytest.raises(ValueError, match=message):
             call()
+
+
+def test_labels_that_are_not_finite_are_refused():
+    """cluster_accuracy of NaN labels returned 0.5 (each NaN its own class),
+    and retrieval_precision counted NaN labels as never relevant."""
+    pred = np.array([0, 1, 1, 0])
+    for call in (lambda: tasks.cluster_accuracy(np.array([np.nan, np.nan, 1, 0]), pred),
+                 lambda: tasks.nmi(np.array([np.inf, 0, 1, 0]), pred),
+                 lambda: tasks.retrieval_precision(np.array([[0, 1]]), np.array([np.nan]),
+                                                   np.array([1.0, 2.0]))):
+        with pytest.raises(ValueError, match=r"holds \d NaN or infinite label\(s\)"):
+            call()
+    with pytest.raises(ValueError, match=r"empty must be a finite number"):
+        tasks.retrieval_precision([[0]], np.array([1]), np.array([1]), empty=float("nan"))
+    model = models.Autoencoder(input_shape=(4,), latent_dim=2)
+    with pytest.raises(ValueError, match=r"y holds 1 NaN"):
+        tasks.AEKNNClassifier(model, k=1).fit(np.zeros((2, 4)), np.array([0.0, np.nan]))
+
+
+def test_tasks_refuse_integer_and_complex_input():
+    """An integer batch the model reads is refused, as by the model itself,
+    rather than read as floats (impute cast it to float32 first)."""
+    model = models.Autoencoder(input_shape=(16,), latent_dim=2)
+    ints = np.zeros((2, 16), "int32")
+    message = r"x has integer dtype int32; keras_ae models read floats"
+    for call in (lambda: tasks.denoise(model, ints),
+                 lambda: tasks.impute(model, ints, np.zeros_like(ints)),
+                 lambda: tasks.inpaint(model, ints, np.zeros_like(ints)),
+                 lambda: tasks.AnomalyDetector(model).fit(ints),
+                 lambda: tasks.AEKNNClassifier(model, k=1).fit(ints, [0, 1])):
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(ValueError, match=r"x_low has integer dtype"):
+        tasks.upscale(model, np.zeros((2, 2, 2), "uint8"))
+    for call in (lambda: tasks.denoise(model, ints + 1j),
+                 lambda: tasks.impute(model, np.full((2, 16), np.nan) + 1j)):
+        with pytest.raises(ValueError, match=r"real numbers, got complex dtype"):
+            call()
+    with pytest.raises(ValueError, match=r"beyond the range of float32"):
+        tasks.impute(model, np.where(np.eye(2, 16) > 0, np.nan, 1e300))
+    np.testing.assert_array_equal(tasks.AEKNNClassifier(None, k=1).fit(ints, [0, 1]).predict(ints),
+                                  [0, 0])  # no model: plain kNN takes integer features
