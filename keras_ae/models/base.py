@@ -403,7 +403,7 @@ class Autoencoder(keras.Model):
             >>> model.init_output_bias(x_train)  # doctest: +SKIP
             >>> model.fit(x_train, epochs=10)  # doctest: +SKIP
         """
-        x = check_model_input(x, self.input_shape_, "x", dtype="float64")
+        x = check_model_input(x, self.input_shape_, "x").astype("float64")
         names = [layer.name for layer in getattr(self.decoder, "layers", [])]
         name = next((n for n in ("output", "tied_output") if n in names), None)
         if self._custom_networks or name is None:
