@@ -409,7 +409,7 @@ def test_verify_export_bad_arguments(models, saved_models, tmp_path):
         export.verify_export(model, path, x.reshape(-1, 28, 28))
     with pytest.raises(ValueError, match="no exported model at"):
         export.verify_export(model, tmp_path / "missing", x)
-    with pytest.raises(ValueError, match="tolerance must be a number"):
+    with pytest.raises(ValueError, match="tolerance must be a finite number >= 0, got -1"):
         export.verify_export(model, path, x, tolerance=-1)
 
 

@@ -382,3 +382,44 @@ def test_sample_refuses_seeds_and_sizes_it_cannot_take(tmp_path):
     with pytest.raises(ValueError, match=r"n must be at most 2\*\*31 - 1 .* got 4294967296"):
         runner.sample(2**32)
     assert runner.sample(3, seed=(1, 2)).shape == (3, 4)
+
+
+@pytest.mark.parametrize("tolerance", [float("inf"), float("nan"), True, "0.1"])
+def test_verify_export_refuses_a_tolerance_that_checks_nothing(model, x, exports, tolerance):
+    """An infinite tolerance passed every export unchecked; True read as 1."""
+    with pytest.raises(ValueError, match=r"tolerance must be a (finite )?number"):
+        export.verify_export(model, exports["float"], x, tolerance=tolerance)
+
+
+@pytest.mark.parametrize("threads", [0, -1, "2", 2.5, True])
+def test_tflite_model_names_a_bad_thread_count(exports, threads):
+    """LiteRT's own error about num_threads read as a damaged file."""
+    with pytest.raises(ValueError, match=rf"num_threads must be a positive integer, got "
+                                         rf"{threads!r}"):
+        export.TFLiteModel(exports["float"].path, num_threads=threads)
+
+
+@pytest.mark.parametrize("path", [None, 5, b"m.tflite"])
+def test_a_path_that_is_no_path_is_named(model, path):
+    """os.fspath's TypeError named no argument."""
+    message = r"path must be a str or os.PathLike naming a file or directory, got"
+    for call in (lambda: export.export_tflite(model, path),
+                 lambda: export.export_saved_model(model, path),
+                 lambda: export.SavedModelRunner(path), lambda: export.TFLiteModel(path)):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+@pytest.mark.parametrize("runner", ["int8", "int8_io"])
+def test_int8_files_refuse_data_far_outside_their_calibration(exports, x, runner):
+    """Quantization clipped 0-255 floats given to a file calibrated on [0, 1]
+    to its top level: finite garbage, no word why."""
+    lite = exports[runner]
+    low, high = lite.input_range
+    assert low <= 0.0 and 0.95 <= high <= 1.05  # what x spans
+    with pytest.raises(ValueError, match=rf"x holds values in \[0, 255\], far outside \[.*\], "
+                                         r"the range (q|io)\.tflite's int8 input was "
+                                         "calibrated on"):
+        lite.reconstruct(np.linspace(0, 255, 24).reshape(2, 12))
+    assert np.isfinite(lite.reconstruct(x * 1.5)).all()  # past the range, not far: clipped
+    assert exports["float"].input_range is None

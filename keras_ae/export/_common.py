@@ -112,8 +112,7 @@ def check_target(path, want_dir):
     an empty file or a `.tflite` model (a file). A stray `saved_model.pb`
     beside the user's own files used to get them all deleted.
     """
-    raw = os.fspath(path)
-    path = Path(raw)
+    path, raw = as_path(path), os.fspath(path)  # (raw keeps a trailing separator)
     if path.name in ("", ".", ".."):
         raise ValueError(f"the export path must name a file or directory, got {raw!r}")
     if path.is_symlink():
@@ -224,6 +223,12 @@ def disk_errors(path):
 
 
 def as_path(path):
+    """`path` as a `Path`, or a ValueError naming what came (os.fspath's
+    TypeError named no argument)."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise ValueError(  # noqa: TRY004 (the API promises ValueError)
+            f"path must be a str or os.PathLike naming a file or directory, got "
+            f"{type(path).__name__} {path!r}")
     return Path(os.fspath(path))
 
 

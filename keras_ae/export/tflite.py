@@ -11,7 +11,7 @@ from keras_ae.export.saved_model import ExportResult
 from keras_ae.export.signatures import PART_SIGNATURES, build_archive
 from keras_ae.models.finite import check_output
 from keras_ae.utils.files import atomic_output
-from keras_ae.utils.validation import check_positive_int
+from keras_ae.utils.validation import check_positive_int, other_scale
 
 #: Calibration uses at most this many representative samples.
 MAX_CALIBRATION_SAMPLES = 1000
@@ -226,6 +226,8 @@ class TFLiteModel:
         self.path = _common.as_path(path)
         if not self.path.is_file():
             raise ValueError(f"no .tflite file at {self.path}")
+        if num_threads is not None:  # (LiteRT's own errors would read as a bad file below)
+            num_threads = check_positive_int("num_threads", num_threads)
         try:
             self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         except ValueError as err:  # LiteRT's message names no file
@@ -260,6 +262,8 @@ class TFLiteModel:
         self.input_dtype = np.dtype(self._input["dtype"])
         self.output_dtype = np.dtype(self._output["dtype"])
         self.quantization = _detect_quantization(self.interpreter)
+        #: The values the file's int8 input can hold, `(low, high)`, or None (float).
+        self.input_range = _input_range(self.interpreter, self._input)
 
     @property
     def quantized(self):
@@ -273,6 +277,16 @@ class TFLiteModel:
         x = _common.check_batch("z" if codes else "x", x, self.input_shape,
                                 f"{self.path.name} ({self.part})", codes=codes,
                                 keep_dtype=self.input_dtype)
+        bad = (self.input_range and np.issubdtype(x.dtype, np.floating)  # (not int8 codes)
+               and other_scale(x, *self.input_range))
+        if bad:
+            # int8 quantization clips them: all-saturated, finite garbage.
+            low, high = self.input_range
+            raise ValueError(
+                f"{'z' if codes else 'x'} holds values in [{bad[0]:g}, {bad[1]:g}], far outside "
+                f"[{low:.3g}, {high:.3g}], the range {self.path.name}'s int8 input was "
+                "calibrated on: scale it as the calibration data was (uint8 pixels: divide "
+                "by 255)")
         outs = [self._invoke(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
         return check_output(np.concatenate(outs, axis=0), f"{self.path.name} ({self.part})")
 
@@ -324,6 +338,26 @@ def _dequantize(y, detail):
         return y.astype("float32", copy=False)
     scale, zero_point = detail["quantization"]
     return ((y.astype("float32") - zero_point) * scale).astype("float32")
+
+
+def _input_range(interpreter, detail):
+    """`(low, high)` that the int8 input can represent: the input's own
+    quantization (int8 I/O), or that of the QUANTIZE op reading a float input;
+    None for a file without one."""
+    scale, zero_point = detail["quantization"]
+    dtype = np.dtype(detail["dtype"])
+    if not scale:
+        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+        op = next((op for op in interpreter._get_ops_details()
+                   if op["op_name"] == "QUANTIZE" and detail["index"] in op["inputs"]), None)
+        if op is None:
+            return None
+        quantized = tensors[int(op["outputs"][0])]
+        (scale, zero_point), dtype = quantized["quantization"], np.dtype(quantized["dtype"])
+    if not scale or not np.issubdtype(dtype, np.integer):
+        return None
+    info = np.iinfo(dtype)
+    return float((info.min - zero_point) * scale), float((info.max - zero_point) * scale)
 
 
 def _detect_quantization(interpreter):

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from keras_ae.export import _common
+from keras_ae.utils.validation import check_number
 
 #: Max abs error allowed for float32 exports (relative to the output's scale
 #: when that exceeds 1, e.g. unbounded codes). LiteRT's float32 kernels sum in
@@ -130,8 +131,8 @@ def verify_export(model, exported, data, metric=None, tolerance=None, *, quantiz
         quantized = runner.quantization is not None
     if tolerance is None:
         tolerance = QUANTIZED_TOLERANCE if quantized else FLOAT_TOLERANCE
-    if not (isinstance(tolerance, (int, float)) and tolerance >= 0):
-        raise ValueError(f"tolerance must be a number >= 0, got {tolerance!r}")
+    # (an infinite tolerance passed every export unchecked; True read as 1)
+    tolerance = check_number("tolerance", tolerance)
 
     parts = ("full", "encoder", "decoder") if runner.format == "saved_model" else (runner.part,)
     reference_codes = model.encode(data)
