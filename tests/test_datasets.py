@@ -194,6 +194,13 @@ def test_read_idx_validates_structure(tmp_path):
     with pytest.raises(datasets.DatasetError, match="dimensions"):
         (tmp_path / "ok.gz").write_bytes(src)
         datasets.read_idx(tmp_path / "ok.gz", ndim=3)
+    # a missing file is missing, not "not a valid gzip stream"; arguments are named
+    with pytest.raises(datasets.DatasetNotFoundError, match="nothing.gz: no such file"):
+        datasets.read_idx(tmp_path / "nothing.gz")
+    with pytest.raises(ValueError, match="path must be a str or os.PathLike, got int"):
+        datasets.read_idx(5)
+    with pytest.raises(ValueError, match="ndim must be None or a positive int, got 'x'"):
+        datasets.read_idx(tmp_path / "ok.gz", ndim="x")
 
 
 def test_missing_files_error_lists_files_and_dirs(tmp_path, monkeypatch):
@@ -365,7 +372,7 @@ def test_concurrent_downloads_of_one_file_both_succeed(tmp_path, monkeypatch):
         def fetch():
             try:
                 results.append(_paths.locate(["tiny/blob.bin"]))
-            except Exception as e:  # reported below
+            except Exception as e:  # noqa: BLE001 (any error is reported below)
                 errors.append(e)
 
         threads = [threading.Thread(target=fetch) for _ in range(n)]
@@ -579,6 +586,11 @@ def test_vectorize_text_columns_are_its_vocabulary_and_the_oov_column_can_go():
             datasets.vectorize_text(bad)
     with pytest.raises(ValueError, match="test_docs must be a list of str; item 0"):
         datasets.vectorize_text(docs, [3.5])
+    for bad in (0, 2.5):  # TF's BatchDataset and EagerTensor errors named no argument
+        with pytest.raises(ValueError, match=f"batch_size must be a positive integer, got {bad}"):
+            datasets.vectorize_text(docs, batch_size=bad)
+    with pytest.raises(ValueError, match="oov_column must be True or False, got 'no'"):
+        datasets.vectorize_text(docs, oov_column="no")
 
 
 def test_a_data_dir_that_is_no_directory_is_named(monkeypatch, tmp_path):

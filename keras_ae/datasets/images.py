@@ -1,11 +1,12 @@
 """MNIST and Fashion-MNIST from the publishers' IDX ``.gz`` files."""
 
 import gzip
+import os
 import zlib
 
 import numpy as np
 
-from keras_ae.datasets._paths import DatasetError, locate
+from keras_ae.datasets._paths import DatasetError, DatasetNotFoundError, locate
 
 _FILES = (
     "train-images-idx3-ubyte.gz",
@@ -29,10 +30,19 @@ def read_idx(path, ndim=None):
     Raises:
         DatasetError: On a bad gzip stream, bad magic number, wrong number of
             dimensions or a payload whose length does not match the header.
+        DatasetNotFoundError: When there is no such file.
     """
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise ValueError(f"path must be a str or os.PathLike, got {type(path).__name__}") from None
+    if ndim is not None and (isinstance(ndim, bool) or not isinstance(ndim, int) or ndim < 1):
+        raise ValueError(f"ndim must be None or a positive int, got {ndim!r}")
     try:
         with gzip.open(path, "rb") as f:
             raw = f.read()
+    except FileNotFoundError as e:  # missing, not corrupt
+        raise DatasetNotFoundError(f"{path}: no such file") from e
     except (OSError, EOFError, zlib.error) as e:
         raise DatasetError(
             f"{path}: not a valid gzip stream (truncated or corrupt): {e}"

@@ -41,7 +41,7 @@ def _images(x, fn):
     """`x` as a numpy batch of real numbers (bool, integer or float), rank >= 2."""
     try:
         x = np.asarray(x)
-    except Exception as e:  # ragged lists and the like
+    except (ValueError, TypeError) as e:  # ragged lists and the like
         raise ValueError(f"{fn}: x must be a numeric array, could not convert it: {e}") from None
     if np.issubdtype(x.dtype, np.complexfloating):
         raise ValueError(
@@ -227,10 +227,10 @@ def make_dataset(
         >>> model.fit(ds, epochs=10)
     """
     threshold = _check(scale, binarize, flatten, channels, threshold)
-    flags = dict(shuffle=shuffle, drop_remainder=drop_remainder, prefetch=prefetch,
-                 cache=cache, repeat=repeat)
     shuffle, drop_remainder, prefetch, cache, repeat = (
-        check_flag(k, v) for k, v in flags.items())
+        check_flag(name, value) for name, value in (
+            ("shuffle", shuffle), ("drop_remainder", drop_remainder), ("prefetch", prefetch),
+            ("cache", cache), ("repeat", repeat)))
     seed = check_seed(seed)
     x = _images(x, "make_dataset")
     if not len(x):

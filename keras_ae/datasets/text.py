@@ -4,6 +4,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_ae.datasets._paths import check_flag
+from keras_ae.utils.validation import check_positive_int
+
 MODES = ("tf_idf", "count", "multi_hot")
 
 
@@ -70,6 +73,8 @@ def vectorize_text(
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 2:
         raise ValueError(f"vocab_size must be an int >= 2, got {vocab_size!r}")
     vocab_size = int(vocab_size)
+    batch_size = check_positive_int("batch_size", batch_size)  # TF's own error named no argument
+    oov_column = check_flag("oov_column", oov_column)
     train_docs = _documents(train_docs, "train_docs")
     if not train_docs:
         raise ValueError("train_docs must be a non-empty list of str, got no documents")
