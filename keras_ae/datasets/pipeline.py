@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae.datasets._paths import check_flag
-from keras_ae.utils.validation import check_number, check_positive_int
+from keras_ae.utils.validation import check_number, check_positive_int, check_seed
 
 SCALES = ("unit", "symmetric", None)
 BINARIZE = (None, "static", "dynamic")
@@ -24,17 +24,6 @@ def _check(scale, binarize, flatten, channels, threshold):
         raise ValueError("flatten=True and channels=True exclude each other; got both")
     # An intensity threshold outside [0, 1) (or NaN) binarizes every image to zeros.
     return check_number("threshold", threshold, low=0.0, high=1.0)
-
-
-def check_seed(seed):
-    """`seed` as an int tf.data takes (int64), or None; else a ValueError naming it."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (
-        -(2**63) <= seed < 2**63
-    ):
-        raise ValueError(f"seed must be None or an integer in [-2**63, 2**63), got {seed!r}")
-    return int(seed)
 
 
 def _images(x, fn):
@@ -231,7 +220,7 @@ def make_dataset(
         check_flag(name, value) for name, value in (
             ("shuffle", shuffle), ("drop_remainder", drop_remainder), ("prefetch", prefetch),
             ("cache", cache), ("repeat", repeat)))
-    seed = check_seed(seed)
+    seed = check_seed("seed", seed)  # 2**70 reached TF as it came
     x = _images(x, "make_dataset")
     if not len(x):
         raise ValueError(f"make_dataset: x is empty (shape {x.shape}); expected at least one sample")
