@@ -115,3 +115,9 @@ def set_per_channel_dense(converter, enabled):
 def op_names(interpreter):
     """The names of the ops in a LiteRT interpreter's graph."""
     return {op["op_name"] for op in interpreter._get_ops_details()}
+
+
+def ops_details(interpreter):
+    """The ops of a LiteRT interpreter's graph, each a dict with `op_name`,
+    `inputs` and `outputs` (tensor indices)."""
+    return interpreter._get_ops_details()

@@ -348,7 +348,7 @@ def _input_range(interpreter, detail):
     dtype = np.dtype(detail["dtype"])
     if not scale:
         tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-        op = next((op for op in interpreter._get_ops_details()
+        op = next((op for op in keras_compat.ops_details(interpreter)
                    if op["op_name"] == "QUANTIZE" and detail["index"] in op["inputs"]), None)
         if op is None:
             return None
