@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -388,6 +389,29 @@ def test_concurrent_downloads_of_one_file_both_succeed(tmp_path, monkeypatch):
     assert all(r == [dest] for r in results)
     assert dest.read_bytes() == payload
     assert [f.name for f in dest.parent.iterdir()] == ["blob.bin"]  # no temporary file left
+
+
+def test_a_killed_downloads_leftover_is_removed_and_nothing_else(tmp_path, monkeypatch):
+    """A download killed mid-way left its temporary file in the cache for good."""
+    import hashlib
+
+    www, cache = tmp_path / "www", tmp_path / "cache" / "tiny"
+    www.mkdir()
+    cache.mkdir(parents=True)
+    (www / "blob.bin").write_bytes(b"payload")
+    monkeypatch.setitem(_paths.CHECKSUMS, "tiny/blob.bin", hashlib.sha256(b"payload").hexdigest())
+    monkeypatch.setitem(_paths.URLS, "tiny/", www.as_uri() + "/")
+    old = time.time() - 2 * _paths.STALE_PART_SECONDS
+    names = {"stale": ".blob.bin.k3j_9xq2.part", "stale_old_style": "blob.bin.part",
+             "live": ".blob.bin.a1b2c3d4.part", "users": ".blob.bin.notes.part",
+             "other_file": ".other.bin.k3j_9xq2.part"}
+    for what, name in names.items():
+        (cache / name).write_bytes(b"x")
+        if what != "live":
+            os.utime(cache / name, (old, old))
+    assert _real_download("tiny/blob.bin", cache / "blob.bin") == cache / "blob.bin"
+    left = {f.name for f in cache.iterdir()}
+    assert left == {"blob.bin", names["live"], names["users"], names["other_file"]}
 
 
 def test_a_download_finished_by_another_process_is_used(tmp_path, monkeypatch):

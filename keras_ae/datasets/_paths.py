@@ -21,8 +21,10 @@ hashed again.
 
 import hashlib
 import os
+import re
 import socket
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -219,19 +221,40 @@ def _url(key):
     )
 
 
+#: A temporary download file untouched this long belongs to no live download
+#: (each read of a live one times out after 30 s): a killed process's leftover.
+STALE_PART_SECONDS = 600
+
+
+def _sweep_stale_parts(dest):
+    """Removes leftovers of killed downloads of `dest`: this package's temporary
+    names only (``.<name>.<random>.part``, and ``<name>.part`` of older versions),
+    and only when stale, so another process's download in progress is kept."""
+    ours = re.compile(rf"\.{re.escape(dest.name)}\.\w{{8}}\.part|{re.escape(dest.name)}\.part")
+    now = time.time()
+    for f in dest.parent.iterdir():
+        try:
+            if ours.fullmatch(f.name) and now - f.lstat().st_mtime > STALE_PART_SECONDS:
+                f.unlink()
+        except FileNotFoundError:  # another process swept it first
+            pass
+
+
 def _download(key, dest):
     """Fetches `key` into `dest` through a temporary file of its own.
 
     Concurrent downloads of one file (two processes filling one cache) each
     write their own uniquely named temporary file beside `dest`; the atomic
     rename of a verified file is the only step they share. A `dest` that
-    another process completed meanwhile is verified and used as it is.
+    another process completed meanwhile is verified and used as it is;
+    temporary files that killed downloads left behind are removed.
     """
     if dest.is_file():
         verify(dest, key)
         return dest
     url = _url(key)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_parts(dest)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp)
     try:
