@@ -5,8 +5,11 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+# Every file of the entries and MANIFEST.json (which pins them); not the
+# training script's hidden work folders.
 ZOO_FILES = sorted(
-    str(p.relative_to(HERE / "zoo")) for p in (HERE / "zoo").rglob("*") if p.is_file()
+    str(p.relative_to(HERE / "zoo")) for p in (HERE / "zoo").rglob("*")
+    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(HERE).parts)
 ) if (HERE / "zoo").is_dir() else []
 
 setup(
@@ -15,13 +18,15 @@ setup(
     description="Classic autoencoders as Keras 3 models: training, a pretrained zoo, export.",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    python_requires=">=3.10",
+    # The lower bounds are the oldest versions CI tests (.ci/run's second
+    # environment); the newest are what the README's test command installs.
+    python_requires=">=3.11",
     packages=find_packages(include=["keras_ae", "keras_ae.*"]) + ["keras_ae._zoo_files"],
     package_dir={"keras_ae._zoo_files": "zoo"},
     package_data={"keras_ae._zoo_files": ZOO_FILES},
     install_requires=[
-        "tensorflow>=2.16",
-        "keras>=3.13",
+        "tensorflow>=2.17.0",
+        "keras>=3.13.0",
         "tensorflow-datasets",
         "numpy",
         "matplotlib",
@@ -30,7 +35,7 @@ setup(
         "ai-edge-litert",
     ],
     extras_require={
-        "test": ["pytest", "opencv-python-headless"],
+        "test": ["pytest", "hypothesis", "opencv-python-headless"],
         "tasks": ["opencv-python-headless"],
     },
     entry_points={"console_scripts": ["keras-ae=keras_ae.cli:main"]},
