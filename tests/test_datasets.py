@@ -276,6 +276,8 @@ def test_other_loader_arguments_are_checked():
         datasets.strip_newsgroup_header(b"From: a\n\nbody")
     with pytest.raises(ValueError, match=r"label_lists\[0\] must be a list of labels, got the str"):
         datasets.multi_hot(["cocoa"], ["cocoa", "c"])  # read as the labels c, o, c, o, a
+    with pytest.raises(ValueError, match="classes must be distinct names, got a more than once"):
+        datasets.multi_hot([["a"], ["b"]], ["a", "b", "a"])  # column 0 stayed all zeros
 
 
 def test_a_mistyped_keras_ae_data_dir_is_named(tmp_path, monkeypatch):
@@ -696,6 +698,8 @@ def test_make_dataset_arguments_give_errors_naming_them():
         datasets.preprocess(x, flatten=1)
     with pytest.raises(ValueError, match="y must hold one target per sample"):
         datasets.make_dataset(x, y=3)
+    with pytest.raises(ValueError, match="y contains NaN or infinite values"):
+        datasets.make_dataset(x, y=np.full((10, 2), np.nan))  # was trained on as it came
     for call in ("preprocess", "make_dataset"):
         fn = getattr(datasets, call)
         with pytest.raises(ValueError, match=rf"{call}: x is complex .*imaginary part"):

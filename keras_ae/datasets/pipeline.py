@@ -188,8 +188,9 @@ def make_dataset(
         x: Images (N, H, W) or (N, H, W, C), usually uint8, at least one;
             read as in `preprocess` (uint8 divided by 255, uint16 by 65535,
             floats in [0, 1], signed integers refused unless ``scale=None``).
-        y: Optional targets/labels, passed through unchanged. When `None` the
-            dataset yields ``x`` batches only (autoencoders use ``y = x``).
+        y: Optional targets/labels (finite where float), passed through
+            unchanged. When `None` the dataset yields ``x`` batches only
+            (autoencoders use ``y = x``).
         batch_size: Samples per batch.
         shuffle: Shuffle the whole array, afresh every epoch.
         seed: Int seed (int64) for shuffling and dynamic binarization; the
@@ -239,6 +240,12 @@ def make_dataset(
             raise ValueError(
                 f"x and y must have the same length, got {len(x)} and {len(y)}"
             )
+        try:
+            y_arr = np.asarray(y)
+        except ValueError:  # ragged label lists: TF judges them
+            y_arr = np.zeros(0)
+        if y_arr.dtype.kind in "fc" and not np.isfinite(y_arr).all():
+            raise ValueError("y contains NaN or infinite values; expected finite targets")
     sample_rank = x.ndim - 1
     has_y = y is not None
 
