@@ -10,9 +10,6 @@ value, never succeeds on input the rule refuses, and never raises another type.
 import re
 
 import numpy as np
-import pytest
-
-pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
