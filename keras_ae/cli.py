@@ -10,7 +10,8 @@ Usage:
     keras-ae demo [--out DIR] [--data-dir DIR]
 
 Errors in what was given (an unknown zoo name, a missing file, a bad
-argument) print one line on stderr and exit with code 2, without a traceback.
+argument) print one line on stderr and exit with code 2, without a traceback;
+a training run whose loss or weights turn NaN or infinite exits with code 1.
 
 Example:
     $ keras-ae zoo list "vae*"
@@ -18,15 +19,21 @@ Example:
 """
 
 import argparse
+import csv
+import io
 import json
 import math
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
 
 DEMO_MODELS = {
     "reconstruction": "deep_ae30_mnist",
@@ -178,8 +185,6 @@ def _parse_params(pairs, variant_cls):
 
 
 def _cmd_train(args):
-    import keras
-
     from keras_ae import datasets
     from keras_ae.models import VAE, VARIANTS
     from keras_ae.utils.files import atomic_output
@@ -190,8 +195,8 @@ def _cmd_train(args):
     cls = VARIANTS[args.variant]
     params = _parse_params(args.param, cls)
     out = Path(args.out)
-    backup = out / "backup"
     run_file = out / "run.json"
+    state = RunState(out)
     settings = {"variant": args.variant, "dataset": args.dataset, "latent_dim": args.latent_dim,
                 "network": args.network, "batch_size": args.batch_size, "lr": args.lr,
                 "limit": args.limit, "seed": args.seed, "params": params}
@@ -199,18 +204,20 @@ def _cmd_train(args):
         if not args.resume:
             raise UsageError(f"{out} already holds a run; pass --resume to continue it or "
                              "choose another --out")
-        previous = {"params": {}, **json.loads(run_file.read_text())}
+        previous = {"params": {}, **_read_json(run_file)}
         settings = json.loads(json.dumps(settings))  # tuples read back as lists
         changed = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
         if changed:
             raise UsageError(f"--resume must repeat the run's settings; changed: {changed}")
-        done = _finished_epochs(out / "history.csv")
-        if done >= args.epochs:  # Keras would return at once and say nothing
-            print(f"nothing to do: the run in {out} has finished {done} epoch(s) and "
+        state.recover()
+        if state.epochs >= args.epochs:  # Keras would return at once and say nothing
+            print(f"nothing to do: the run in {out} has finished {state.epochs} epoch(s) and "
                   f"--epochs is {args.epochs}; give a larger --epochs to train on")
             return 0
     elif args.resume:
         raise UsageError(f"--resume: {out} holds no run to resume (no run.json)")
+    else:
+        state.check_fresh()
 
     loader = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
     (x_train, _), (x_test, _) = loader[args.dataset](args.data_dir)
@@ -228,6 +235,7 @@ def _cmd_train(args):
     except (ValueError, TypeError) as err:
         raise UsageError(f"{args.variant}: {err}") from err
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
+    state.restore(model)
     common = dict(batch_size=args.batch_size, flatten=layout == "flat",
                   channels=layout == "image", binarize=binarize)
     train_ds = datasets.make_dataset(x_train, seed=args.seed, **common)
@@ -238,30 +246,171 @@ def _cmd_train(args):
     out.mkdir(parents=True, exist_ok=True)
     with atomic_output(run_file) as staged:  # a resume reads it back
         staged.write_text(json.dumps(settings, indent=1))
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=False),
-        keras.callbacks.ModelCheckpoint(str(out / "model.keras")),
-        keras.callbacks.TensorBoard(str(out / "logs")),
-        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
-    ]
+    callbacks = [state, keras.callbacks.TensorBoard(str(out / "logs"))]
     # (make_dataset shuffles; Keras's own shuffle would only warn that it is ignored.)
-    model.fit(train_ds, epochs=args.epochs, validation_data=val_ds, callbacks=callbacks,
-              verbose=args.verbose, shuffle=False)
+    try:
+        model.fit(train_ds, epochs=args.epochs, initial_epoch=state.epochs,
+                  validation_data=val_ds, callbacks=callbacks, verbose=args.verbose,
+                  shuffle=False)
+    except ArithmeticError as e:  # fit's NonFiniteError (a FloatingPointError): say what stays
+        where = str(e).split(". ")[0]  # its first sentence; the rest is for Python users
+        raise TrainingDiverged(f"{where}; {state.kept()} (a smaller --lr may help)") from e
     print(f"model: {out / 'model.keras'}  logs: tensorboard --logdir {out / 'logs'}\n"
           "(load it with keras.models.load_model after `import keras_ae`, which registers "
           "its classes)")
     return 0
 
 
-def _finished_epochs(history):
-    """Epochs a run has finished, from the history.csv its CSVLogger writes."""
-    import csv
+class TrainingDiverged(Exception):
+    """Training met a non-finite loss or weights: one line, exit code 1."""
 
-    if not history.is_file():
-        return 0
-    with open(history, newline="") as f:
-        epochs = [int(row["epoch"]) for row in csv.DictReader(f) if row.get("epoch")]
-    return max(epochs) + 1 if epochs else 0
+
+def _read_json(path):
+    """A JSON file the package wrote; an unreadable one is named in the error."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (ValueError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path} is not valid JSON ({e}); it was changed or damaged "
+                         "outside keras-ae") from None
+
+
+class RunState(keras.callbacks.Callback):
+    """The record of a `keras-ae train` run that `--resume` restores.
+
+    At each epoch end the model, with its optimizer state, is saved to a new
+    `state/epoch-NNNNNN.keras`; then `state/state.json` (that file's name, the
+    count of finished epochs and the whole history) replaces the previous one
+    in one rename, which is the commit. `model.keras` and `history.csv` are
+    copies derived from the committed state. A process killed at any moment
+    leaves the previous commit or the new one; `recover` brings the derived
+    files level with it and removes what an interrupted commit left behind
+    (the package's own staging files and uncommitted epoch files only).
+    A non-finite loss or weight is never committed.
+    """
+
+    _EPOCH_FILE = re.compile(r"epoch-\d{6}\.keras")
+    # atomic_output's staging folders: ".<name>.<random>.partial"
+    _STAGING = re.compile(r"\.(model\.keras|history\.csv|run\.json|state\.json|"
+                          r"epoch-\d{6}\.keras)\.\w+\.partial")
+
+    def __init__(self, out):
+        super().__init__()
+        self.out = Path(out)
+        self.dir = self.out / "state"
+        self.file = self.dir / "state.json"
+        self.epochs, self.history, self.weights = 0, [], None
+
+    def check_fresh(self):
+        """Refuses to start a run over files that a fresh run would replace."""
+        for name in ("state", "model.keras", "history.csv"):
+            if (self.out / name).exists():
+                raise UsageError(f"{self.out} already holds {name} but no run.json; choose "
+                                 "another --out (a new run would replace it)")
+
+    def recover(self):
+        """Reads the last commit; rewrites model.keras and history.csv from it
+        where they differ and removes leftovers of an interrupted commit."""
+        if self.file.is_file():
+            record = _read_json(self.file)
+            try:
+                self.epochs, self.history = int(record["epochs"]), list(record["history"])
+                self.weights = self.dir / record["model"]
+                ok = (self._EPOCH_FILE.fullmatch(record["model"]) and self.weights.is_file()
+                      and len(self.history) == self.epochs)
+            except (KeyError, TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise UsageError(f"{self.file} does not describe a run keras-ae wrote (epochs, "
+                                 "history and a state/epoch-NNNNNN.keras file that exists)")
+            restored = self._derive()
+            if restored:
+                print(f"brought {' and '.join(restored)} level with the run's last finished "
+                      f"epoch ({self.epochs}); the previous run stopped before writing them")
+        elif (self.out / "model.keras").exists() or (self.out / "backup").exists():
+            raise UsageError(f"{self.out} holds no {self.file.relative_to(self.out)}: it was "
+                             "started by an older keras-ae whose backup --resume no longer "
+                             "reads; its model.keras is kept, start again with another --out")
+        self._clean()
+
+    def restore(self, model):
+        """Loads the committed weights and optimizer state into `model`."""
+        if self.weights is not None:
+            if not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            model.load_weights(str(self.weights))
+
+    def kept(self):
+        """Says what a stopped run keeps (for its error message)."""
+        if not self.epochs:
+            return "no epoch finished, so nothing was saved"
+        return f"model.keras and the run's state keep epoch {self.epochs}, the last good one"
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+        if not bad and not all(np.isfinite(w).all() for w in self.model.get_weights()):
+            bad = {"weights": "non-finite"}
+        if bad:
+            raise TrainingDiverged(f"training stopped at the end of epoch {epoch + 1}: "
+                                   f"{bad}; {self.kept()} (a smaller --lr may help)")
+        if epoch != self.epochs:
+            raise RuntimeError(f"epoch {epoch} follows the {self.epochs} recorded")
+        from keras_ae.utils.files import atomic_output
+
+        weights = self.dir / f"epoch-{epoch + 1:06d}.keras"
+        self.model.save(weights)
+        history = [*self.history, {"epoch": epoch, **logs}]
+        with atomic_output(self.file) as staged:  # the commit
+            staged.write_text(json.dumps({"epochs": epoch + 1, "model": weights.name,
+                                          "history": history}, indent=1))
+        self.epochs, self.history, self.weights = epoch + 1, history, weights
+        self._derive()
+        self._clean()
+
+    def _derive(self):
+        """Writes model.keras and history.csv from the state where they differ;
+        returns the names of those it rewrote."""
+        import filecmp
+
+        from keras_ae.utils.files import atomic_output
+
+        rewritten = []
+        model_file = self.out / "model.keras"
+        if not model_file.is_file() or not filecmp.cmp(self.weights, model_file, shallow=False):
+            with atomic_output(model_file) as staged:
+                shutil.copyfile(self.weights, staged)
+            rewritten.append(model_file.name)
+        history_file = self.out / "history.csv"
+        text = _history_csv(self.history)
+        if not history_file.is_file() or history_file.read_text() != text:
+            with atomic_output(history_file) as staged:
+                staged.write_text(text)
+            rewritten.append(history_file.name)
+        return rewritten
+
+    def _clean(self):
+        """Removes the staging folders and uncommitted epoch files the package
+        left behind; nothing else is touched."""
+        for folder in (self.out, self.dir):
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.is_dir() and not path.is_symlink() and self._STAGING.fullmatch(path.name):
+                    shutil.rmtree(path, ignore_errors=True)
+                elif (folder == self.dir and self._EPOCH_FILE.fullmatch(path.name)
+                      and path.is_file() and path != self.weights):
+                    path.unlink()
+
+
+def _history_csv(rows):
+    """history.csv as keras.callbacks.CSVLogger writes it: epoch, then the
+    metrics in sorted order, one row per finished epoch."""
+    buffer = io.StringIO()
+    keys = sorted({k for row in rows for k in row} - {"epoch"})
+    writer = csv.DictWriter(buffer, fieldnames=["epoch", *keys], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
 
 
 # ------------------------------------------------------------------- export
@@ -269,25 +418,50 @@ def _load_any(name_or_path):
     """A zoo name, a zoo entry directory or a `.keras` file.
 
     Returns:
-        `(model, metadata, stem)`: the entry's metadata (its dataset and
-        preprocessing; None for a `.keras` file) and the name its exports take.
+        `(model, data, stem)`: where the model's data is described (`dataset`,
+        `preprocessing` and `source`: the zoo entry's metadata, or the run.json
+        of the `keras-ae train` run a `.keras` file sits in; None for a bare
+        `.keras` file) and the name its exports take.
     """
-    import keras
-
     from keras_ae import zoo
 
     path = Path(name_or_path)
     if path.suffix == ".keras":
         if not path.is_file():
             raise UsageError(f"{path}: no such .keras file")
-        return keras.saving.load_model(str(path), safe_mode=True), None, path.stem
+        model = keras.saving.load_model(str(path), safe_mode=True)
+        return model, _run_data(path, model), path.stem
     if path.is_dir() and (path / "metadata.json").is_file():
         from keras_ae.zoo.registry import read_metadata
 
-        return zoo.load_entry(path), read_metadata(path), path.resolve().name
+        meta = read_metadata(path)
+        return zoo.load_entry(path), {**meta, "source": f"{path / 'metadata.json'}"}, \
+            path.resolve().name
     if os.sep in name_or_path or "/" in name_or_path:
         raise UsageError(f"{name_or_path}: neither a .keras file nor a zoo entry directory")
-    return zoo.load(name_or_path), zoo.info(name_or_path), name_or_path
+    return zoo.load(name_or_path), {**zoo.info(name_or_path), "source": "its zoo card"}, \
+        name_or_path
+
+
+def _run_data(path, model):
+    """The data of the `keras-ae train` run whose folder holds the `.keras`
+    file `path` (its run.json: beside it, or one level up for state/'s
+    files); None for a file of no run."""
+    folder = path.resolve().parent
+    if folder.name == "state" and not (folder / "run.json").is_file():
+        folder = folder.parent
+    run_file = folder / "run.json"
+    if not run_file.is_file():
+        return None
+    record = _read_json(run_file)
+    if not isinstance(record, dict) or "variant" not in record:
+        return None  # someone else's run.json
+    dataset = record.get("dataset")
+    if dataset not in ("mnist", "fashion_mnist"):
+        raise UsageError(f"{run_file} names no dataset keras-ae trains on (got {dataset!r})")
+    layout = "image" if len(model.input_shape_) == 3 else "flat"
+    return {"dataset": dataset, "preprocessing": {"scale": "unit", "layout": layout},
+            "source": str(run_file)}
 
 
 def _cmd_export(args):
@@ -295,50 +469,68 @@ def _cmd_export(args):
         # A SavedModel holds the whole model, every signature (encode, decode, ...).
         raise UsageError("--quantize and --part apply to --format tflite only; a SavedModel "
                          "holds the whole model with encode and decode signatures")
-    model, meta, name = _load_any(args.model)
+    model, data, name = _load_any(args.model)
+    data = _export_data(model, data, args.dataset)
     from keras_ae import export  # written alongside; imported only when used
 
     out = Path(args.out)
     # Every export is checked against the Keras model on real test images.
-    verify = None if args.no_verify else _images(model, meta, args.data_dir, "test", 512,
+    verify = None if args.no_verify else _images(model, data, args.data_dir, "test", 512,
                                                  "verification (or pass --no-verify)")
     # --out is a folder; each model, part and quantization gets its own name in
     # it, so exporting another never replaces this one.
     stem = "_".join([name] + [v for v in (args.part, args.quantize) if v not in (None, "full")])
     out.mkdir(parents=True, exist_ok=True)
+    representative = None
     if args.format == "saved_model":
         path = export.export_saved_model(model, str(out / f"{stem}_saved_model"),
                                          verify_data=verify)
     else:
-        representative = None
         if args.quantize == "int8":
-            representative = _images(model, meta, args.data_dir, "train", 200,
+            representative = _images(model, data, args.data_dir, "train", 200,
                                      "int8 calibration")
         # (A decoder is verified on the codes of the test images.)
         path = export.export_tflite(model, str(out / f"{stem}.tflite"), part=args.part,
                                     quantize=args.quantize, representative_data=representative,
                                     verify_data=verify)
     print(f"exported: {getattr(path, 'path', path) or out}")
+    for images, what in ((verify, "verified on {} test"),
+                         (representative, "int8 calibrated on {} training")):
+        if images is not None:
+            print(f"{what.format(len(images))} images of {data['dataset']} ({data['source']})")
     report = getattr(path, "report", None)
     if report is not None:
         print(report)
     return 0
 
 
-def _images(model, meta, data_dir, split, n, purpose):
-    """`n` images of `split` in the model's input layout (calibration, verification):
-    the zoo entry's own dataset and preprocessing (`meta`), or MNIST's."""
+def _export_data(model, data, dataset):
+    """The data an export is checked and calibrated on: what the model's entry
+    or run records (a --dataset that contradicts it is refused), else
+    --dataset, else MNIST, said so."""
+    if data is not None:
+        if dataset is not None and dataset != data["dataset"]:
+            raise UsageError(f"--dataset {dataset}: the model was trained on {data['dataset']} "
+                             f"({data['source']})")
+        return data
+    layout = "image" if len(model.input_shape_) == 3 else "flat"
+    source = ("--dataset" if dataset else
+              "a .keras file outside a keras-ae train run names no dataset: "
+              "pass --dataset fashion_mnist for another")
+    return {"dataset": dataset or "mnist", "preprocessing": {"scale": "unit", "layout": layout},
+            "source": source}
+
+
+def _images(model, data, data_dir, split, n, purpose):
+    """`n` images of `split` of the model's dataset in its input layout and
+    scale (calibration, verification)."""
     from keras_ae import datasets
     from keras_ae.zoo import metrics as zm
 
-    dataset, prep = "mnist", {"scale": "unit",
-                              "layout": "image" if len(model.input_shape_) == 3 else "flat"}
-    if meta:
-        dataset, prep = meta["dataset"], meta["preprocessing"]
-    elif math.prod(model.input_shape_) != 28 * 28:
-        # A .keras file says nothing of its data: the CLI has MNIST to offer.
+    dataset, prep = data["dataset"], data["preprocessing"]
+    if math.prod(model.input_shape_) != 28 * 28:
         raise UsageError(
-            f"{purpose} uses MNIST {split} images, which do not fit this model's "
+            f"{purpose} uses {dataset} {split} images, which do not fit this model's "
             f"input_shape={model.input_shape_}; export from Python with your own data "
             "(keras_ae.export: verify_data=, representative_data=)")
     try:
@@ -358,8 +550,10 @@ def run_demo(out="keras_ae_demo", data_dir=None, limit=2000, seed=0):
 
     Args:
         out: the folder for the figures.
-        data_dir: where MNIST is (default: `KERAS_AE_DATA_DIR`, the Keras
-            cache, or a download when online).
+        data_dir: where MNIST is; a folder without it is an error raised
+            before any figure is drawn. Default: `KERAS_AE_DATA_DIR`, the
+            Keras cache, or a download when online, and without any of them
+            only the VAE figures.
         limit: how many test images the metrics use.
         seed: seed of the corruption and of the samples.
 
@@ -377,6 +571,15 @@ def run_demo(out="keras_ae_demo", data_dir=None, limit=2000, seed=0):
                          f"test images), got {limit!r}")
     tf.get_logger().setLevel("ERROR")  # retracing notices for the odd batch sizes
     start = time.time()
+    mnist = None
+    if data_dir is not None:  # an explicit folder is authoritative: no figure without it
+        if not Path(data_dir).is_dir():
+            raise datasets.DatasetNotFoundError(f"data_dir {data_dir}: no such folder")
+        try:
+            mnist = datasets.load_mnist(data_dir)
+        except datasets.DatasetNotFoundError as e:
+            raise datasets.DatasetNotFoundError(f"data_dir {data_dir} holds no MNIST: "
+                                                f"{e}") from None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -389,7 +592,7 @@ def run_demo(out="keras_ae_demo", data_dir=None, limit=2000, seed=0):
                                           title=f"decoded 2-D latent manifold of "
                                                 f"{DEMO_MODELS['vae2d']}"))
     try:
-        (_, _), (x_test, y_test) = datasets.load_mnist(data_dir)
+        (_, _), (x_test, y_test) = mnist or datasets.load_mnist()
     except (datasets.DatasetNotFoundError, datasets.DatasetError) as e:
         print(f"MNIST not available ({str(e).splitlines()[0]})")
         print("Only the VAE samples and manifold were drawn. To get the data, put the four "
@@ -489,7 +692,8 @@ def build_parser():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--network", choices=("mlp", "conv"), default=None)
-    p.add_argument("--out", required=True, help="run folder: model.keras, logs/, backup/")
+    p.add_argument("--out", required=True,
+                   help="run folder: model.keras, history.csv, logs/, state/")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last finished epoch")
     p.add_argument("--limit", type=int, default=None,
@@ -510,6 +714,9 @@ def build_parser():
     p.add_argument("--part", choices=("full", "encoder", "decoder"), default="full")
     p.add_argument("--out", required=True)
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--dataset", choices=("mnist", "fashion_mnist"), default=None,
+                   help="the data a .keras file outside a train run is checked on (default "
+                        "mnist); a zoo entry or a run uses its own")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the parity check on 512 real test images (no data at hand)")
     p.set_defaults(fn=_cmd_export)
@@ -534,8 +741,22 @@ def main(argv=None):
             print(f"keras-ae: error: --{name.replace('_', '-')} must be a positive integer, "
                   f"got {value}", file=sys.stderr)
             return 2
+    lr, seed = getattr(args, "lr", None), getattr(args, "seed", None)
+    problem = None
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        problem = f"--lr must be a finite number > 0, got {lr}"
+    elif seed is not None and not 0 <= seed < 2**32:
+        problem = f"--seed must be an integer from 0 to 2**32 - 1, got {seed}"
+    if problem:
+        print(f"keras-ae: error: {problem}", file=sys.stderr)
+        return 2
     try:
         return args.fn(args)
+    except TrainingDiverged as e:
+        if os.environ.get("KERAS_AE_DEBUG"):
+            raise
+        print(f"keras-ae: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         if os.environ.get("KERAS_AE_DEBUG"):
             raise

@@ -149,7 +149,7 @@ def test_export_of_a_keras_file_mnist_does_not_fit_says_what_to_do(tmp_path, sha
     code, _, err = run(capsys, "export", str(path), "--format", "tflite", "--out",
                        str(tmp_path / "out"), "--data-dir", str(shared_data))
     assert code == 2, err
-    assert "MNIST test images, which do not fit this model's input_shape=(16,)" in err, err
+    assert "mnist test images, which do not fit this model's input_shape=(16,)" in err, err
     assert "verify_data=" in err and "--no-verify" in err, err
 
 
@@ -169,12 +169,97 @@ def test_demo_without_data_still_samples(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_AE_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
     out = tmp_path / "demo"
-    code = cli.main(["demo", "--out", str(out), "--data-dir", str(tmp_path / "nothing")])
+    code = cli.main(["demo", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
     assert (out / "vae_samples.png").is_file() and (out / "vae_2d_manifold.png").is_file()
     assert not (out / "reconstructions.png").exists()
     assert "--data-dir" in printed
+
+
+@pytest.mark.parametrize("folder, message", [("nothing", "no such folder"),
+                                             ("empty", "holds no MNIST")])
+def test_demo_with_a_data_dir_lacking_mnist_fails_before_any_figure(
+        tmp_path, monkeypatch, capsys, folder, message):
+    """A mistyped --data-dir used to exit 0 after 2 of the 6 figures."""
+    monkeypatch.delenv("KERAS_AE_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_AE_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
+    (tmp_path / "empty").mkdir()
+    data_dir = tmp_path / folder
+    code, _, err = run(capsys, "demo", "--out", str(tmp_path / "demo"), "--data-dir",
+                       str(data_dir))
+    assert code == 2 and f"data_dir {data_dir}" in err and message in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "demo").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+    (["--lr", "inf"], "--lr must be a finite number > 0, got inf"),
+    (["--lr", "-1"], "--lr must be a finite number > 0, got -1.0"),
+    (["--lr", "0"], "--lr must be a finite number > 0, got 0.0"),
+    (["--epochs", "0"], "--epochs must be a positive integer, got 0"),
+    (["--batch-size", "0"], "--batch-size must be a positive integer, got 0"),
+    (["--limit", "-5"], "--limit must be a positive integer, got -5"),
+    (["--latent-dim", "0"], "--latent-dim must be a positive integer, got 0"),
+    (["--seed", "-1"], "--seed must be an integer from 0 to 2**32 - 1, got -1"),
+    (["--seed", str(2**70)], f"--seed must be an integer from 0 to 2**32 - 1, got {2**70}"),
+])
+def test_train_refuses_bad_numbers_before_anything_runs(tmp_path, capsys, argv, message):
+    """--lr nan or -1 used to be accepted (nan trained on NaN and exited 0)."""
+    out = tmp_path / "run"
+    code, _, err = run(capsys, "train", "Autoencoder", "--out", str(out), *argv)
+    assert code == 2 and err.strip() == f"keras-ae: error: {message}", err
+    assert not out.exists()
+
+
+def test_export_of_a_run_file_verifies_on_the_run_dataset_and_says_so(tmp_path, shared_data,
+                                                                      capsys):
+    """A Fashion-MNIST run's model.keras used to be verified and int8-calibrated
+    on MNIST digits without a word."""
+    from keras_ae.zoo import metrics as zm
+
+    run_dir = tmp_path / "fashion"
+    assert cli.main(["train", "Autoencoder", "--dataset", "fashion_mnist", "--latent-dim", "2",
+                     "--limit", "64", "--epochs", "1", "--param", "hidden_units=(8,)",
+                     "--out", str(run_dir), "--data-dir", str(shared_data),
+                     "--verbose", "0"]) == 0
+    model = keras.saving.load_model(run_dir / "model.keras")
+
+    def mse_on(dataset):
+        images = zm.prepare(zm.load_split(dataset, "test", shared_data)[0][:512],
+                            {"scale": "unit", "layout": "flat"})
+        return float(((model.reconstruct(images) - images) ** 2).mean())
+
+    common = ["--format", "tflite", "--data-dir", str(shared_data)]
+    code, printed, err = run(capsys, "export", str(run_dir / "model.keras"), *common,
+                             "--quantize", "int8", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert f"verified on 512 test images of fashion_mnist ({run_dir / 'run.json'})" in printed
+    assert "int8 calibrated on 200 training images of fashion_mnist" in printed, printed
+
+    code, printed, err = run(capsys, "export", str(run_dir / "model.keras"), *common,
+                             "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert f"mse keras {mse_on('fashion_mnist'):.6g}" in printed, printed
+    code, _, err = run(capsys, "export", str(run_dir / "model.keras"), *common, "--dataset",
+                       "mnist", "--out", str(tmp_path / "out"))
+    assert code == 2 and "--dataset mnist: the model was trained on fashion_mnist" in err, err
+
+    # the same file outside its run says what it was checked on, and takes --dataset
+    bare = tmp_path / "bare.keras"
+    bare.write_bytes((run_dir / "model.keras").read_bytes())
+    code, printed, err = run(capsys, "export", str(bare), *common, "--out",
+                             str(tmp_path / "out"))
+    assert code == 0, err
+    assert "verified on 512 test images of mnist (a .keras file outside a keras-ae train run " \
+        "names no dataset" in printed, printed
+    assert f"mse keras {mse_on('mnist'):.6g}" in printed, printed
+    code, printed, err = run(capsys, "export", str(bare), *common, "--dataset", "fashion_mnist",
+                             "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert f"mse keras {mse_on('fashion_mnist'):.6g}" in printed, printed
 
 
 @pytest.mark.parametrize("fmt, quantize", [("saved_model", None), ("tflite", "int8")])
