@@ -370,13 +370,11 @@ class RunState(keras.callbacks.Callback):
     def _derive(self):
         """Writes model.keras and history.csv from the state where they differ;
         returns the names of those it rewrote."""
-        import filecmp
-
         from keras_ae.utils.files import atomic_output
 
         rewritten = []
         model_file = self.out / "model.keras"
-        if not model_file.is_file() or not filecmp.cmp(self.weights, model_file, shallow=False):
+        if not model_file.is_file() or model_file.read_bytes() != self.weights.read_bytes():
             with atomic_output(model_file) as staged:
                 shutil.copyfile(self.weights, staged)
             rewritten.append(model_file.name)
