@@ -61,7 +61,7 @@ def test_decode_checks_the_code_width(model):
     (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2, reconstruction_loss="mae"),
      r"reconstruction_loss must be one of \('mse', 'bce'\), got 'mae'"),
     (lambda: models.Autoencoder(input_shape=(784,), latent_dim=2, network="rnn"),
-     r"network must be one of \('mlp', 'conv'\)"),
+     r"network must be one of \('mlp', 'conv', 'conv1d', 'lstm'\)"),
     (lambda: models.ConvAutoencoder(input_shape=(784,), latent_dim=2),
      r"image samples of shape \(H, W\) or \(H, W, C\), got input_shape=\(784,\)"),
     (lambda: models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=100, strides=(1, 2),
@@ -121,7 +121,7 @@ def test_decode_checks_the_code_width(model):
      "pass both encoder and decoder"),
     # arguments a variant would otherwise accept and silently defeat
     (lambda: models.Autoencoder(input_shape=(16,), latent_dim=4, filters=(8,)),
-     r"filters apply to network='conv'; an MLP got filters=\(8,\)"),
+     r"filters apply to network='conv' or 'conv1d'; an MLP got filters=\(8,\)"),
     (lambda: models.SparseAutoencoder(input_shape=(8,), latent_dim=4, latent_activation="relu"),
      "mode='kl' .* latent_activation must be 'sigmoid', got 'relu'"),
     (lambda: models.SemanticHashingAE(input_shape=(8,), latent_dim=4, latent_activation="sigmoid"),

@@ -16,6 +16,7 @@ from keras_ae.models.finite import FiniteGuard, NonFiniteError, check_output
 from keras_ae.networks import (
     CONV_NETWORKS,
     DEFAULT_ACTIVATION,
+    NETWORK_NAMES,
     NETWORKS,
     build_decoder,
     build_encoder,
@@ -204,9 +205,9 @@ class Autoencoder(keras.Model):
             self.activation = DEFAULT_ACTIVATION[self.network]
         if (self.network not in CONV_NETWORKS
                 and self.filters != tuple(self.defaults["filters"])):
-            defeated_argument(f"filters apply to network='conv' or 'conv1d'; network="
-                              f"{self.network!r} got filters={self.filters} (its layers are "
-                              "hidden_units)")
+            defeated_argument(f"filters apply to network='conv' or 'conv1d'; "
+                              f"{NETWORK_NAMES.get(self.network, self.network)} got "
+                              f"filters={self.filters} (its layers are hidden_units)")
         self.strides = None if self.strides is None else tuple(self.strides)
         check_choice("network", self.network, NETWORKS)
         losses.validate_reconstruction_loss(self.reconstruction_loss)

@@ -22,6 +22,8 @@ CONV_NETWORKS = ("conv", "conv1d")
 #: Hidden-layer activation where the model's class gives none for this network:
 #: an LSTM's cell keeps Keras's tanh (a relu cell grows without bound over steps).
 DEFAULT_ACTIVATION = {"lstm": "tanh"}
+#: How error messages name a network built of hidden_units.
+NETWORK_NAMES = {"mlp": "an MLP", "lstm": "an LSTM network"}
 
 
 def _check_network(network, filters=(), strides=None, code_layer="dense"):
@@ -31,7 +33,7 @@ def _check_network(network, filters=(), strides=None, code_layer="dense"):
                                          or code_layer != "dense"):
         raise ValueError(
             f"filters, strides and code_layer apply to network='conv' or 'conv1d'; "
-            f"network={network!r} got filters={tuple(filters)!r}, strides={strides!r}, "
+            f"{NETWORK_NAMES[network]} got filters={tuple(filters)!r}, strides={strides!r}, "
             f"code_layer={code_layer!r} (its layers are hidden_units)"
         )
 
@@ -97,6 +99,7 @@ __all__ = [
     "NETWORKS",
     "CONV_NETWORKS",
     "DEFAULT_ACTIVATION",
+    "NETWORK_NAMES",
     "CODE_LAYERS",
     "build_encoder",
     "build_decoder",
