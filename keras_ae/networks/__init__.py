@@ -26,16 +26,29 @@ DEFAULT_ACTIVATION = {"lstm": "tanh"}
 NETWORK_NAMES = {"mlp": "an MLP", "lstm": "an LSTM network"}
 
 
-def _check_network(network, filters=(), strides=None, code_layer="dense"):
+#: network -> (encoder builder, decoder builder).
+BUILDERS = {
+    "mlp": (build_mlp_encoder, build_mlp_decoder),
+    "conv": (build_conv_encoder, build_conv_decoder),
+    "conv1d": (build_conv1d_encoder, build_conv1d_decoder),
+    "lstm": (build_lstm_encoder, build_lstm_decoder),
+}
+
+
+def _layer_args(network, hidden_units, filters, strides, code_layer, activation):
+    """The layer arguments `network`'s builders take, refusing those it would ignore."""
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
-    if network not in CONV_NETWORKS and (tuple(filters) or strides is not None
-                                         or code_layer != "dense"):
+    args = dict(hidden_units=hidden_units, activation=activation)
+    if network in CONV_NETWORKS:
+        return dict(args, filters=filters, strides=strides, code_layer=code_layer)
+    if tuple(filters) or strides is not None or code_layer != "dense":
         raise ValueError(
             f"filters, strides and code_layer apply to network='conv' or 'conv1d'; "
             f"{NETWORK_NAMES[network]} got filters={tuple(filters)!r}, strides={strides!r}, "
             f"code_layer={code_layer!r} (its layers are hidden_units)"
         )
+    return args
 
 
 def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=(),
@@ -50,7 +63,7 @@ def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=
         input_shape: shape of one sample, e.g. `(784,)` or `(28, 28, 1)`.
         code_units: width of the encoder's output.
         hidden_units: dense widths from the input towards the code.
-        filters: convolution widths, one 3x3 layer each.
+        filters: convolution widths, one layer each.
         strides: the stride (1 or 2) of each convolution; default 2 for all.
         code_layer: `"dense"` (a Dense code layer) or `"conv"` (a spatial code:
             1x1 convolution at the last resolution, flattened; `code_units`
@@ -59,40 +72,18 @@ def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=
         code_activation: activation of the output (None: linear).
         name: the model's name.
     """
-    _check_network(network, filters, strides, code_layer)
-    if network == "mlp":
-        return build_mlp_encoder(input_shape, code_units, hidden_units=hidden_units,
-                                 activation=activation, code_activation=code_activation,
-                                 name=name)
-    if network == "lstm":
-        return build_lstm_encoder(input_shape, code_units, hidden_units=hidden_units,
-                                  activation=activation, code_activation=code_activation,
-                                  name=name)
-    build = build_conv1d_encoder if network == "conv1d" else build_conv_encoder
-    return build(input_shape, code_units, filters=filters, strides=strides,
-                              code_layer=code_layer, hidden_units=hidden_units,
-                              activation=activation,
-                              code_activation=code_activation, name=name)
+    args = _layer_args(network, hidden_units, filters, strides, code_layer, activation)
+    return BUILDERS[network][0](input_shape, code_units, code_activation=code_activation,
+                                name=name, **args)
 
 
 def build_decoder(network, code_units, output_shape, *, hidden_units=(), filters=(),
                   strides=None, code_layer="dense", activation="relu",
                   output_activation="sigmoid", name="decoder"):
     """Builds the mirror image of `build_encoder`: `code_units` to `output_shape`."""
-    _check_network(network, filters, strides, code_layer)
-    if network == "mlp":
-        return build_mlp_decoder(code_units, output_shape, hidden_units=hidden_units,
-                                 activation=activation, output_activation=output_activation,
-                                 name=name)
-    if network == "lstm":
-        return build_lstm_decoder(code_units, output_shape, hidden_units=hidden_units,
-                                  activation=activation, output_activation=output_activation,
-                                  name=name)
-    build = build_conv1d_decoder if network == "conv1d" else build_conv_decoder
-    return build(code_units, output_shape, filters=filters, strides=strides,
-                              code_layer=code_layer, hidden_units=hidden_units,
-                              activation=activation,
-                              output_activation=output_activation, name=name)
+    args = _layer_args(network, hidden_units, filters, strides, code_layer, activation)
+    return BUILDERS[network][1](code_units, output_shape, output_activation=output_activation,
+                                name=name, **args)
 
 
 __all__ = [

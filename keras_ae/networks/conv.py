@@ -57,14 +57,43 @@ def code_grid(image_shape, strides):
     return math.ceil(image_shape[0] / scale), math.ceil(image_shape[1] / scale)
 
 
-def _code_channels(code_units, grid):
-    cells = grid[0] * grid[1]
+def code_channels(code_units, grid):
+    """Channels of a spatial code of `code_units` values over `grid` (`(h, w)` or `(steps,)`)."""
+    cells = math.prod(grid)
     if code_units % cells:
+        shape = " x ".join(map(str, grid))
         raise ValueError(
-            f"a convolutional code on the {grid[0]}x{grid[1]} grid needs a code width that is "
-            f"a multiple of {cells} (channels x {grid[0]} x {grid[1]}), got {code_units}"
+            f"a convolutional code on the {'x'.join(map(str, grid))} grid needs a code width "
+            f"that is a multiple of {cells} (channels x {shape}), got {code_units}"
         )
     return code_units // cells
+
+
+def code_layers(code_layer, code_units, grid, conv, *, hidden_units, activation,
+                code_activation):
+    """A conv encoder's last layers: a kernel-1 convolution `conv` to a spatial code
+    over `grid`, flattened; or flatten -> Dense(hidden_units...) -> Dense code."""
+    if code_layer == "conv":
+        return [conv(code_channels(code_units, grid), 1, activation=code_activation,
+                     name="code"), keras.layers.Flatten()]
+    hidden = [keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")
+              for i, units in enumerate(hidden_units)]
+    return [keras.layers.Flatten(), *hidden,
+            keras.layers.Dense(code_units, activation=code_activation, name="code")]
+
+
+def code_input_layers(code_layer, code_units, grid, channels, *, hidden_units, activation):
+    """A conv decoder's first layers: the code reshaped to `grid`; or
+    Dense(reversed hidden_units...) -> Dense projection to `grid` x `channels`."""
+    layers = [keras.Input(shape=(code_units,))]
+    if code_layer == "conv":
+        return layers + [keras.layers.Reshape(tuple(grid) + (code_channels(code_units, grid),))]
+    layers += [keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")
+               for i, units in enumerate(reversed(tuple(hidden_units)))]
+    return layers + [
+        keras.layers.Dense(math.prod(grid) * channels, activation=activation, name="project"),
+        keras.layers.Reshape(tuple(grid) + (channels,)),
+    ]
 
 
 def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=None,
@@ -80,15 +109,9 @@ def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=Non
     for i, (f, s) in enumerate(zip(filters, strides, strict=True)):
         layers.append(Conv2D(f, 3, strides=s, padding="same", activation=activation,
                              name=f"conv_{i}"))
-    if code_layer == "conv":
-        channels = _code_channels(code_units, code_grid(input_shape, strides))
-        layers += [Conv2D(channels, 1, activation=code_activation, name="code"),
-                   keras.layers.Flatten()]
-        return keras.Sequential(layers, name=name)
-    layers.append(keras.layers.Flatten())
-    for i, units in enumerate(hidden_units):
-        layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
-    layers.append(keras.layers.Dense(code_units, activation=code_activation, name="code"))
+    layers += code_layers(code_layer, code_units, code_grid(input_shape, strides), Conv2D,
+                          hidden_units=hidden_units, activation=activation,
+                          code_activation=code_activation)
     return keras.Sequential(layers, name=name)
 
 
@@ -102,16 +125,8 @@ def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), strides=No
     height, width = output_shape[:2]
     channels = output_shape[2] if len(output_shape) == 3 else 1
     h0, w0 = code_grid(output_shape, strides)
-    layers = [keras.Input(shape=(code_units,))]
-    if code_layer == "conv":
-        layers.append(keras.layers.Reshape((h0, w0, _code_channels(code_units, (h0, w0)))))
-    else:
-        for i, units in enumerate(reversed(tuple(hidden_units))):
-            layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
-        layers += [
-            keras.layers.Dense(h0 * w0 * filters[-1], activation=activation, name="project"),
-            keras.layers.Reshape((h0, w0, filters[-1])),
-        ]
+    layers = code_input_layers(code_layer, code_units, (h0, w0), filters[-1],
+                               hidden_units=hidden_units, activation=activation)
     for i, (f, s) in enumerate(zip(reversed(tuple(filters)), reversed(strides), strict=True)):
         layers.append(keras.layers.Conv2DTranspose(f, 3, strides=s, padding="same",
                                                    activation=activation, name=f"deconv_{i}"))

@@ -24,7 +24,7 @@ import math
 
 import keras
 
-from keras_ae.networks.conv import check_conv_args
+from keras_ae.networks.conv import check_conv_args, code_input_layers, code_layers
 
 #: Width of each 1-D convolution's window: seven steps, as in the keras.io
 #: time-series autoencoder, wide enough for the slopes of an ECG beat.
@@ -65,15 +65,6 @@ def code_length(steps, strides):
     return math.ceil(steps / 2 ** sum(s == 2 for s in strides))
 
 
-def _code_channels(code_units, length):
-    if code_units % length:
-        raise ValueError(
-            f"a convolutional code over {length} steps needs a code width that is a multiple "
-            f"of {length} (channels x {length}), got {code_units}"
-        )
-    return code_units // length
-
-
 def build_conv1d_encoder(input_shape, code_units, *, filters=(32, 64), strides=None,
                          hidden_units=(), activation="relu", code_activation=None,
                          code_layer="dense", name="encoder"):
@@ -85,15 +76,9 @@ def build_conv1d_encoder(input_shape, code_units, *, filters=(32, 64), strides=N
     for i, (f, s) in enumerate(zip(filters, strides, strict=True)):
         layers.append(keras.layers.Conv1D(f, KERNEL_SIZE, strides=s, padding="same",
                                           activation=activation, name=f"conv_{i}"))
-    if code_layer == "conv":
-        channels = _code_channels(code_units, code_length(steps, strides))
-        layers += [keras.layers.Conv1D(channels, 1, activation=code_activation, name="code"),
-                   keras.layers.Flatten()]
-        return keras.Sequential(layers, name=name)
-    layers.append(keras.layers.Flatten())
-    for i, units in enumerate(hidden_units):
-        layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
-    layers.append(keras.layers.Dense(code_units, activation=code_activation, name="code"))
+    layers += code_layers(code_layer, code_units, (code_length(steps, strides),),
+                          keras.layers.Conv1D, hidden_units=hidden_units,
+                          activation=activation, code_activation=code_activation)
     return keras.Sequential(layers, name=name)
 
 
@@ -105,16 +90,8 @@ def build_conv1d_decoder(code_units, output_shape, *, filters=(32, 64), strides=
     steps, features = _sequence_shape(shape)
     strides = check_conv_args(filters, strides, code_layer, hidden_units)
     length = code_length(steps, strides)
-    layers = [keras.Input(shape=(code_units,))]
-    if code_layer == "conv":
-        layers.append(keras.layers.Reshape((length, _code_channels(code_units, length))))
-    else:
-        for i, units in enumerate(reversed(tuple(hidden_units))):
-            layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
-        layers += [
-            keras.layers.Dense(length * filters[-1], activation=activation, name="project"),
-            keras.layers.Reshape((length, filters[-1])),
-        ]
+    layers = code_input_layers(code_layer, code_units, (length,), filters[-1],
+                               hidden_units=hidden_units, activation=activation)
     for i, (f, s) in enumerate(zip(reversed(tuple(filters)), reversed(strides), strict=True)):
         layers.append(keras.layers.Conv1DTranspose(f, KERNEL_SIZE, strides=s, padding="same",
                                                    activation=activation, name=f"deconv_{i}"))
