@@ -195,6 +195,8 @@ def test_no_private_keras_name_outside_keras_compat():
 
 def _keras_classes():
     for info in pkgutil.walk_packages(keras_ae.__path__, "keras_ae."):
+        if info.name.endswith(".__main__"):  # runs the command line when imported
+            continue
         module = importlib.import_module(info.name)
         for obj in vars(module).values():
             if (inspect.isclass(obj) and issubclass(obj, keras.layers.Layer)
