@@ -35,7 +35,7 @@ setup(
         "ai-edge-litert",
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "opencv-python-headless"],
+        "test": ["pytest", "hypothesis", "opencv-python-headless", "ruff"],
         "tasks": ["opencv-python-headless"],
     },
     entry_points={"console_scripts": ["keras-ae=keras_ae.cli:main"]},
