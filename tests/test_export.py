@@ -662,8 +662,7 @@ def test_verifying_decoders_traces_once(models, tmp_path):
     for i in range(3):
         export.export_tflite(dense, tmp_path / f"decoder{i}.tflite", part="decoder",
                              verify_data=x[:64 + i])
-    traced = [fn for key, fn in dense.__dict__.get("_compiled_fns", {}).items()
-              if key[0] == "verify_decode"]
+    traced = list(verify_module._DECODERS.get(dense, {}).values())
     assert len(traced) == 1 and traced[0].experimental_get_tracing_count() == 1
 
 

@@ -11,7 +11,9 @@
   Every export runs it when given `verify_data`.
 
 Every export is written beside its target and renamed into place when
-complete, so a failure never leaves a half-written model.
+complete, so a failure never leaves a half-written model. The modules depend
+one way: the writers (`saved_model`, `tflite`) on `verify`, `verify` on
+`runners`, all on `signatures` and `_common`.
 
 Example:
     >>> from keras_ae import export
@@ -21,18 +23,14 @@ Example:
     >>> export.TFLiteModel("ae_int8.tflite").reconstruct(x_test[:8])  # doctest: +SKIP
 """
 
-from keras_ae.export._common import PARTS, QUANTIZATIONS
-from keras_ae.export.saved_model import (
-    ExportResult,
-    SavedModelRunner,
-    export_saved_model,
-)
+from keras_ae.export._common import PARTS, QUANTIZATIONS, ExportResult
+from keras_ae.export.runners import SavedModelRunner, TFLiteModel, load
+from keras_ae.export.saved_model import export_saved_model
 from keras_ae.export.signatures import SIGNATURES
-from keras_ae.export.tflite import TFLiteModel, export_tflite
+from keras_ae.export.tflite import export_tflite
 from keras_ae.export.verify import (
     ExportVerificationError,
     VerificationReport,
-    load,
     verify_export,
 )
 

@@ -1,4 +1,11 @@
-"""Checks and file handling shared by every export format."""
+"""What every export format shares: argument checks, target handling, the result.
+
+This module owns the checks run before anything is written (the model, the
+part and quantization, sample arrays, the target path and what it may
+replace), turning a full disk into an OSError that names the target, the
+float32 twin of a mixed-precision model, and `ExportResult`, what an export
+returns. It imports no other export module.
+"""
 
 import contextlib
 import dataclasses
@@ -24,6 +31,23 @@ class ModelShapes:
 
     input: tuple
     code: tuple
+
+
+@dataclasses.dataclass
+class ExportResult:
+    """What an export wrote, and its verification report (None when unverified).
+
+    Usable as a path: `os.fspath(result)` is the written file or directory.
+    """
+
+    path: Path
+    format: str
+    report: object = None
+
+    def __fspath__(self):
+        return str(self.path)
+
+    __str__ = __fspath__
 
 
 def check_model(model):

@@ -1,7 +1,11 @@
 """The serving functions of an exported autoencoder, one per signature.
 
-Every signature takes and returns float32 tensors whatever the model's dtype
-policy (a `mixed_float16` model casts inside), with a dynamic batch size.
+This module owns what an export computes: the signature names and output
+keys (`SIGNATURES`, and the one per TFLite part), the tf.functions behind
+them (`endpoints`) and the `keras.export.ExportArchive` both formats are
+written from (`build_archive`). Every signature takes and returns float32
+tensors whatever the model's dtype policy (a `mixed_float16` model casts
+inside), with a dynamic batch size.
 """
 
 import keras

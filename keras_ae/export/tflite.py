@@ -1,17 +1,22 @@
-"""TFLite / LiteRT export, and a numpy wrapper around LiteRT's interpreter."""
+"""TFLite / LiteRT export: one part of a model as a `.tflite` file.
+
+This module owns converting a model (or its encoder or decoder) to LiteRT:
+float32, float16, dynamic-range or full-integer int8 with calibration and the
+choice of per-unit or per-layer dense scales, staged beside the target,
+verified with `verify` when given data, and renamed into place. Running a
+`.tflite` file back on numpy arrays is `runners.TFLiteModel`'s.
+"""
 
 import warnings
 
-import numpy as np
 import tensorflow as tf
 
 from keras_ae import keras_compat
-from keras_ae.export import _common
-from keras_ae.export.saved_model import ExportResult
+from keras_ae.export import _common, verify
+from keras_ae.export._common import ExportResult
+from keras_ae.export.runners import TFLiteModel
 from keras_ae.export.signatures import PART_SIGNATURES, build_archive
-from keras_ae.models.finite import check_output
 from keras_ae.utils.files import atomic_output
-from keras_ae.utils.validation import check_positive_int, other_scale
 
 #: Calibration uses at most this many representative samples.
 MAX_CALIBRATION_SAMPLES = 1000
@@ -88,8 +93,6 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
         >>> TFLiteModel("/tmp/encoder.tflite").encode(x_test).shape  # doctest: +SKIP
         (10000, 32)
     """
-    from keras_ae.export.verify import ExportVerificationError, verify_export
-
     shapes = _common.check_model(model)
     _common.check_choice("part", part, _common.PARTS)
     _common.check_choice("quantize", quantize, _common.QUANTIZATIONS)
@@ -147,14 +150,14 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
                 break
             try:
                 exported = TFLiteModel(staged)
-                report = verify_export(twin, exported, verify_data,
-                                       quantized=quantize is not None)
+                report = verify.verify_export(twin, exported, verify_data,
+                                              quantized=quantize is not None)
                 if twin is not model:
                     # The float32 twin matches the file exactly; the mixed
                     # model itself (float16 rounding) must keep its metric.
-                    verify_export(model, exported, verify_data, quantized=True)
+                    verify.verify_export(model, exported, verify_data, quantized=True)
                 break
-            except ExportVerificationError:
+            except verify.ExportVerificationError:
                 if attempt == len(choices):
                     raise
         _common.check_target(path, want_dir=False)  # again: a file put there meanwhile is kept
@@ -188,190 +191,3 @@ def _configure(converter, quantize, calibration, int8_io, per_channel_dense=True
         if int8_io:
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
-
-
-class TFLiteModel:
-    """A `.tflite` autoencoder (or half of one) with numpy in and numpy out.
-
-    Runs the file with `ai_edge_litert.interpreter.Interpreter`. It offers
-    the method of the part the file holds: `reconstruct` (full model),
-    `encode` (encoder) or `decode` (decoder); calling the object runs it too.
-    Any batch size works: inputs are run in chunks of `batch_size`, the
-    interpreter's input resized when the chunk size changes. Inputs to an
-    int8-I/O model are quantized, and its outputs dequantized, with the
-    file's own scales; only an array already of the file's input type (int8)
-    is taken as quantized and passed as it is. Other inputs are checked as
-    the Keras model checks its own: NaN or infinite values (also after the
-    cast to float32) and integer images are refused with a `ValueError`, an
-    empty batch too; integer codes given to a decoder are values.
-
-    Args:
-        path: a file written by `export_tflite` (or any one-input, one-output
-            `.tflite` model, whose part is then given by `part`).
-        batch_size: samples per interpreter call.
-        num_threads: interpreter threads (None: LiteRT's default).
-        part: override the part read from the signature name.
-
-    Example:
-        >>> encoder = TFLiteModel("/tmp/encoder.tflite")  # doctest: +SKIP
-        >>> encoder.encode(x_test[:5]).shape  # doctest: +SKIP
-        (5, 32)
-    """
-
-    format = "tflite"
-
-    def __init__(self, path, batch_size=256, num_threads=None, part=None):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self.path = _common.as_path(path)
-        if not self.path.is_file():
-            raise ValueError(f"no .tflite file at {self.path}")
-        if num_threads is not None:  # (LiteRT's own errors would read as a bad file below)
-            num_threads = check_positive_int("num_threads", num_threads)
-        try:
-            self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
-        except ValueError as err:  # LiteRT's message names no file
-            raise ValueError(f"{self.path} is not a valid .tflite model: {err}") from err
-        signatures = self.interpreter.get_signature_list()
-        names = {v: k for k, v in PART_SIGNATURES.items()}
-        if part is None:
-            found = [names[key] for key in signatures if key in names]
-            if len(found) != 1:
-                raise ValueError(
-                    f"cannot tell which part {self.path.name} holds from its signatures "
-                    f"{sorted(signatures)}; pass part='full', 'encoder' or 'decoder'"
-                )
-            part = found[0]
-        self.part = _common.check_choice("part", part, _common.PARTS)
-        inputs = self.interpreter.get_input_details()
-        outputs = self.interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
-            raise ValueError(
-                f"expected a model with one input and one output, got {len(inputs)} and {len(outputs)}"
-            )
-        self._input, self._output = inputs[0], outputs[0]
-        self.input_shape = tuple(int(d) for d in self._input["shape_signature"][1:])
-        self.batch_size = check_positive_int("batch_size", batch_size)
-        self._batch = None
-        self.output_shape = tuple(int(d) for d in self._output["shape_signature"][1:])
-        if any(d < 0 for d in self.output_shape):
-            # A conv output's spatial size is left open with the batch's, and
-            # set when the graph runs: one run on a zero sample fixes it (and
-            # the shape of an empty batch's result).
-            self.output_shape = self._invoke(np.zeros((1,) + self.input_shape, "float32")).shape[1:]
-        self.input_dtype = np.dtype(self._input["dtype"])
-        self.output_dtype = np.dtype(self._output["dtype"])
-        self.quantization = _detect_quantization(self.interpreter)
-        #: The values the file's int8 input can hold, `(low, high)`, or None (float).
-        self.input_range = _input_range(self.interpreter, self._input)
-
-    @property
-    def quantized(self):
-        return self.quantization is not None
-
-    def __call__(self, x):
-        """Runs the file's part on a batch of numpy inputs, checked as the
-        Keras model checks its own (NaN, integer images, the wrong shape
-        refused); a NaN or infinite output raises `NonFiniteError`."""
-        codes = self.part == "decoder"
-        x = _common.check_batch("z" if codes else "x", x, self.input_shape,
-                                f"{self.path.name} ({self.part})", codes=codes,
-                                keep_dtype=self.input_dtype)
-        bad = (self.input_range and np.issubdtype(x.dtype, np.floating)  # (not int8 codes)
-               and other_scale(x, *self.input_range))
-        if bad:
-            # int8 quantization clips them: all-saturated, finite garbage.
-            low, high = self.input_range
-            raise ValueError(
-                f"{'z' if codes else 'x'} holds values in [{bad[0]:g}, {bad[1]:g}], far outside "
-                f"[{low:.3g}, {high:.3g}], the range {self.path.name}'s int8 input was "
-                "calibrated on: scale it as the calibration data was (uint8 pixels: divide "
-                "by 255)")
-        outs = [self._invoke(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
-        return check_output(np.concatenate(outs, axis=0), f"{self.path.name} ({self.part})")
-
-    def _resize(self, n):
-        self.interpreter.resize_tensor_input(self._input["index"], (n,) + self.input_shape)
-        self.interpreter.allocate_tensors()
-        self._batch = n
-
-    def _invoke(self, batch):
-        if len(batch) != self._batch:
-            self._resize(len(batch))
-        self.interpreter.set_tensor(self._input["index"], _quantize(batch, self._input))
-        self.interpreter.invoke()
-        return _dequantize(self.interpreter.get_tensor(self._output["index"]), self._output)
-
-    def _only(self, part, x):
-        if self.part != part:
-            method = {"full": "reconstruct", "encoder": "encode", "decoder": "decode"}[self.part]
-            raise ValueError(f"{self.path.name} holds the {self.part} part; use .{method}()")
-        return self(x)
-
-    def reconstruct(self, x):
-        """Reconstructions of `x` (a full-model file)."""
-        return self._only("full", x)
-
-    def encode(self, x):
-        """Codes of `x` (an encoder file)."""
-        return self._only("encoder", x)
-
-    def decode(self, z):
-        """Reconstructions from codes `z` (a decoder file)."""
-        return self._only("decoder", z)
-
-
-def _quantize(x, detail):
-    dtype = np.dtype(detail["dtype"])
-    if np.issubdtype(dtype, np.floating):
-        return x.astype(dtype, copy=False)
-    scale, zero_point = detail["quantization"]
-    if x.dtype == dtype:
-        return x  # already quantized by the caller, in the file's own type
-    info = np.iinfo(dtype)
-    q = np.round(x.astype("float32") / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)
-
-
-def _dequantize(y, detail):
-    if np.issubdtype(y.dtype, np.floating):
-        return y.astype("float32", copy=False)
-    scale, zero_point = detail["quantization"]
-    return ((y.astype("float32") - zero_point) * scale).astype("float32")
-
-
-def _input_range(interpreter, detail):
-    """`(low, high)` that the int8 input can represent: the input's own
-    quantization (int8 I/O), or that of the QUANTIZE op reading a float input;
-    None for a file without one."""
-    scale, zero_point = detail["quantization"]
-    dtype = np.dtype(detail["dtype"])
-    if not scale:
-        tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-        op = next((op for op in keras_compat.ops_details(interpreter)
-                   if op["op_name"] == "QUANTIZE" and detail["index"] in op["inputs"]), None)
-        if op is None:
-            return None
-        quantized = tensors[int(op["outputs"][0])]
-        (scale, zero_point), dtype = quantized["quantization"], np.dtype(quantized["dtype"])
-    if not scale or not np.issubdtype(dtype, np.integer):
-        return None
-    info = np.iinfo(dtype)
-    return float((info.min - zero_point) * scale), float((info.max - zero_point) * scale)
-
-
-def _detect_quantization(interpreter):
-    """`None`, `"float16"`, `"dynamic"` or `"int8"`, read from the tensor types."""
-    dtypes = {np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
-    if np.dtype("float16") in dtypes:
-        return "float16"
-    if np.dtype("int8") not in dtypes:
-        return None
-    # Full-integer models quantize activations: their inputs are int8, or a
-    # QUANTIZE op turns the float input into int8. Dynamic-range models keep
-    # float activations and only store int8 weights.
-    if any(np.dtype(d["dtype"]) in (np.dtype("int8"), np.dtype("uint8"))
-           for d in interpreter.get_input_details()):
-        return "int8"
-    ops = keras_compat.op_names(interpreter)
-    return "int8" if "QUANTIZE" in ops else "dynamic"

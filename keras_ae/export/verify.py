@@ -1,12 +1,23 @@
-"""Parity checks: does an exported model still compute what the Keras one does?"""
+"""Parity checks: does an exported model still compute what the Keras one does?
+
+This module owns the comparison of an export with its Keras model on real
+data: the tolerances (max abs error for float32, the task metric for
+quantized files, hash bits near 0 for hashing models), `verify_export`, its
+`VerificationReport` and `ExportVerificationError`. It runs exports through
+`runners` and is imported by the writers (`saved_model`, `tflite`), never
+the other way round.
+"""
 
 import dataclasses
 import math
-import os
+import weakref
 
 import numpy as np
+import tensorflow as tf
 
 from keras_ae.export import _common
+from keras_ae.export.runners import load
+from keras_ae.models.base import traced_once
 from keras_ae.utils.validation import check_number
 
 #: Max abs error allowed for float32 exports (relative to the output's scale
@@ -180,31 +191,9 @@ def verify_export(model, exported, data, metric=None, tolerance=None, *, quantiz
     return report
 
 
-def load(exported):
-    """A numpy runner for an export: a `SavedModelRunner` or a `TFLiteModel`.
-
-    Args:
-        exported: a SavedModel directory, a `.tflite` file, an object that
-            `tf.saved_model.load` returned, or a runner (returned as is).
-    """
-    from keras_ae.export.saved_model import SavedModelRunner
-    from keras_ae.export.tflite import TFLiteModel
-
-    if isinstance(exported, (SavedModelRunner, TFLiteModel)):
-        return exported
-    if hasattr(exported, "signatures"):
-        return SavedModelRunner(exported)
-    if isinstance(exported, (str, os.PathLike)):
-        path = _common.as_path(exported)
-        if path.is_dir():
-            return SavedModelRunner(path)
-        if path.is_file():
-            return TFLiteModel(path)
-        raise ValueError(f"no exported model at {path}")
-    raise ValueError(
-        "exported must be a SavedModel directory, a .tflite file or a loaded export, "
-        f"got {type(exported).__name__}"
-    )
+#: The graph decoder of each model verified, by code shape (a weak key: the
+#: entry goes with the model).
+_DECODERS = weakref.WeakKeyDictionary()
 
 
 def _keras_decode(model, codes, batch_size=1024):
@@ -214,19 +203,14 @@ def _keras_decode(model, codes, batch_size=1024):
     Run as a graph, like the export and `model.reconstruct`: a float16
     (mixed precision) decoder run op by op differs from its graph by a
     float16 rounding (~1e-3, seen on a CPU with native float16 arithmetic),
-    ten times the float tolerance."""
-    import tensorflow as tf
-
-    from keras_ae.models.base import traced_once
-
-    # One graph per model and code shape, kept with the model's own compiled
-    # inference functions: a new tf.function per call retraced every time.
-    cache = model.__dict__.setdefault("_compiled_fns", {})
-    key = ("verify_decode", codes.shape[1:])
-    if key not in cache:
-        cache[key] = traced_once(lambda z: model.decode(z),
-                                 tf.TensorSpec((None,) + codes.shape[1:], "float32"))
-    decode = cache[key]
+    ten times the float tolerance. One graph per model and code shape: a new
+    tf.function per call retraced every time."""
+    graphs = _DECODERS.setdefault(model, {})
+    if codes.shape[1:] not in graphs:
+        owner = weakref.ref(model)  # (a strong one would keep the model, the key, alive)
+        graphs[codes.shape[1:]] = traced_once(
+            lambda z: owner().decode(z), tf.TensorSpec((None,) + codes.shape[1:], "float32"))
+    decode = graphs[codes.shape[1:]]
     parts = [np.asarray(decode(tf.constant(codes[i : i + batch_size], "float32")))
              for i in range(0, len(codes), batch_size)]
     return np.concatenate(parts).astype("float32")
