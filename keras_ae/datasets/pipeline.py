@@ -161,7 +161,7 @@ def preprocess(
     return out
 
 
-def make_dataset(
+def array_dataset(
     x,
     y=None,
     batch_size=128,
@@ -177,7 +177,7 @@ def make_dataset(
     cache=True,
     repeat=False,
 ):
-    """Builds a batched `tf.data.Dataset` over an image array.
+    """Builds a batched `tf.data.Dataset` over an array (`make_dataset` for arrays).
 
     The pipeline is ``from_tensor_slices -> cache -> shuffle -> repeat ->
     batch -> map(transform) -> prefetch``: every transform runs once per
@@ -257,6 +257,15 @@ def make_dataset(
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return finish_batches(ds, has_y, divisor, scale, binarize, threshold, flatten, channels,
+                          sample_rank, seed, prefetch)
+
+
+def finish_batches(ds, has_y, divisor, scale, binarize, threshold, flatten, channels,
+                   sample_rank, seed, prefetch):
+    """The shared tail of every pipeline: a vectorized per-batch transform
+    (divide by `divisor`, binarize, scale, flatten/channels) on the ``x`` of
+    ``x`` or ``(x, y)`` batches, then prefetch."""
 
     def transform(xb, noise_seed=None):
         xb = _unit(xb, divisor)
