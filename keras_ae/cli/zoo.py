@@ -1,0 +1,134 @@
+"""`keras-ae zoo list | info | evaluate`: the pretrained zoo from the command line.
+
+`list` prints one line per entry with its headline card figure, `info` an
+entry's card figures and provenance, and `evaluate` (also `evaluate_zoo`,
+which scripts/evaluate_zoo.py runs) re-measures every card figure on the
+test split and exits 1 when one differs from its card.
+"""
+
+import json
+import sys
+import time
+
+from keras_ae import zoo
+
+
+def add_parser(sub):
+    """Adds `zoo` and its three subcommands to the `keras-ae` subparsers `sub`."""
+    zoo_p = sub.add_parser("zoo", help="list, inspect and re-measure the pretrained zoo")
+    zoo_sub = zoo_p.add_subparsers(dest="zoo_command", required=True)
+    p = zoo_sub.add_parser("list", help="list the entries")
+    p.add_argument("pattern", nargs="?", default="*", help="fnmatch pattern, e.g. 'vae*'")
+    p.set_defaults(fn=cmd_list)
+    p = zoo_sub.add_parser("info", help="show an entry's card figures and provenance")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="print the whole metadata.json")
+    p.set_defaults(fn=cmd_info)
+    p = zoo_sub.add_parser("evaluate", help="re-measure the card figures on the test split")
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the figures CI re-measures (skips the full k=5000 likelihood)",
+    )
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(fn=cmd_evaluate)
+
+
+def cmd_list(args):
+    names = zoo.list_models(args.pattern)
+    if not names:
+        print(f"no zoo entries match {args.pattern!r} (zoo: {zoo.zoo_dir()})")
+        return 0
+    width = max(len(n) for n in names)
+    for name in names:
+        meta = zoo.info(name)
+        headline = _headline(meta)
+        print(f"{name:<{width}}  {meta['variant']:<22} {meta['dataset']:<13} {headline}")
+    return 0
+
+
+def _headline(meta):
+    metrics = [m for m in meta.get("metrics", []) if not m.get("reference")]
+    if not metrics:
+        return ""
+    m = metrics[0]
+    status = ""
+    if "bar" in m:
+        status = " (bar met)" if m.get("met") else " (bar missed)"
+    return f"{m['name']}={fmt(m['value'])}{status}"
+
+
+def fmt(value):
+    """A card figure as the command prints it: 5 decimals below 0.1, else 2."""
+    return f"{value:.5f}" if abs(value) < 0.1 else f"{value:.2f}"
+
+
+def card_value(name, metric):
+    """The figure `metric` on entry `name`'s card, or None when it has none."""
+    for m in zoo.info(name)["metrics"]:
+        if m["name"] == metric:
+            return m["value"]
+    return None
+
+
+def cmd_info(args):
+    meta = zoo.info(args.name)
+    if args.json:
+        print(json.dumps(meta, indent=1))
+        return 0
+    t = meta.get("training", {})
+    print(f"{meta['name']}: {meta['description']}")
+    print(
+        f"  variant {meta['variant']}, {meta['parameters']:,} parameters, "
+        f"weights {meta['weights_dtype']}, dataset {meta['dataset']}"
+    )
+    print(f"  trained {t.get('epochs')} epochs, seed {t.get('seed')}: {t.get('command')}")
+    print(f"  Keras {meta['versions']['keras']}, TensorFlow {meta['versions']['tensorflow']}")
+    for m in meta["metrics"]:
+        bar = m.get("bar")
+        status = (
+            "reference"
+            if m.get("reference")
+            else ("" if not bar else ("met: " if m["met"] else "MISSED: ") + bar["text"])
+        )
+        print(f"  {m['name']:<36} {fmt(m['value']):>10}  {status}")
+    print(f"  card: {zoo.entry_dir(args.name) / 'README.md'}")
+    return 0
+
+
+def cmd_evaluate(args):
+    return evaluate_zoo(
+        names=[args.name] if args.name else None, quick=args.quick, data_dir=args.data_dir
+    )
+
+
+def evaluate_zoo(names=None, quick=False, data_dir=None, out=sys.stdout):
+    """Re-measures every card figure; returns 0 when all agree, else 1.
+
+    Args:
+        names: entry names (default: every entry).
+        quick: only the metrics CI re-measures.
+        data_dir: the dataset directory.
+        out: where the table is printed.
+
+    Example:
+        >>> from keras_ae.cli import evaluate_zoo
+        >>> evaluate_zoo(["deep_ae30_mnist"], quick=True)  # doctest: +SKIP
+    """
+    names = names or zoo.list_models()
+    failures = 0
+    for name in names:
+        start = time.time()
+        for r in zoo.evaluate(name, quick=quick, data_dir=data_dir):
+            ok = "ok" if r["ok"] else "DIFFERS"
+            failures += not r["ok"]
+            print(
+                f"{name:<24} {r['name']:<36} card {r['card']:>12.6f}  measured "
+                f"{r['measured']:>12.6f}  {ok}",
+                file=out,
+                flush=True,
+            )
+        print(f"{name:<24} ({time.time() - start:.1f} s)", file=out, flush=True)
+    print(f"{len(names)} entries, {failures} figure(s) differ from their cards", file=out)
+    return 1 if failures else 0
