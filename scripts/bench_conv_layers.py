@@ -33,16 +33,19 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import bench_train  # the worker protocol (stdlib only at import: fine for the torch venv)
+from bench.harness import (  # stdlib only: fine for the torch venv
+    ROOT,
+    Channel,
+    Worker,
+    timed,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TORCH_PYTHON = Path("/work/bench-venv/bin/python")
 
 # name, kind, input (H, W, C), output channels, stride, activation, input gradient
@@ -59,11 +62,25 @@ KERAS_AE_OUTPUT = "  keras_ae's Conv2D 32->1, 28x28 (what its decoder uses)"
 # Other ways to upsample the decoder by 2 (TensorFlow only), same in/out shapes.
 ALTERNATIVES = [
     ("  instead: upsample + conv 64->64, 7->14", "upconv", (7, 7, 64), 64, 2, "relu", True),
-    ("  instead: conv 64->256 + depth_to_space, 7->14", "subpixel", (7, 7, 64), 64, 2, "relu",
-     True),
+    (
+        "  instead: conv 64->256 + depth_to_space, 7->14",
+        "subpixel",
+        (7, 7, 64),
+        64,
+        2,
+        "relu",
+        True,
+    ),
     ("  instead: upsample + conv 64->32, 14->28", "upconv", (14, 14, 64), 32, 2, "relu", True),
-    ("  instead: conv 64->128 + depth_to_space, 14->28", "subpixel", (14, 14, 64), 32, 2,
-     "relu", True),
+    (
+        "  instead: conv 64->128 + depth_to_space, 14->28",
+        "subpixel",
+        (14, 14, 64),
+        32,
+        2,
+        "relu",
+        True,
+    ),
     # keras_ae's Conv2D: the same convolution computed as a transposed one (kernel flipped).
     (KERAS_AE_OUTPUT, "keras_ae_conv", (28, 28, 32), 1, 1, "sigmoid", True),
 ]
@@ -80,8 +97,9 @@ def tf_probes(batch, specs):
         if kind == "conv":
             return layers.Conv2D(out, 3, strides=stride, padding="same", activation=activation)
         if kind == "convT":
-            return layers.Conv2DTranspose(out, 3, strides=stride, padding="same",
-                                          activation=activation)
+            return layers.Conv2DTranspose(
+                out, 3, strides=stride, padding="same", activation=activation
+            )
         if kind == "dense":
             return layers.Dense(out, activation=activation)
         if kind == "keras_ae_conv":
@@ -89,8 +107,12 @@ def tf_probes(batch, specs):
 
             return Conv2D(out, 3, strides=stride, padding="same", activation=activation)
         if kind == "upconv":
-            return keras.Sequential([layers.UpSampling2D(stride),
-                                     layers.Conv2D(out, 3, padding="same", activation=activation)])
+            return keras.Sequential(
+                [
+                    layers.UpSampling2D(stride),
+                    layers.Conv2D(out, 3, padding="same", activation=activation),
+                ]
+            )
         if kind == "subpixel":
             conv = layers.Conv2D(out * stride**2, 3, padding="same")
             act = layers.Activation(activation)
@@ -102,15 +124,20 @@ def tf_probes(batch, specs):
     for name, kind, shape, out, stride, activation, input_grad in specs:
         built = build(kind, out, stride, activation)
         layer, owner = built if isinstance(built, tuple) else (built, built)
-        x = tf.Variable(rng.uniform((batch, *shape))) if input_grad else rng.uniform(
-            (batch, *shape))
+        x = (
+            tf.Variable(rng.uniform((batch, *shape)))
+            if input_grad
+            else rng.uniform((batch, *shape))
+        )
         layer(x)  # build the weights
         sources = ([x] if input_grad else []) + owner.trainable_variables
 
         probes[name] = _tf_step(tf, layer, x, sources)
-    return probes, {"tensorflow": tf.__version__, "keras": keras.__version__,
-                    "threads": tf.config.threading.get_intra_op_parallelism_threads() or
-                    os.cpu_count()}
+    return probes, {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "threads": tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count(),
+    }
 
 
 def _tf_step(tf, layer, x, sources):
@@ -160,7 +187,7 @@ def torch_probes(batch, specs):
 
 
 def run_worker(framework, batch):
-    channel = bench_train._Channel()
+    channel = Channel()
     if framework == "torch":
         probes, info = torch_probes(batch, LAYERS)
     else:
@@ -174,30 +201,24 @@ def run_worker(framework, batch):
         if cmd["cmd"] == "quit":
             break
         names = list(probes) if cmd["turn"] % 2 == 0 else list(reversed(probes))
-        channel.send(ms={n: 1e3 * bench_train._timed(probes[n], cmd["seconds"]) for n in names})
+        channel.send(ms={n: 1e3 * timed(probes[n], cmd["seconds"]) for n in names})
 
 
 # ------------------------------------------------------------- orchestrator
-class Worker(bench_train.Worker):
-    """One framework's worker process (bench_train's protocol and error report)."""
-
-    def __init__(self, framework, python, batch, logdir):
-        self.name = framework
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        self.log = Path(logdir) / f"conv_layers_{framework}_{batch}.log"
-        self._log_file = open(self.log, "w")  # noqa: SIM115 (open while the worker lives)
-        self.proc = subprocess.Popen(
-            [str(python), str(Path(__file__).resolve()), "--worker", framework,
-             "--batch", str(batch)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log_file, text=True,
-            bufsize=1, env=env)
+def start_worker(framework, python, batch, logdir):
+    """One framework's worker process: this script run with `--worker`."""
+    return Worker(
+        framework,
+        [Path(__file__).resolve(), "--worker", framework, "--batch", batch],
+        python,
+        Path(logdir) / f"conv_layers_{framework}_{batch}.log",
+    )
 
 
 def measure(batch, torch_python, rounds, seconds, logdir):
-    workers = {"tf": Worker("tf", sys.executable, batch, logdir)}
+    workers = {"tf": start_worker("tf", sys.executable, batch, logdir)}
     if torch_python:
-        workers["torch"] = Worker("torch", torch_python, batch, logdir)
+        workers["torch"] = start_worker("torch", torch_python, batch, logdir)
     try:
         info = {k: w.recv() for k, w in workers.items()}
         times = {k: [] for k in workers}
@@ -209,8 +230,9 @@ def measure(batch, torch_python, rounds, seconds, logdir):
     finally:
         for w in workers.values():
             w.close()
-    medians = {k: {n: statistics.median(t[n] for t in rs) for n in rs[0]}
-               for k, rs in times.items()}
+    medians = {
+        k: {n: statistics.median(t[n] for t in rs) for n in rs[0]} for k, rs in times.items()
+    }
     return medians, info
 
 
@@ -218,68 +240,107 @@ def report(results, info, args, started, minutes):
     lines = [
         "# The conv AE's training step, layer by layer: TensorFlow vs PyTorch",
         "",
-        (f"Generated by `python scripts/bench_conv_layers.py --rounds {args.rounds} --seconds "
-        f"{args.seconds}` on {started} ({minutes:.1f} min). Each layer of the conv AE that "
-        "`bench_train.py` times (keras_ae's `ConvAutoencoder(filters=(32, 64), latent_dim=16)`, "
-        "plain Keras's and pythae's copies of it): forward + backward on a fixed random batch, "
-        "gradients for the weights and, except for the first layer, the input. TensorFlow: "
-        "each layer in a `tf.function`, no XLA (the conv default); PyTorch: eager, as in "
-        "pythae's trainer. The two run in separate processes, alternating within every round; "
-        "ms per call, medians over rounds. The machine is shared: compare within a batch size."),
+        (
+            f"Generated by `python scripts/bench_conv_layers.py --rounds {args.rounds} --seconds "
+            f"{args.seconds}` on {started} ({minutes:.1f} min). Each layer of the conv AE that "
+            "`bench_train.py` times (keras_ae's `ConvAutoencoder(filters=(32, 64), "
+            "latent_dim=16)`, "
+            "plain Keras's and pythae's copies of it): forward + backward on a fixed random batch, "
+            "gradients for the weights and, except for the first layer, the input. TensorFlow: "
+            "each layer in a `tf.function`, no XLA (the conv default); PyTorch: eager, as in "
+            "pythae's trainer. The two run in separate processes, alternating within every round; "
+            "ms per call, medians over rounds. The machine is shared: compare within a batch size."
+        ),
         "",
-        (f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores. "
-         + "; ".join(f"{k}: " + ", ".join(f"{a} {b}" for a, b in v.items() if a != "ready")
-                     for k, v in info.items()) + "."),
+        (
+            f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores. "
+            + "; ".join(
+                f"{k}: " + ", ".join(f"{a} {b}" for a, b in v.items() if a != "ready")
+                for k, v in info.items()
+            )
+            + "."
+        ),
         "",
     ]
     for batch, medians in results.items():
         tf_ms, torch_ms = medians["tf"], medians.get("torch", {})
-        lines += [f"## Batch {batch}", "",
-                  "| layer | TensorFlow ms | PyTorch ms | TensorFlow / PyTorch time |",
-                  "|---|---:|---:|---:|"]
+        lines += [
+            f"## Batch {batch}",
+            "",
+            "| layer | TensorFlow ms | PyTorch ms | TensorFlow / PyTorch time |",
+            "|---|---:|---:|---:|",
+        ]
         for name, *_ in LAYERS + ALTERNATIVES:
             t = tf_ms[name]
             p = torch_ms.get(name)
             ratio = f"{t / p:.2f}x" if p else "—"
-            lines.append(f"| {name} | {t:.2f} | {p:.2f} | {ratio} |" if p else
-                         f"| {name} | {t:.2f} | — | {ratio} |")
+            lines.append(
+                f"| {name} | {t:.2f} | {p:.2f} | {ratio} |"
+                if p
+                else f"| {name} | {t:.2f} | — | {ratio} |"
+            )
         main = [n for n, *_ in LAYERS]
         ours = [KERAS_AE_OUTPUT if n == LAYERS[6][0] else n for n in main]
         total_tf, total_ours = sum(tf_ms[n] for n in main), sum(tf_ms[n] for n in ours)
         if torch_ms:
             total_torch = sum(torch_ms[n] for n in main)
-            lines += [(f"| **all layers: Keras's** | **{total_tf:.2f}** | **{total_torch:.2f}** | "
-                       f"**{total_tf / total_torch:.2f}x** |"),
-                      (f"| **all layers: keras_ae's** | **{total_ours:.2f}** | "
-                       f"**{total_torch:.2f}** | **{total_ours / total_torch:.2f}x** |")]
+            lines += [
+                (
+                    f"| **all layers: Keras's** | **{total_tf:.2f}** | **{total_torch:.2f}** | "
+                    f"**{total_tf / total_torch:.2f}x** |"
+                ),
+                (
+                    f"| **all layers: keras_ae's** | **{total_ours:.2f}** | "
+                    f"**{total_torch:.2f}** | **{total_ours / total_torch:.2f}x** |"
+                ),
+            ]
             slower = [n for n in main if tf_ms[n] > torch_ms[n]]
-            lines += ["", "Layers TensorFlow runs slower than PyTorch: " + ("; ".join(
-                f"{n} (+{tf_ms[n] - torch_ms[n]:.2f} ms, {tf_ms[n] / torch_ms[n]:.2f}x)"
-                for n in slower) or "none") + "."]
+            lines += [
+                "",
+                "Layers TensorFlow runs slower than PyTorch: "
+                + (
+                    "; ".join(
+                        f"{n} (+{tf_ms[n] - torch_ms[n]:.2f} ms, {tf_ms[n] / torch_ms[n]:.2f}x)"
+                        for n in slower
+                    )
+                    or "none"
+                )
+                + ".",
+            ]
         else:
-            lines += [f"| **all layers: Keras's** | **{total_tf:.2f}** | — | — |",
-                      f"| **all layers: keras_ae's** | **{total_ours:.2f}** | — | — |"]
+            lines += [
+                f"| **all layers: Keras's** | **{total_tf:.2f}** | — | — |",
+                f"| **all layers: keras_ae's** | **{total_ours:.2f}** | — | — |",
+            ]
         lines.append("")
-        ups = [(LAYERS[4][0], ALTERNATIVES[0][0], ALTERNATIVES[1][0]),
-               (LAYERS[5][0], ALTERNATIVES[2][0], ALTERNATIVES[3][0])]
+        ups = [
+            (LAYERS[4][0], ALTERNATIVES[0][0], ALTERNATIVES[1][0]),
+            (LAYERS[5][0], ALTERNATIVES[2][0], ALTERNATIVES[3][0]),
+        ]
         for base, up, sub in ups:
             lines.append(
                 f"- {base.strip()}: {tf_ms[base]:.2f} ms; upsample + conv "
                 f"{tf_ms[up]:.2f} ms ({tf_ms[up] / tf_ms[base]:.2f}x); sub-pixel "
-                f"{tf_ms[sub]:.2f} ms ({tf_ms[sub] / tf_ms[base]:.2f}x).")
+                f"{tf_ms[sub]:.2f} ms ({tf_ms[sub] / tf_ms[base]:.2f}x)."
+            )
         base = LAYERS[6][0]
-        lines.append(f"- {base}: Keras's `Conv2D` {tf_ms[base]:.2f} ms, keras_ae's (the same "
-                     f"convolution as a transposed one) {tf_ms[KERAS_AE_OUTPUT]:.2f} ms "
-                     f"({tf_ms[KERAS_AE_OUTPUT] / tf_ms[base]:.2f}x).")
+        lines.append(
+            f"- {base}: Keras's `Conv2D` {tf_ms[base]:.2f} ms, keras_ae's (the same "
+            f"convolution as a transposed one) {tf_ms[KERAS_AE_OUTPUT]:.2f} ms "
+            f"({tf_ms[KERAS_AE_OUTPUT] / tf_ms[base]:.2f}x)."
+        )
         lines.append("")
     return "\n".join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--torch-python", default=None,
-                   help=f"a Python with torch installed (default {DEFAULT_TORCH_PYTHON} if "
-                        "it exists; without one only TensorFlow is timed)")
+    p.add_argument(
+        "--torch-python",
+        default=None,
+        help=f"a Python with torch installed (default {DEFAULT_TORCH_PYTHON} if "
+        "it exists; without one only TensorFlow is timed)",
+    )
     p.add_argument("--batches", type=int, nargs="+", default=[128, 256])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--seconds", type=float, default=0.5, help="timing per layer per round")
@@ -292,22 +353,33 @@ def main(argv=None):
         return run_worker(args.worker, args.batch)
     if args.quick:
         args.rounds, args.seconds, args.batches = 2, 0.05, [128]
-    torch_python = args.torch_python or (DEFAULT_TORCH_PYTHON if DEFAULT_TORCH_PYTHON.exists()
-                                         else None)
+    torch_python = args.torch_python or (
+        DEFAULT_TORCH_PYTHON if DEFAULT_TORCH_PYTHON.exists() else None
+    )
     if not torch_python:
-        print("no --torch-python given and none at the default path: timing TensorFlow only; "
-              "install torch in a separate venv (see this script's docstring)", file=sys.stderr)
+        print(
+            "no --torch-python given and none at the default path: timing TensorFlow only; "
+            "install torch in a separate venv (see this script's docstring)",
+            file=sys.stderr,
+        )
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     t0 = time.perf_counter()
     results, info = {}, {}
     logdir = tempfile.mkdtemp(prefix="bench_conv_layers_")
     for batch in args.batches:
         results[batch], info = measure(batch, torch_python, args.rounds, args.seconds, logdir)
-        print(f"batch {batch}: " + ", ".join(
-            f"{n.strip()} tf {results[batch]['tf'][n]:.2f} ms"
-            + (f" / torch {results[batch]['torch'][n]:.2f} ms" if "torch" in results[batch]
-               and n in results[batch]["torch"] else "")
-            for n in results[batch]["tf"]))
+        print(
+            f"batch {batch}: "
+            + ", ".join(
+                f"{n.strip()} tf {results[batch]['tf'][n]:.2f} ms"
+                + (
+                    f" / torch {results[batch]['torch'][n]:.2f} ms"
+                    if "torch" in results[batch] and n in results[batch]["torch"]
+                    else ""
+                )
+                for n in results[batch]["tf"]
+            )
+        )
     text = report(results, info, args, started, (time.perf_counter() - t0) / 60)
     if args.quick:
         print(text)

@@ -28,9 +28,9 @@ import statistics
 import time
 from pathlib import Path
 
-import bench_train
+from bench.contenders import BATCH_SIZES, MODEL_TITLES, keras_ae_model, plain_keras
+from bench.harness import ROOT, provenance
 
-ROOT = Path(__file__).resolve().parents[1]
 CONTENDERS = {
     "plain": "plain Keras `fit`",
     "keras_ae_xla_spe1": "keras_ae XLA, 1 batch per call",
@@ -46,9 +46,9 @@ def measure(model, batch, x, rounds):
     for name in CONTENDERS:
         keras.utils.set_random_seed(0)
         if name == "plain":
-            net, needs_y = bench_train._plain_keras(model, keras)
+            net, needs_y = plain_keras(model, keras)
         else:
-            net, needs_y = bench_train._keras_ae_model(model, name), False
+            net, needs_y = keras_ae_model(model, name), False
         nets[name] = (net, x if needs_y else None)
 
     def epoch(name):
@@ -71,8 +71,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default="dense,vae")
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--images", type=int, default=30000,
-                        help="training images per fit call (default: 30000)")
+    parser.add_argument(
+        "--images", type=int, default=30000, help="training images per fit call (default: 30000)"
+    )
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(ROOT / "docs/benchmarks/fit_inprocess.md"))
     args = parser.parse_args()
@@ -86,42 +87,51 @@ def main():
     t0, load0 = time.perf_counter(), os.getloadavg()
     rows = []
     for model in args.models.split(","):
-        for batch in bench_train.BATCH_SIZES:
+        for batch in BATCH_SIZES:
             seconds = measure(model, batch, x, args.rounds)
             plain = np.array(seconds["plain"])
             cells = []
             for name in CONTENDERS:
                 ms = 1e3 * statistics.median(seconds[name])
                 ratios = plain / np.array(seconds[name])
-                cells.append(f"{ms:.2f} ({statistics.median(ratios):.2f}x"
-                             + (f", {ratios.min():.2f}-{ratios.max():.2f})" if name != "plain"
-                                else ")"))
-            rows.append(f"| {bench_train.MODEL_TITLES[model]} | {batch} | " + " | ".join(cells)
-                        + " |")
+                cells.append(
+                    f"{ms:.2f} ({statistics.median(ratios):.2f}x"
+                    + (f", {ratios.min():.2f}-{ratios.max():.2f})" if name != "plain" else ")")
+                )
+            rows.append(f"| {MODEL_TITLES[model]} | {batch} | " + " | ".join(cells) + " |")
             print(rows[-1], flush=True)
-    command = "python scripts/bench_fit_ab.py" + (
-        f" --models {args.models}" if args.models != "dense,vae" else "") + (
-        f" --rounds {args.rounds}" if args.rounds != 10 else "") + (
-        f" --images {args.images}" if args.images != 30000 else "")
-    text = "\n".join([
-        "# keras_ae `fit` against plain Keras `fit`, in one process",
-        "",
-        bench_train.provenance(command, t0, load0),
-        "",
-        "The contenders of each row share one process and alternate `fit` calls of one "
-        f"epoch over the first {len(x):,} MNIST training images (Adam, shuffled), the order "
-        f"reversed every round, {args.rounds} rounds after one warm-up epoch each. Cells: ms per "
-        "step, median over rounds (in brackets: the median over rounds of that round's "
-        "plain Keras time / this contender's time, i.e. its speed-up; min-max of those ratios "
-        "after it). `train.md` has the same models in separate processes; this table "
-        "measures the same ratios without the shifts between processes, but not without "
-        "the machine's shifts within a round.",
-        "",
-        "| model | batch | " + " | ".join(CONTENDERS.values()) + " |",
-        "|---|---:|" + "---:|" * len(CONTENDERS),
-        *rows,
-        "",
-    ])
+    command = (
+        "python scripts/bench_fit_ab.py"
+        + (f" --models {args.models}" if args.models != "dense,vae" else "")
+        + (f" --rounds {args.rounds}" if args.rounds != 10 else "")
+        + (f" --images {args.images}" if args.images != 30000 else "")
+    )
+    text = "\n".join(
+        [
+            "# keras_ae `fit` against plain Keras `fit`, in one process",
+            "",
+            provenance(command, t0, load0),
+            "",
+            (
+                "The contenders of each row share one process and alternate `fit` calls of one "
+                f"epoch over the first {len(x):,} MNIST training images (Adam, shuffled), the "
+                "order "
+                f"reversed every round, {args.rounds} rounds after one warm-up epoch each. Cells: "
+                "ms per "
+                "step, median over rounds (in brackets: the median over rounds of that round's "
+                "plain Keras time / this contender's time, i.e. its speed-up; min-max of those "
+                "ratios "
+                "after it). `train.md` has the same models in separate processes; this table "
+                "measures the same ratios without the shifts between processes, but not without "
+                "the machine's shifts within a round."
+            ),
+            "",
+            "| model | batch | " + " | ".join(CONTENDERS.values()) + " |",
+            "|---|---:|" + "---:|" * len(CONTENDERS),
+            *rows,
+            "",
+        ]
+    )
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
 

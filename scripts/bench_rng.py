@@ -46,10 +46,12 @@ BATCH = 256
 STEPS = 100  # steps per timed epoch
 MODELS = {
     "denoising AE (dropout mask 0.5), 784-512-256-30": lambda: keras_ae.DenoisingAutoencoder(
-        input_shape=(784,), latent_dim=30, hidden_units=(512, 256), noise="dropout"),
+        input_shape=(784,), latent_dim=30, hidden_units=(512, 256), noise="dropout"
+    ),
     "VAE, 784-512-256-32": lambda: keras_ae.VAE(input_shape=(784,), latent_dim=32),
     "semantic hashing AE (noise), 784-512-64": lambda: keras_ae.SemanticHashingAE(
-        input_shape=(784,), latent_dim=64),
+        input_shape=(784,), latent_dim=64
+    ),
 }
 
 
@@ -61,9 +63,11 @@ def draws_from(source):
         return
     saved = rng.uniform, rng.normal
     rng.uniform = lambda shape, seed=None, dtype="float32": keras.random.uniform(
-        shape, dtype=dtype, seed=seed)
+        shape, dtype=dtype, seed=seed
+    )
     rng.normal = lambda shape, seed=None, stddev=1.0, dtype="float32": keras.random.normal(
-        shape, stddev=stddev, dtype=dtype, seed=seed)
+        shape, stddev=stddev, dtype=dtype, seed=seed
+    )
     try:
         yield
     finally:
@@ -86,26 +90,30 @@ def draw_table(rounds, seconds):
             for jit in (False, True):
                 for source in ("keras", "rng"):
                     gen = keras.random.SeedGenerator(0)
-                    if source == "keras":
-                        draw = getattr(keras.random, kind)
-                        fn = lambda d=draw, s=shape, g=gen: tf.reduce_sum(d(s, seed=g))
-                    else:
-                        draw = getattr(rng, kind)
-                        fn = lambda d=draw, s=shape, g=gen: tf.reduce_sum(d(s, g))
+                    draw = getattr(keras.random if source == "keras" else rng, kind)
+
+                    def fn(d=draw, s=shape, g=gen, by_name=source == "keras"):
+                        return tf.reduce_sum(d(s, seed=g) if by_name else d(s, g))
+
                     contenders[(kind, shape, jit, source)] = tf.function(fn, jit_compile=jit)
     times = {key: [] for key in contenders}
     for _ in range(rounds):
         for key in random.sample(list(contenders), len(contenders)):
             times[key].append(time_call(contenders[key], seconds))
-    rows = ["| draw | shape | XLA | keras.random (ms) | keras_ae.utils.rng (ms) | speed-up |",
-            "|---|---|---|---:|---:|---:|"]
+    rows = [
+        "| draw | shape | XLA | keras.random (ms) | keras_ae.utils.rng (ms) | speed-up |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     for kind in ("uniform", "normal"):
         for shape in SHAPES:
             for jit in (False, True):
-                k, r = (1e3 * statistics.median(times[(kind, shape, jit, s)])
-                        for s in ("keras", "rng"))
-                rows.append(f"| {kind} | {shape} | {'on' if jit else 'off'} | {k:.3f} | {r:.3f} "
-                            f"| {k / r:.1f}x |")
+                k, r = (
+                    1e3 * statistics.median(times[(kind, shape, jit, s)]) for s in ("keras", "rng")
+                )
+                rows.append(
+                    f"| {kind} | {shape} | {'on' if jit else 'off'} | {k:.3f} | {r:.3f} "
+                    f"| {k / r:.1f}x |"
+                )
     return "\n".join(rows)
 
 
@@ -128,15 +136,24 @@ def fit_table(rounds):
                 t0 = time.perf_counter()
                 models[key].fit(x, batch_size=BATCH, epochs=1, verbose=0)
                 rates[key].append(len(x) / (time.perf_counter() - t0))
-    rows = ["| model | XLA | keras.random (samples/s) | keras_ae.utils.rng (samples/s) | "
-            "rng / keras.random |", "|---|---|---:|---:|---:|"]
+    rows = [
+        (
+            "| model | XLA | keras.random (samples/s) | keras_ae.utils.rng (samples/s) | "
+            "rng / keras.random |"
+        ),
+        "|---|---|---:|---:|---:|",
+    ]
     for name in MODELS:
         for jit in (False, True):
             k, r = (statistics.median(rates[(name, jit, s)]) for s in ("keras", "rng"))
-            rows.append(f"| {name} | {'on' if jit else 'off'} | {k:,.0f} | {r:,.0f} | "
-                        f"{r / k:.2f}x |")
-    xla_gain = {name: statistics.median(rates[(name, True, "rng")])
-                / statistics.median(rates[(name, False, "rng")]) for name in MODELS}
+            rows.append(
+                f"| {name} | {'on' if jit else 'off'} | {k:,.0f} | {r:,.0f} | {r / k:.2f}x |"
+            )
+    xla_gain = {
+        name: statistics.median(rates[(name, True, "rng")])
+        / statistics.median(rates[(name, False, "rng")])
+        for name in MODELS
+    }
     return "\n".join(rows), xla_gain
 
 
@@ -152,32 +169,39 @@ def main(argv=None):
     print(draws, flush=True)
     fits, xla_gain = fit_table(args.rounds)
     print(fits, flush=True)
-    text = "\n".join([
-        "# Random draws under XLA: `keras.random` vs `keras_ae.utils.rng`",
-        "",
-        "Written by `" + " ".join(["python scripts/bench_rng.py", *(argv or sys.argv[1:])]) + "`"
-        + f". Machine: {platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow "
-        f"{tf.__version__}, Keras {keras.__version__}; load average at the start {load:.1f}; "
-        f"whole run {(time.perf_counter() - start) / 60:.1f} min. Medians of {args.rounds} "
-        "interleaved rounds.",
-        "",
-        "## One draw from a `SeedGenerator` in a `tf.function`",
-        "",
-        draws,
-        "",
-        "`keras.random` names no algorithm; XLA compiles that op on CPU to a generator many "
-        "times slower than the Philox one `keras_ae.utils.rng` names, for the same values "
-        "(`tests/test_corruption.py` checks equality eagerly and under XLA).",
-        "",
-        "## `fit` at batch 256, the models' own noise routed through each",
-        "",
-        fits,
-        "",
-        "XLA against no XLA with `keras_ae.utils.rng`: "
-        + ", ".join(f"{name.split(',')[0]} {gain:.2f}x" for name, gain in xla_gain.items())
-        + ". Defaults are decided from `scripts/bench_train.py` (MNIST, more rounds).",
-        "",
-    ])
+    text = "\n".join(
+        [
+            "# Random draws under XLA: `keras.random` vs `keras_ae.utils.rng`",
+            "",
+            "Written by `"
+            + " ".join(["python scripts/bench_rng.py", *(argv or sys.argv[1:])])
+            + "`"
+            + f". Machine: {platform.machine()}, {os.cpu_count()} CPU cores, TensorFlow "
+            f"{tf.__version__}, Keras {keras.__version__}; load average at the start {load:.1f}; "
+            f"whole run {(time.perf_counter() - start) / 60:.1f} min. Medians of {args.rounds} "
+            "interleaved rounds.",
+            "",
+            "## One draw from a `SeedGenerator` in a `tf.function`",
+            "",
+            draws,
+            "",
+            (
+                "`keras.random` names no algorithm; XLA compiles that op on CPU to a generator "
+                "many "
+                "times slower than the Philox one `keras_ae.utils.rng` names, for the same values "
+                "(`tests/test_corruption.py` checks equality eagerly and under XLA)."
+            ),
+            "",
+            "## `fit` at batch 256, the models' own noise routed through each",
+            "",
+            fits,
+            "",
+            "XLA against no XLA with `keras_ae.utils.rng`: "
+            + ", ".join(f"{name.split(',')[0]} {gain:.2f}x" for name, gain in xla_gain.items())
+            + ". Defaults are decided from `scripts/bench_train.py` (MNIST, more rounds).",
+            "",
+        ]
+    )
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
 

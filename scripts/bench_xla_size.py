@@ -23,9 +23,8 @@ import statistics
 import time
 from pathlib import Path
 
-import bench_train
+from bench.harness import ROOT, provenance
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZES = (64, 256)
 # (title, dataset, hidden units, code size)
 NETWORKS = (
@@ -65,8 +64,7 @@ def measure(x, hidden, latent_dim, batch, rounds):
     nets = {}
     for jit in (True, False):
         keras.utils.set_random_seed(0)
-        nets[jit] = Autoencoder(input_shape=x.shape[1:], latent_dim=latent_dim,
-                                hidden_units=hidden)
+        nets[jit] = Autoencoder(input_shape=x.shape[1:], latent_dim=latent_dim, hidden_units=hidden)
         nets[jit].compile(optimizer="adam", jit_compile=jit)
 
     def epoch(jit):
@@ -86,8 +84,12 @@ def measure(x, hidden, latent_dim, batch, rounds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=10)
-    parser.add_argument("--mnist-images", type=int, default=10000,
-                        help="MNIST training images per fit call (default: 10000)")
+    parser.add_argument(
+        "--mnist-images",
+        type=int,
+        default=10000,
+        help="MNIST training images per fit call (default: 10000)",
+    )
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(ROOT / "docs/benchmarks/xla_size.md"))
     args = parser.parse_args()
@@ -101,33 +103,43 @@ def main():
         for batch in BATCH_SIZES:
             seconds = measure(x, hidden, latent_dim, batch, args.rounds)
             ratios = np.array(seconds[False]) / np.array(seconds[True])
-            rows.append(f"| {title} | {len(x):,} | {batch} | "
-                        f"{1e3 * statistics.median(seconds[True]):.2f} | "
-                        f"{1e3 * statistics.median(seconds[False]):.2f} | "
-                        f"{statistics.median(ratios):.2f}x ({ratios.min():.2f}-"
-                        f"{ratios.max():.2f}) |")
+            rows.append(
+                f"| {title} | {len(x):,} | {batch} | "
+                f"{1e3 * statistics.median(seconds[True]):.2f} | "
+                f"{1e3 * statistics.median(seconds[False]):.2f} | "
+                f"{statistics.median(ratios):.2f}x ({ratios.min():.2f}-"
+                f"{ratios.max():.2f}) |"
+            )
             print(rows[-1], flush=True)
-    command = "python scripts/bench_xla_size.py" + (
-        f" --rounds {args.rounds}" if args.rounds != 10 else "") + (
-        f" --mnist-images {args.mnist_images}" if args.mnist_images != 10000 else "")
-    text = "\n".join([
-        "# XLA on or off, by network size (CPU, one process)",
-        "",
-        bench_train.provenance(command, t0, load0),
-        "",
-        "Each row: two `keras_ae.models.Autoencoder`s (Adam, keras_ae's defaults, 8 batches "
-        "per compiled call), one compiled with `jit_compile=True` and one with "
-        "`jit_compile=False`, alternating `fit` calls of one shuffled epoch over the "
-        f"training rows, the order reversed every round, {args.rounds} rounds after one "
-        "warm-up epoch each. Satimage standardized, ECG5000 the tutorial's normal training beats scaled to [0, 1], "
-        "MNIST pixels / 255. Speed-up: the median over rounds of that round's no-XLA time "
-        "/ XLA time (min-max in brackets); above 1, XLA is faster.",
-        "",
-        "| network | rows | batch | ms/step, XLA | ms/step, no XLA | XLA speed-up |",
-        "|---|---:|---:|---:|---:|---:|",
-        *rows,
-        "",
-    ])
+    command = (
+        "python scripts/bench_xla_size.py"
+        + (f" --rounds {args.rounds}" if args.rounds != 10 else "")
+        + (f" --mnist-images {args.mnist_images}" if args.mnist_images != 10000 else "")
+    )
+    text = "\n".join(
+        [
+            "# XLA on or off, by network size (CPU, one process)",
+            "",
+            provenance(command, t0, load0),
+            "",
+            (
+                "Each row: two `keras_ae.models.Autoencoder`s (Adam, keras_ae's defaults, 8 "
+                "batches "
+                "per compiled call), one compiled with `jit_compile=True` and one with "
+                "`jit_compile=False`, alternating `fit` calls of one shuffled epoch over the "
+                f"training rows, the order reversed every round, {args.rounds} rounds after one "
+                "warm-up epoch each. Satimage standardized, ECG5000 the tutorial's normal "
+                "training beats scaled to [0, 1], "
+                "MNIST pixels / 255. Speed-up: the median over rounds of that round's no-XLA time "
+                "/ XLA time (min-max in brackets); above 1, XLA is faster."
+            ),
+            "",
+            "| network | rows | batch | ms/step, XLA | ms/step, no XLA | XLA speed-up |",
+            "|---|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+        ]
+    )
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
 

@@ -1,19 +1,112 @@
-"""The scripts (zoo training, benchmarks, experiments) are not imported by the
-other tests; at least every one of them must compile."""
+"""The scripts (zoo training, benchmarks, experiments) must compile and start.
 
+No other test imports them, so a renamed function or a moved module broke
+them silently. Here every top-level script's `--help` runs, and every other
+script module is imported, all in one subprocess (TensorFlow is imported
+once, not once per script); and the benchmark harness is checked to import
+without TensorFlow, NumPy or PyTorch, as the pythae worker's Python needs.
+"""
+
+import json
+import os
 import py_compile
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "scripts").rglob("*.py"))
+SCRIPTS_DIR = Path(__file__).resolve().parents[1] / "scripts"
+SCRIPTS = sorted(SCRIPTS_DIR.rglob("*.py"))
+#: Programs with a command line: their `--help` must print a usage.
+PROGRAMS = sorted(SCRIPTS_DIR.glob("*.py"))
+
+# Runs each script as `python <script> --help` would (its folder first on
+# sys.path), or imports it, and writes {path: [exit status or error, output]}.
+_DRIVER = textwrap.dedent("""
+    import contextlib, io, json, runpy, sys, traceback
+    out_path, programs, modules = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+    base, results = list(sys.path), {}
+    for path in programs + modules:
+        folder = path.rsplit("/", 1)[0]
+        sys.path[:] = [folder, folder.rsplit("/", 1)[0]] + base  # (a package's parent too)
+        sys.argv = [path, "--help"]
+        buffer = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+                runpy.run_path(path, run_name="__main__" if path in programs else "imported")
+            status = 0 if path in modules else "returned without printing a usage"
+        except SystemExit as exit:
+            status = exit.code or 0
+        except BaseException:
+            status = traceback.format_exc()
+        results[path] = [status, buffer.getvalue()[-3000:]]
+    with open(out_path, "w") as f:
+        json.dump(results, f)
+""")
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory):
+    """{script: (status, output)} of every script's `--help` or import."""
+    out = tmp_path_factory.mktemp("scripts") / "started.json"
+    modules = [p for p in SCRIPTS if p not in PROGRAMS]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _DRIVER,
+            str(out),
+            json.dumps([str(p) for p in PROGRAMS]),
+            json.dumps([str(p) for p in modules]),
+        ],
+        check=True,
+        timeout=600,
+        env=env,
+        cwd=SCRIPTS_DIR.parent,
+        capture_output=True,
+    )
+    return {Path(k): tuple(v) for k, v in json.loads(out.read_text()).items()}
 
 
 def test_there_are_scripts():
     names = {p.name for p in SCRIPTS}
     assert {"train_zoo.py", "evaluate_zoo.py", "bench_train.py", "bench_conv_layers.py"} <= names
+    assert {"harness.py", "contenders.py", "workers.py", "report.py"} <= names
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(SCRIPTS_DIR)))
 def test_script_compiles(path, tmp_path):
     py_compile.compile(str(path), cfile=str(tmp_path / "out.pyc"), doraise=True)
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: str(p.relative_to(SCRIPTS_DIR)))
+def test_script_starts(started, path):
+    """A program prints its usage on `--help`; any other module imports."""
+    status, output = started[path]
+    assert status == 0, f"{path.name} failed to start:\n{status}\n{output}"
+    if path in PROGRAMS:
+        assert "usage:" in output, output
+
+
+def test_bench_harness_imports_without_frameworks():
+    """The pythae worker runs `bench_train.py --worker` in a Python holding
+    PyTorch and pythae only: the script and its `bench` modules must import
+    with the standard library alone (frameworks inside the functions)."""
+    code = (
+        "import sys; import bench_train, bench.harness, bench.contenders, bench.workers, "
+        "bench.report, bench_conv_layers; print(sorted({'numpy', 'tensorflow', 'keras', "
+        "'torch', 'keras_ae'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=SCRIPTS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
