@@ -4,4 +4,5 @@ import sys
 
 from keras_ae.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing this module (a docs or module walk) runs nothing
+    sys.exit(main())
