@@ -116,7 +116,8 @@ def check_batch(name, x, sample_shape, what, codes=False, keep_dtype=None):
     array = check_array(x, None, name)
     want = tuple(sample_shape)
     if array.ndim != len(want) + 1 or any(
-            w is not None and w != g for w, g in zip(want, array.shape[1:], strict=True)):
+        w is not None and w != g for w, g in zip(want, array.shape[1:], strict=True)
+    ):
         shape = ", ".join("?" if w is None else str(w) for w in want)
         raise ValueError(f"{what} takes batches of shape (n, {shape}), got {array.shape}")
     if keep_dtype is not None and array.dtype == keep_dtype:
@@ -181,9 +182,14 @@ def foreign_entries(path):
             continue
         if entry.name in ("variables", "assets") and is_dir:
             inner = sorted(os.scandir(entry.path), key=lambda e: e.name)
-            found += [f"{entry.name}/{e.name}{'/' if e.is_dir(follow_symlinks=False) else ''}"
-                      for e in inner if entry.name == "assets" or e.is_symlink()
-                      or not e.is_file() or not _VARIABLE_FILE.fullmatch(e.name)]
+            found += [
+                f"{entry.name}/{e.name}{'/' if e.is_dir(follow_symlinks=False) else ''}"
+                for e in inner
+                if entry.name == "assets"
+                or e.is_symlink()
+                or not e.is_file()
+                or not _VARIABLE_FILE.fullmatch(e.name)
+            ]
             continue
         found.append(entry.name + ("/" if is_dir else ""))
     return found
@@ -219,10 +225,16 @@ def _is_tflite_or_empty(path):
 
 
 #: errno -> what it means for an export.
-_DISK_ERRORS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota "
-                "is exceeded", errno.EFBIG: "a file grew past the size limit (ulimit -f)"}
-_DISK_MESSAGES = {"No space left on device": errno.ENOSPC, "Disk quota exceeded": errno.EDQUOT,
-                  "File too large": errno.EFBIG}
+_DISK_ERRORS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "a file grew past the size limit (ulimit -f)",
+}
+_DISK_MESSAGES = {
+    "No space left on device": errno.ENOSPC,
+    "Disk quota exceeded": errno.EDQUOT,
+    "File too large": errno.EFBIG,
+}
 
 
 @contextlib.contextmanager
@@ -238,12 +250,18 @@ def disk_errors(path):
     except (tf.errors.ResourceExhaustedError, tf.errors.OutOfRangeError, OSError) as err:
         text = str(err)
         code = getattr(err, "errno", None)
-        code = code if code in _DISK_ERRORS else next(
-            (c for message, c in _DISK_MESSAGES.items() if message in text), None)
+        code = (
+            code
+            if code in _DISK_ERRORS
+            else next((c for message, c in _DISK_MESSAGES.items() if message in text), None)
+        )
         if code is None:
             raise
-        raise OSError(code, f"could not write the export to {path}: {_DISK_ERRORS[code]}; "
-                      "nothing was written: free some space, or export elsewhere") from None
+        raise OSError(
+            code,
+            f"could not write the export to {path}: {_DISK_ERRORS[code]}; "
+            "nothing was written: free some space, or export elsewhere",
+        ) from None
 
 
 def as_path(path):
@@ -252,7 +270,8 @@ def as_path(path):
     if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
         raise ValueError(  # noqa: TRY004 (the API promises ValueError)
             f"path must be a str or os.PathLike naming a file or directory, got "
-            f"{type(path).__name__} {path!r}")
+            f"{type(path).__name__} {path!r}"
+        )
     return Path(os.fspath(path))
 
 

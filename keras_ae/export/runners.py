@@ -45,7 +45,6 @@ def load(exported):
     )
 
 
-
 class SavedModelRunner:
     """Runs an exported SavedModel's signatures on numpy arrays, in batches.
 
@@ -83,21 +82,24 @@ class SavedModelRunner:
 
     def _run(self, name, key, x):
         if name not in self.signatures:
-            raise ValueError(f"this SavedModel has no {name!r} signature; it has {sorted(self.signatures)}")
+            raise ValueError(
+                f"this SavedModel has no {name!r} signature; it has {sorted(self.signatures)}"
+            )
         fn = self.signatures[name]
         arg, spec = next(iter(fn.structured_input_signature[1].items()))
         # Checked here as the Keras model checks its input (a conv graph given
         # the wrong rank even aborts the process in TensorFlow's CPU kernels).
-        x = _common.check_batch(arg, x, spec.shape[1:], f"the {name!r} signature",
-                                codes=arg == "z")
+        x = _common.check_batch(arg, x, spec.shape[1:], f"the {name!r} signature", codes=arg == "z")
         keys = key if isinstance(key, tuple) else (key,)
         batches = []
         with tf.device(self.device) if self.device else contextlib.nullcontext():
             for start in range(0, len(x), self.batch_size):
                 out = fn(**{arg: tf.constant(x[start : start + self.batch_size])})
                 batches.append([out[k].numpy() for k in keys])
-        outs = [check_output(np.concatenate(parts, axis=0), f"the SavedModel's {name!r}")
-                for parts in zip(*batches, strict=True)]
+        outs = [
+            check_output(np.concatenate(parts, axis=0), f"the SavedModel's {name!r}")
+            for parts in zip(*batches, strict=True)
+        ]
         return tuple(outs) if isinstance(key, tuple) else outs[0]
 
     def reconstruct(self, x):
@@ -129,24 +131,32 @@ class SavedModelRunner:
                 `decode(tf.random.stateless_normal((n, latent_dim), seed))`.
         """
         if "sample" not in self.signatures:
-            raise ValueError(f"this SavedModel has no 'sample' signature; it has {sorted(self.signatures)}")
+            raise ValueError(
+                f"this SavedModel has no 'sample' signature; it has {sorted(self.signatures)}"
+            )
         n = check_positive_int("n", n)
         if n > np.iinfo(np.int32).max:
             raise ValueError(f"n must be at most 2**31 - 1 (the signature takes an int32), got {n}")
         pair = np.asarray(seed)
         # (a uint64 2**63 wrapped around to -2**63 in the int64 tensor)
-        if pair.shape != (2,) or not np.issubdtype(pair.dtype, np.integer) or not all(
-                SEED_RANGE[0] <= int(v) <= SEED_RANGE[1] for v in pair):
-            raise ValueError(f"seed must be two integers in [-2**63, 2**63 - 1], e.g. (0, 1), "
-                             f"got {seed!r}")
+        if (
+            pair.shape != (2,)
+            or not np.issubdtype(pair.dtype, np.integer)
+            or not all(SEED_RANGE[0] <= int(v) <= SEED_RANGE[1] for v in pair)
+        ):
+            raise ValueError(
+                f"seed must be two integers in [-2**63, 2**63 - 1], e.g. (0, 1), got {seed!r}"
+            )
         try:
-            out = self.signatures["sample"](n=tf.constant(n, tf.int32),
-                                            seed=tf.constant(pair, tf.int64))
+            out = self.signatures["sample"](
+                n=tf.constant(n, tf.int32), seed=tf.constant(pair, tf.int64)
+            )
         except tf.errors.ResourceExhaustedError:
-            raise ValueError(f"sample(n={n}) needs more memory than the device has: draw fewer "
-                             "per call (in a loop, with a new seed each time)") from None
+            raise ValueError(
+                f"sample(n={n}) needs more memory than the device has: draw fewer "
+                "per call (in a loop, with a new seed each time)"
+            ) from None
         return check_output(out["samples"].numpy(), "the SavedModel's 'sample'")
-
 
 
 def _load(path):
@@ -231,7 +241,8 @@ class TFLiteModel:
         outputs = self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ValueError(
-                f"expected a model with one input and one output, got {len(inputs)} and {len(outputs)}"
+                f"expected a model with one input and one output, got {len(inputs)} and "
+                f"{len(outputs)}"
             )
         self._input, self._output = inputs[0], outputs[0]
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"][1:])
@@ -258,11 +269,19 @@ class TFLiteModel:
         Keras model checks its own (NaN, integer images, the wrong shape
         refused); a NaN or infinite output raises `NonFiniteError`."""
         codes = self.part == "decoder"
-        x = _common.check_batch("z" if codes else "x", x, self.input_shape,
-                                f"{self.path.name} ({self.part})", codes=codes,
-                                keep_dtype=self.input_dtype)
-        bad = (self.input_range and np.issubdtype(x.dtype, np.floating)  # (not int8 codes)
-               and other_scale(x, *self.input_range))
+        x = _common.check_batch(
+            "z" if codes else "x",
+            x,
+            self.input_shape,
+            f"{self.path.name} ({self.part})",
+            codes=codes,
+            keep_dtype=self.input_dtype,
+        )
+        bad = (
+            self.input_range
+            and np.issubdtype(x.dtype, np.floating)  # (not int8 codes)
+            and other_scale(x, *self.input_range)
+        )
         if bad:
             # int8 quantization clips them: all-saturated, finite garbage.
             low, high = self.input_range
@@ -270,7 +289,8 @@ class TFLiteModel:
                 f"{'z' if codes else 'x'} holds values in [{bad[0]:g}, {bad[1]:g}], far outside "
                 f"[{low:.3g}, {high:.3g}], the range {self.path.name}'s int8 input was "
                 "calibrated on: scale it as the calibration data was (uint8 pixels: divide "
-                "by 255)")
+                "by 255)"
+            )
         outs = [self._invoke(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
         return check_output(np.concatenate(outs, axis=0), f"{self.path.name} ({self.part})")
 
@@ -332,8 +352,14 @@ def _input_range(interpreter, detail):
     dtype = np.dtype(detail["dtype"])
     if not scale:
         tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-        op = next((op for op in keras_compat.ops_details(interpreter)
-                   if op["op_name"] == "QUANTIZE" and detail["index"] in op["inputs"]), None)
+        op = next(
+            (
+                op
+                for op in keras_compat.ops_details(interpreter)
+                if op["op_name"] == "QUANTIZE" and detail["index"] in op["inputs"]
+            ),
+            None,
+        )
         if op is None:
             return None
         quantized = tensors[int(op["outputs"][0])]
@@ -354,8 +380,10 @@ def _detect_quantization(interpreter):
     # Full-integer models quantize activations: their inputs are int8, or a
     # QUANTIZE op turns the float input into int8. Dynamic-range models keep
     # float activations and only store int8 weights.
-    if any(np.dtype(d["dtype"]) in (np.dtype("int8"), np.dtype("uint8"))
-           for d in interpreter.get_input_details()):
+    if any(
+        np.dtype(d["dtype"]) in (np.dtype("int8"), np.dtype("uint8"))
+        for d in interpreter.get_input_details()
+    ):
         return "int8"
     ops = keras_compat.op_names(interpreter)
     return "int8" if "QUANTIZE" in ops else "dynamic"

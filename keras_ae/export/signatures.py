@@ -75,8 +75,10 @@ def endpoints(model, names=None):
             return {"samples": _float32(model.decode(z))}
 
         found["encode_distribution"] = (encode_distribution, [x_spec])
-        found["sample"] = (sample, [tf.TensorSpec((), tf.int32, name="n"),
-                                    tf.TensorSpec((2,), tf.int64, name="seed")])
+        found["sample"] = (
+            sample,
+            [tf.TensorSpec((), tf.int32, name="n"), tf.TensorSpec((2,), tf.int64, name="seed")],
+        )
     if isinstance(model, SemanticHashingAE):
 
         def hash_codes(x):

@@ -22,8 +22,16 @@ from keras_ae.utils.files import atomic_output
 MAX_CALIBRATION_SAMPLES = 1000
 
 
-def export_tflite(model, path, part="full", quantize=None, representative_data=None,
-                  int8_io=False, verify_data=None, per_channel_dense="auto"):
+def export_tflite(
+    model,
+    path,
+    part="full",
+    quantize=None,
+    representative_data=None,
+    int8_io=False,
+    verify_data=None,
+    per_channel_dense="auto",
+):
     """Converts `model` (or one half of it) to a `.tflite` file for LiteRT.
 
     The file holds one signature named after the part, `reconstruct`
@@ -107,16 +115,21 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
             "quantize='int8' calibrates on real data: give representative_data, a few "
             f"hundred samples of shape (n, {', '.join(map(str, shapes.input))}); got None"
         )
-    if quantize == "dynamic" and any("Conv" in type(layer).__name__
-                                     for layer in keras_compat.flatten_layers(model)):
+    if quantize == "dynamic" and any(
+        "Conv" in type(layer).__name__ for layer in keras_compat.flatten_layers(model)
+    ):
         warnings.warn(
             f"quantize='dynamic' runs convolutions 40-55x slower than float32 on CPU "
             f"(docs/benchmarks/export.md); for this {type(model).__name__}, quantize='int8' "
-            "(with representative_data) or 'float16' keeps them fast", UserWarning, stacklevel=2)
+            "(with representative_data) or 'float16' keeps them fast",
+            UserWarning,
+            stacklevel=2,
+        )
     calibration = None
     if representative_data is not None:
-        calibration = _common.check_samples("representative_data", representative_data,
-                                            shapes, allow_codes=part == "decoder")
+        calibration = _common.check_samples(
+            "representative_data", representative_data, shapes, allow_codes=part == "decoder"
+        )
         calibration = calibration[:MAX_CALIBRATION_SAMPLES]
         if part == "decoder" and calibration.shape[1:] == shapes.input:
             calibration = model.encode(calibration).astype("float32")
@@ -150,8 +163,9 @@ def export_tflite(model, path, part="full", quantize=None, representative_data=N
                 break
             try:
                 exported = TFLiteModel(staged)
-                report = verify.verify_export(twin, exported, verify_data,
-                                              quantized=quantize is not None)
+                report = verify.verify_export(
+                    twin, exported, verify_data, quantized=quantize is not None
+                )
                 if twin is not model:
                     # The float32 twin matches the file exactly; the mixed
                     # model itself (float16 rounding) must keep its metric.

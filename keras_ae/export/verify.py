@@ -180,11 +180,19 @@ def verify_export(model, exported, data, metric=None, tolerance=None, *, quantiz
     else:
         passed = within
     report = VerificationReport(
-        format=runner.format, parts=parts, quantization=runner.quantization,
-        num_samples=len(data), max_abs_error=max(errors.values()), errors=errors,
-        metric=metric, keras_metric=keras_value, export_metric=export_value,
-        check="metric" if quantized else "max_abs", tolerance=float(tolerance),
-        passed=bool(passed), hash_mismatches=mismatches,
+        format=runner.format,
+        parts=parts,
+        quantization=runner.quantization,
+        num_samples=len(data),
+        max_abs_error=max(errors.values()),
+        errors=errors,
+        metric=metric,
+        keras_metric=keras_value,
+        export_metric=export_value,
+        check="metric" if quantized else "max_abs",
+        tolerance=float(tolerance),
+        passed=bool(passed),
+        hash_mismatches=mismatches,
     )
     if not passed:
         raise ExportVerificationError(f"export verification failed: {report}", report)
@@ -209,10 +217,13 @@ def _keras_decode(model, codes, batch_size=1024):
     if codes.shape[1:] not in graphs:
         owner = weakref.ref(model)  # (a strong one would keep the model, the key, alive)
         graphs[codes.shape[1:]] = traced_once(
-            lambda z: owner().decode(z), tf.TensorSpec((None,) + codes.shape[1:], "float32"))
+            lambda z: owner().decode(z), tf.TensorSpec((None,) + codes.shape[1:], "float32")
+        )
     decode = graphs[codes.shape[1:]]
-    parts = [np.asarray(decode(tf.constant(codes[i : i + batch_size], "float32")))
-             for i in range(0, len(codes), batch_size)]
+    parts = [
+        np.asarray(decode(tf.constant(codes[i : i + batch_size], "float32")))
+        for i in range(0, len(codes), batch_size)
+    ]
     return np.concatenate(parts).astype("float32")
 
 
