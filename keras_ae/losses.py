@@ -1,4 +1,5 @@
-"""Loss terms as `keras.ops` functions.
+"""Loss terms and penalties as `keras.ops` functions, the contractive
+Jacobian norm included (the zoo's `jacobian_norm` figure measures it too).
 
 Every term is reduced the same way: a sum over the features of one sample,
 then a mean over the batch. A reconstruction loss of 784 pixels is therefore
@@ -9,6 +10,7 @@ not depend on the batch size.
 
 import math
 
+import keras
 from keras import ops
 
 from keras_ae.utils.validation import check_number
@@ -111,3 +113,65 @@ def kl_sparsity(h, rho):
     rho_hat = ops.clip(global_batch_mean(h), _EPS, 1.0 - _EPS)
     kl = rho * ops.log(rho / rho_hat) + (1.0 - rho) * ops.log((1.0 - rho) / (1.0 - rho_hat))
     return ops.sum(kl)
+
+
+# Derivative of each activation written in terms of its output h.
+_DERIVATIVE_FROM_OUTPUT = {
+    "sigmoid": lambda h: h * (1.0 - h),
+    "tanh": lambda h: 1.0 - ops.square(h),
+    "linear": lambda h: ops.ones_like(h),
+    "relu": lambda h: ops.cast(h > 0, h.dtype),
+}
+
+
+def closed_form_dense(encoder):
+    """The encoder's one Dense layer when its Jacobian has a closed form, else None.
+
+    That is an encoder `h = f(W x + b)` of a single Dense layer (a Flatten
+    before it allowed) whose activation `f` is sigmoid, tanh, linear or ReLU.
+    """
+    layers = getattr(encoder, "layers", None)
+    if layers is None:
+        return None
+    dense = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
+    others = [
+        layer
+        for layer in layers
+        if not isinstance(
+            layer, (keras.layers.Dense, keras.layers.Flatten, keras.layers.InputLayer)
+        )
+    ]
+    if len(dense) != 1 or others or dense[0].activation.__name__ not in _DERIVATIVE_FROM_OUTPUT:
+        return None
+    return dense[0]
+
+
+def squared_jacobian_norm(encode, x, dense=None, h=None, dtype="float32"):
+    """Per-sample squared Frobenius norm `||dh/dx||_F^2` of `h = encode(x)`, shape `(batch,)`.
+
+    The contractive penalty (Rifai et al. 2011). With the encoder's Dense layer
+    (`closed_form_dense`) it is `sum_j f'(a_j)^2 ||W_j||^2`, with `f'` written
+    from the output (a sigmoid's is `h (1 - h)`): one extra product, in `dtype`
+    (float64 for the zoo cards' figures). Otherwise the exact per-sample
+    Jacobian from `tf.GradientTape.batch_jacobian` (float32).
+
+    Args:
+        encode: the encoder as a function `x -> h`.
+        x: a batch of inputs.
+        dense: the encoder's Dense layer for the closed form, or None.
+        h: `encode(x)` when already computed (closed form only).
+        dtype: the closed form's float dtype.
+    """
+    if dense is not None:
+        h = ops.cast(encode(x) if h is None else h, dtype)
+        derivative = _DERIVATIVE_FROM_OUTPUT[dense.activation.__name__](h)
+        row_norms = ops.sum(ops.square(ops.cast(dense.kernel, dtype)), axis=0)
+        return ops.sum(ops.square(derivative) * row_norms, axis=-1)
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        h = ops.cast(encode(x), "float32")
+    jacobian = tape.batch_jacobian(h, x)
+    return ops.sum(ops.reshape(ops.square(jacobian), (ops.shape(x)[0], -1)), axis=-1)

@@ -54,8 +54,7 @@ def parse_args(argv=None):
 
 # ------------------------------------------------------------------- models
 def test_images(dataset, preprocessing, data_dir, n, input_shape):
-    loaders = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
-    (_, _), (x_test, _) = loaders[dataset](data_dir)
+    (_, _), (x_test, _) = datasets.load_images(dataset, data_dir)
     layout = preprocessing.get("layout", "flat")
     x = datasets.preprocess(x_test[:n], scale=preprocessing.get("scale", "unit"),
                             flatten=layout == "flat", channels=layout == "image")

@@ -1,7 +1,8 @@
 """Re-measures every figure of every zoo card on the test split.
 
 Exits with status 1 when a figure differs from its card by more than the
-tolerance stored with it, or when an entry is over 5 MB or the zoo over 40 MB.
+tolerance stored with it, or when an entry or the zoo is over its size limit
+(`keras_ae.zoo.entry.MAX_ENTRY_BYTES`, `MAX_ZOO_BYTES`).
 `--quick` re-measures only the figures CI re-measures: the full-protocol
 log-likelihood (k=5000 importance samples on 10,000 images, tens of CPU
 minutes) is then skipped in favour of its recorded subset figure.
@@ -24,21 +25,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from keras_ae import zoo
 from keras_ae.cli import evaluate_zoo
-
-MAX_ENTRY_BYTES = 5 * 1024 * 1024
-MAX_ZOO_BYTES = 40 * 1024 * 1024
+from keras_ae.cli.zoo import fmt
+from keras_ae.zoo.entry import MAX_ENTRY_BYTES, MAX_ZOO_BYTES, entry_bytes
 
 
 def check_sizes(names):
     """Prints entries over the size limits; returns how many limits are broken."""
-    broken, total = 0, 0
-    for name in zoo.list_models():
-        size = sum(p.stat().st_size for p in zoo.entry_dir(name).rglob("*") if p.is_file())
-        total += size
-        if name in names and size > MAX_ENTRY_BYTES:
-            print(f"{name}: {size / 2**20:.2f} MiB, over the 5 MiB entry limit")
+    broken = 0
+    for name in names:
+        size = entry_bytes(zoo.entry_dir(name))
+        if size > MAX_ENTRY_BYTES:
+            print(
+                f"{name}: {size / 2**20:.2f} MiB, over the "
+                f"{MAX_ENTRY_BYTES / 2**20:.0f} MiB entry limit"
+            )
             broken += 1
-    print(f"zoo size: {total / 2**20:.2f} MiB (limit 40 MiB)")
+    total = entry_bytes(zoo.zoo_dir())
+    print(f"zoo size: {total / 2**20:.2f} MiB (limit {MAX_ZOO_BYTES / 2**20:.0f} MiB)")
     return broken + (total > MAX_ZOO_BYTES)
 
 
@@ -49,9 +52,7 @@ def table(names):
         meta = zoo.info(name)
         figures, bars = [], []
         for m in meta["metrics"]:
-            value = m["value"]
-            text = f"{value:.5f}" if abs(value) < 0.1 else f"{value:.2f}"
-            figures.append(f"{m['name']} {text}")
+            figures.append(f"{m['name']} {fmt(m['value'])}")
             bar = m.get("bar")
             if bar:
                 target = f" ({bar['value']:.5g})" if "ref" in bar else ""
@@ -65,11 +66,13 @@ def table(names):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated entry names or patterns")
-    parser.add_argument("--quick", action="store_true",
-                        help="only the figures CI re-measures (subset likelihood)")
+    parser.add_argument(
+        "--quick", action="store_true", help="only the figures CI re-measures (subset likelihood)"
+    )
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--table", action="store_true",
-                        help="print the cards' figures as a Markdown table and exit")
+    parser.add_argument(
+        "--table", action="store_true", help="print the cards' figures as a Markdown table and exit"
+    )
     args = parser.parse_args(argv)
     names = zoo.list_models()
     if args.only:

@@ -1,10 +1,12 @@
 """Trains every entry of the model zoo from scratch on the real data.
 
-Each entry is trained, written to a temporary directory, loaded back from it
-exactly as users load it, measured on the test split, given its model card
-and figures, checksummed, and only then moved into `zoo/<name>/`, whose
-sha256 of `metadata.json` is then recorded in `zoo/MANIFEST.json` (what
-loading by name checks).
+This script holds the entry table and the training recipe; the files go
+through `keras_ae.zoo.entry`. Each trained model is written in the entry
+format and loaded back exactly as users load it (`entry.round_trip`),
+measured on the test split (`keras_ae.zoo.protocols`), given its model card
+and figures, and written by `entry.write_entry`, which checksums every file,
+moves the entry into `zoo/<name>/` in one rename and pins it in
+`zoo/MANIFEST.json` (what loading by name checks).
 
 Usage:
     python scripts/train_zoo.py [--only NAME[,NAME...]] [--data-dir DIR] [--list]
@@ -19,8 +21,8 @@ import fnmatch
 import json
 import os
 import platform
-import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,13 +35,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae import datasets, plotting
+from keras_ae import corruption, datasets, plotting
+from keras_ae.cli.zoo import fmt
 from keras_ae.models import VARIANTS
-from keras_ae.zoo import metrics as zm
-from keras_ae.zoo import registry
+from keras_ae.zoo import entry
+from keras_ae.zoo import protocols as zp
 
 ZOO = REPO / "zoo"
-MAX_ENTRY_BYTES = 5 * 1024 * 1024
 
 FLAT = {"scale": "unit", "layout": "flat", "binarize": None}
 IMAGE = {"scale": "unit", "layout": "image", "binarize": None}
@@ -49,55 +51,90 @@ TOL_NATS = {"abs": 0.05}
 
 
 def _mse(bar=None, n=None):
-    m = {"name": "test_mse", "kind": "mse", "params": {"n": n} if n else {}, "unit": "per-pixel MSE",
-         "protocol": "mean squared error per pixel of the deterministic reconstruction of the "
-                     "10,000 test images, pixels in [0, 1]",
-         "tolerance": TOL_MSE, "quick": True}
+    m = {
+        "name": "test_mse",
+        "kind": "mse",
+        "params": {"n": n} if n else {},
+        "unit": "per-pixel MSE",
+        "protocol": "mean squared error per pixel of the deterministic reconstruction of the "
+        "10,000 test images, pixels in [0, 1]",
+        "tolerance": TOL_MSE,
+        "quick": True,
+    }
     if bar:
         m["bar"] = bar
     return m
 
 
 def _pca():
-    return {"name": "pca30_mse", "kind": "pca_mse", "params": {"components": 30},
-            "unit": "per-pixel MSE", "reference": True,
-            "protocol": "PCA with 30 components fitted on the 60,000 training images "
-                        "(eigendecomposition of the covariance, float64), MSE on the test images",
-            "tolerance": TOL_MSE, "quick": True}
+    return {
+        "name": "pca30_mse",
+        "kind": "pca_mse",
+        "params": {"components": 30},
+        "unit": "per-pixel MSE",
+        "reference": True,
+        "protocol": "PCA with 30 components fitted on the 60,000 training images "
+        "(eigendecomposition of the covariance, float64), MSE on the test images",
+        "tolerance": TOL_MSE,
+        "quick": True,
+    }
 
 
 def _denoise(bar=None):
-    d = {"name": "denoised_psnr", "kind": "denoised_psnr", "params": {"rate": 0.5, "seed": 0},
-         "unit": "dB",
-         "protocol": "mean per-image PSNR (peak 1) of the reconstruction of test images whose "
-                     "pixels were each zeroed with probability 0.5 (corruption.dropout_mask, "
-                     "seed=0), against the clean images",
-         "tolerance": TOL_PSNR, "quick": True}
+    d = {
+        "name": "denoised_psnr",
+        "kind": "denoised_psnr",
+        "params": {"rate": 0.5, "seed": 0},
+        "unit": "dB",
+        "protocol": "mean per-image PSNR (peak 1) of the reconstruction of test images whose "
+        "pixels were each zeroed with probability 0.5 (corruption.dropout_mask, "
+        "seed=0), against the clean images",
+        "tolerance": TOL_PSNR,
+        "quick": True,
+    }
     if bar:
         d["bar"] = bar
-    c = {"name": "corrupted_psnr", "kind": "corrupted_psnr", "params": {"rate": 0.5, "seed": 0},
-         "unit": "dB", "reference": True,
-         "protocol": "mean per-image PSNR of the same dropout-masked test images themselves",
-         "tolerance": TOL_PSNR, "quick": True}
+    c = {
+        "name": "corrupted_psnr",
+        "kind": "corrupted_psnr",
+        "params": {"rate": 0.5, "seed": 0},
+        "unit": "dB",
+        "reference": True,
+        "protocol": "mean per-image PSNR of the same dropout-masked test images themselves",
+        "tolerance": TOL_PSNR,
+        "quick": True,
+    }
     return [d, c]
 
 
 def _activation(bar=None):
-    m = {"name": "mean_activation", "kind": "mean_activation", "params": {}, "unit": "",
-         "protocol": "mean code activation over the 10,000 test images and all code units",
-         "tolerance": {"abs": 1e-4, "rel": 0.002}, "quick": True}
+    m = {
+        "name": "mean_activation",
+        "kind": "mean_activation",
+        "params": {},
+        "unit": "",
+        "protocol": "mean code activation over the 10,000 test images and all code units",
+        "tolerance": {"abs": 1e-4, "rel": 0.002},
+        "quick": True,
+    }
     if bar:
         m["bar"] = bar
     return m
 
 
 def _jacobian(bar=None):
-    m = {"name": "jacobian_norm", "kind": "jacobian_norm", "params": {}, "unit": "",
-         "protocol": "mean over the 10,000 test images of the Frobenius norm ||dh/dx||_F of "
-                     "the encoder's Jacobian (exact: the closed form sum_j f'(a_j)^2 ||W_j||^2 for "
-                     "this one-layer dense encoder, tf.GradientTape.batch_jacobian for deeper "
-                     "ones)",
-         "tolerance": {"rel": 0.002}, "quick": True}
+    m = {
+        "name": "jacobian_norm",
+        "kind": "jacobian_norm",
+        "params": {},
+        "unit": "",
+        "protocol": "mean over the 10,000 test images of the Frobenius norm ||dh/dx||_F of "
+        "the encoder's Jacobian (exact: the closed form sum_j f'(a_j)^2 ||W_j||^2 for "
+        "this one-layer dense encoder, tf.GradientTape.batch_jacobian for deeper "
+        "ones)",
+        "tolerance": {"rel": 0.002},
+        "quick": True,
+    }
     if bar:
         m["bar"] = bar
     return m
@@ -105,8 +142,10 @@ def _jacobian(bar=None):
 
 # Test images in the k=5000 log-likelihood of the VAE (see its protocol).
 LL_IMAGES = 10000  # the whole test split (about 20 minutes of this 2-core CPU)
-BINARIZE_NOTE = ("test images binarized once: pixel = u < intensity with u from "
-                 "numpy.random.default_rng(123).random over the (10000, 784) test array")
+BINARIZE_NOTE = (
+    "test images binarized once: pixel = u < intensity with u from "
+    "numpy.random.default_rng(123).random over the (10000, 784) test array"
+)
 
 
 def _elbo(binarized, n=None):
@@ -115,174 +154,449 @@ def _elbo(binarized, n=None):
         params["binarize_seed"] = 123
     if n:
         params["n"] = n
-    what = BINARIZE_NOTE if binarized else (
-        "Bernoulli likelihood evaluated on the grey levels in [0, 1] (a cross-entropy, not "
-        "the log-likelihood of binary data)")
-    return {"name": "test_elbo", "kind": "elbo", "params": params, "unit": "nats per image",
-            "protocol": "ELBO = -(reconstruction + KL) with one posterior sample per image "
-                        f"(model generator reset to seed 0), mean over the test images; {what}",
-            "tolerance": TOL_NATS, "quick": True}
+    what = (
+        BINARIZE_NOTE
+        if binarized
+        else (
+            "Bernoulli likelihood evaluated on the grey levels in [0, 1] (a cross-entropy, not "
+            "the log-likelihood of binary data)"
+        )
+    )
+    return {
+        "name": "test_elbo",
+        "kind": "elbo",
+        "params": params,
+        "unit": "nats per image",
+        "protocol": "ELBO = -(reconstruction + KL) with one posterior sample per image "
+        f"(model generator reset to seed 0), mean over the test images; {what}",
+        "tolerance": TOL_NATS,
+        "quick": True,
+    }
 
 
 ENTRIES = [
-    dict(name="ae_tanh30_mnist", variant="Autoencoder",
-         description="The lecture's model: one dense tanh layer 784-30-784 with a tanh "
-                     "output, trained on pixels scaled to [-1, 1].",
-         kwargs=dict(input_shape=(784,), latent_dim=30, latent_activation="tanh",
-                     output_activation="tanh", reconstruction_loss="mse"),
-         preprocessing={"scale": "symmetric", "layout": "flat", "binarize": None},
-         epochs=60, batch_size=128, lr=5e-4, lr_decay=0.98, figures=["reconstructions"],
-         metrics=[_mse(bar={"op": "<", "ref": "self:pca30_mse",
-                            "text": "below PCA with 30 components (issue: 0.0177)"}), _pca()]),
-    dict(name="tied_linear30_mnist", variant="TiedAutoencoder",
-         description="Linear autoencoder with tied weights (W_x = W_h^T), d=30: with the "
-                     "squared error it learns the principal subspace.",
-         kwargs=dict(input_shape=(784,), latent_dim=30, reconstruction_loss="mse"),
-         preprocessing=FLAT, epochs=40, batch_size=128, lr=2e-3, lr_decay=0.9,
-         figures=["reconstructions", "kernels"],
-         metrics=[_mse(bar={"op": "<=", "ref": "self:pca30_mse", "factor": 1.02,
-                            "text": "within 2% of PCA-30"}), _pca()]),
-    dict(name="ae_sigmoid30_mnist", variant="Autoencoder",
-         description="Plain one-layer sigmoid autoencoder 784-30-784, the same shape as the "
-                     "contractive entry (its Jacobian-norm reference).",
-         kwargs=dict(input_shape=(784,), latent_dim=30, latent_activation="sigmoid",
-                     output_activation="sigmoid", reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=30, batch_size=128, lr=2e-3, lr_decay=0.95,
-         output_bias="mean_logit",
-         figures=["reconstructions"], metrics=[_mse(), _jacobian()]),
-    dict(name="cae30_mnist", variant="ContractiveAutoencoder",
-         description="Contractive autoencoder, one sigmoid layer 784-30-784, lambda=0.1 on "
-                     "||dh/dx||_F^2.",
-         kwargs=dict(input_shape=(784,), latent_dim=30, output_activation="sigmoid",
-                     reconstruction_loss="bce", contractive_weight=0.1),
-         preprocessing=FLAT, epochs=30, batch_size=128, lr=2e-3, lr_decay=0.95,
-         output_bias="mean_logit",
-         figures=["reconstructions"],
-         metrics=[_mse(), _jacobian(bar={"op": "<", "ref": "ae_sigmoid30_mnist:jacobian_norm",
-                                         "text": "below the plain sigmoid AE of the same shape"})]),
-    dict(name="ae500_mnist", variant="Autoencoder",
-         description="Over-complete one-layer autoencoder 784-500-784 (sigmoid), the "
-                     "standard half of the lecture's kernel comparison.",
-         kwargs=dict(input_shape=(784,), latent_dim=500, latent_activation="sigmoid",
-                     output_activation="sigmoid", reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=20, batch_size=128, lr=1e-3, lr_decay=0.95,
-         weights_dtype="float16", figures=["kernels", "denoising", "reconstructions"],
-         metrics=[_mse(), *_denoise()]),
-    dict(name="dae500_dropout_mnist", variant="DenoisingAutoencoder",
-         description="Over-complete denoising autoencoder 784-500-784 (sigmoid) trained with "
-                     "a dropout mask (each pixel zeroed with p=0.5, fresh every batch).",
-         kwargs=dict(input_shape=(784,), latent_dim=500, latent_activation="sigmoid",
-                     output_activation="sigmoid", reconstruction_loss="bce",
-                     noise="dropout", noise_params={"rate": 0.5}),
-         preprocessing=FLAT, epochs=20, batch_size=128, lr=1e-3, lr_decay=0.95,
-         weights_dtype="float16", figures=["kernels", "denoising", "reconstructions"],
-         metrics=[_mse(), *_denoise(bar={"op": ">", "ref": "ae500_mnist:denoised_psnr",
-                                         "text": "above the standard 784-500-784 AE"})]),
-    dict(name="sparse_l1_mnist", variant="SparseAutoencoder",
-         description="Over-complete sparse autoencoder 784-1024-784 (sigmoid code) with an L1 "
-                     "penalty 0.05 * sum |h| per image.",
-         kwargs=dict(input_shape=(784,), latent_dim=1024, mode="l1", sparsity_weight=0.05,
-                     output_activation="sigmoid", reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=12, batch_size=128, lr=1e-3, lr_decay=0.95, output_bias="mean_logit",
-         weights_dtype="float16", figures=["kernels", "reconstructions"],
-         metrics=[_mse(), _activation()]),
-    dict(name="sparse_kl_mnist", variant="SparseAutoencoder",
-         description="Over-complete sparse autoencoder 784-1024-784 (sigmoid code) with "
-                     "sum_j KL(rho || rho_hat_j), rho=0.05, weight 1.",
-         kwargs=dict(input_shape=(784,), latent_dim=1024, mode="kl", sparsity_weight=1.0,
-                     rho=0.05, output_activation="sigmoid", reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=15, batch_size=128, lr=1e-3, lr_decay=0.95,
-         weights_dtype="float16", figures=["kernels", "reconstructions"],
-         metrics=[_mse(), _activation(bar={"op": "within", "value": 0.05, "margin": 0.02,
-                                           "text": "within 0.02 of rho = 0.05"})]),
-    dict(name="deep_ae16_mnist", variant="DeepAutoencoder",
-         description="Deep MLP autoencoder 784-512-256-16 (ReLU, linear code, sigmoid output).",
-         kwargs=dict(input_shape=(784,), latent_dim=16, reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=20, batch_size=128, lr=1e-3, lr_decay=0.95, output_bias="mean_logit",
-         figures=["reconstructions"],
-         metrics=[_mse(bar={"op": "<=", "value": 0.0080, "text": "<= 0.0080"})]),
-    dict(name="deep_ae30_mnist", variant="DeepAutoencoder",
-         description="Deep MLP autoencoder 784-512-256-30 (ReLU, linear code, sigmoid output).",
-         kwargs=dict(input_shape=(784,), latent_dim=30, reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=30, batch_size=128, lr=1e-3, lr_decay=0.95, output_bias="mean_logit",
-         figures=["reconstructions"],
-         metrics=[_mse(bar={"op": "<=", "value": 0.0045, "text": "<= 0.0045"})]),
-    dict(name="deep_ae32_fashion", variant="DeepAutoencoder", dataset="fashion_mnist",
-         description="Deep MLP autoencoder 784-512-256-32 on Fashion-MNIST, the reference "
-                     "for the convolutional Fashion-MNIST entry.",
-         kwargs=dict(input_shape=(784,), latent_dim=32, reconstruction_loss="bce"),
-         preprocessing=FLAT, epochs=15, batch_size=128, lr=1e-3, lr_decay=0.95, output_bias="mean_logit",
-         weights_dtype="float16", figures=["reconstructions"], metrics=[_mse()]),
-    dict(name="conv_ae16_mnist", variant="ConvAutoencoder",
-         description="Convolutional autoencoder: stride-2 Conv 32-64, dense code d=16, "
-                     "transposed convolutions back.",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=16, filters=(32, 64),
-                     reconstruction_loss="bce"),
-         preprocessing=IMAGE, epochs=20, batch_size=128, lr=1e-3, lr_decay=0.9,
-         figures=["reconstructions"],
-         metrics=[_mse(bar={"op": "<", "ref": "deep_ae16_mnist:test_mse",
-                            "text": "below the deep MLP with d=16"})]),
-    dict(name="conv_ae32_fashion", variant="ConvAutoencoder", dataset="fashion_mnist",
-         description="Convolutional autoencoder on Fashion-MNIST: stride-2 Conv 32-64, dense "
-                     "code d=32.",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64),
-                     reconstruction_loss="bce"),
-         preprocessing=IMAGE, epochs=20, batch_size=128, lr=1e-3, lr_decay=0.9,
-         figures=["reconstructions"],
-         metrics=[_mse(bar={"op": "<", "ref": "deep_ae32_fashion:test_mse",
-                            "text": "below the deep MLP with d=32"})]),
-    dict(name="conv_dae_mnist", variant="DenoisingAutoencoder",
-         description="Convolutional denoising autoencoder (stride-2 Conv 16-32, code 64) "
-                     "trained to undo a dropout mask (each pixel zeroed with p=0.5).",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=64, network="conv", filters=(16, 32),
-                     reconstruction_loss="bce", noise="dropout", noise_params={"rate": 0.5}),
-         preprocessing=IMAGE, epochs=4, batch_size=128, lr=1e-3, lr_decay=0.95,
-         figures=["denoising"],
-         metrics=[*_denoise(bar={"op": ">", "ref": "self:corrupted_psnr",
-                                 "text": "above the PSNR of the corrupted input"}), _mse()]),
-    dict(name="vae2_mnist", variant="VAE",
-         description="VAE with a 2-D latent space, MLP 784-512-256-2, Bernoulli decoder, "
-                     "dynamically binarized MNIST.",
-         kwargs=dict(input_shape=(784,), latent_dim=2, likelihood="bernoulli"),
-         preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
-         epochs=20, batch_size=128, lr=1e-3, lr_decay=0.97, output_bias="mean_logit",
-         weights_dtype="float16", figures=["manifold", "codes", "samples"],
-         metrics=[_elbo(True)]),
-    dict(name="conv_vae32_fashion", variant="VAE", dataset="fashion_mnist",
-         description="Convolutional VAE on Fashion-MNIST (stride-2 Conv 16-32, d=32, Bernoulli "
-                     "decoder on grey levels).",
-         kwargs=dict(input_shape=(28, 28, 1), latent_dim=32, network="conv", filters=(16, 32),
-                     hidden_units=(), likelihood="bernoulli"),
-         preprocessing=IMAGE, epochs=4, batch_size=128, lr=1e-3, lr_decay=0.97,
-         figures=["samples", "reconstructions"], metrics=[_elbo(False)]),
-    dict(name="vae50_mnist", variant="VAE",
-         description="VAE, MLP 784-896-448-50 with a Bernoulli decoder, trained on dynamically "
-                     "binarized MNIST (a fresh Bernoulli draw of every image each epoch).",
-         kwargs=dict(input_shape=(784,), latent_dim=50, hidden_units=(896, 448),
-                     likelihood="bernoulli"),
-         preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
-         epochs=500, batch_size=256, lr=1e-3, lr_decay=0.1 ** (1 / 500),
-         output_bias="mean_logit", weights_dtype="float16",
-         figures=["samples", "reconstructions"],
-         metrics=[
-             {"name": "test_log_likelihood", "kind": "log_likelihood",
-              "params": {"k": 5000, "n": LL_IMAGES, "seed": 0, "binarize_seed": 123},
-              "unit": "nats per image",
-              "protocol": "importance-sampled log p(x) (VAE.log_likelihood, k=5000 samples from "
-                          "q(z|x), generator reset to seed 0), mean over all 10,000 test "
-                          "images; " + BINARIZE_NOTE,
-              "tolerance": {"abs": 0.05}, "quick": False,
-              "bar": {"op": ">=", "value": -86.76,
-                      "text": ">= -86.76 (Burda et al. 2015, one-layer VAE; pythae's VAE: "
-                              "-89.78)"}},
-             {"name": "test_log_likelihood_first200_k500", "kind": "log_likelihood",
-              "params": {"k": 500, "n": 200, "seed": 0, "binarize_seed": 123},
-              "unit": "nats per image",
-              "protocol": "the same estimator on the first 200 test images with k=500, the "
-                          "subset CI re-measures (a k=500 estimate is slightly below k=5000)",
-              "tolerance": {"abs": 0.05}, "quick": True},
-             _elbo(True),
-         ]),
+    dict(
+        name="ae_tanh30_mnist",
+        variant="Autoencoder",
+        description="The lecture's model: one dense tanh layer 784-30-784 with a tanh "
+        "output, trained on pixels scaled to [-1, 1].",
+        kwargs=dict(
+            input_shape=(784,),
+            latent_dim=30,
+            latent_activation="tanh",
+            output_activation="tanh",
+            reconstruction_loss="mse",
+        ),
+        preprocessing={"scale": "symmetric", "layout": "flat", "binarize": None},
+        epochs=60,
+        batch_size=128,
+        lr=5e-4,
+        lr_decay=0.98,
+        figures=["reconstructions"],
+        metrics=[
+            _mse(
+                bar={
+                    "op": "<",
+                    "ref": "self:pca30_mse",
+                    "text": "below PCA with 30 components (issue: 0.0177)",
+                }
+            ),
+            _pca(),
+        ],
+    ),
+    dict(
+        name="tied_linear30_mnist",
+        variant="TiedAutoencoder",
+        description="Linear autoencoder with tied weights (W_x = W_h^T), d=30: with the "
+        "squared error it learns the principal subspace.",
+        kwargs=dict(input_shape=(784,), latent_dim=30, reconstruction_loss="mse"),
+        preprocessing=FLAT,
+        epochs=40,
+        batch_size=128,
+        lr=2e-3,
+        lr_decay=0.9,
+        figures=["reconstructions", "kernels"],
+        metrics=[
+            _mse(
+                bar={
+                    "op": "<=",
+                    "ref": "self:pca30_mse",
+                    "factor": 1.02,
+                    "text": "within 2% of PCA-30",
+                }
+            ),
+            _pca(),
+        ],
+    ),
+    dict(
+        name="ae_sigmoid30_mnist",
+        variant="Autoencoder",
+        description="Plain one-layer sigmoid autoencoder 784-30-784, the same shape as the "
+        "contractive entry (its Jacobian-norm reference).",
+        kwargs=dict(
+            input_shape=(784,),
+            latent_dim=30,
+            latent_activation="sigmoid",
+            output_activation="sigmoid",
+            reconstruction_loss="bce",
+        ),
+        preprocessing=FLAT,
+        epochs=30,
+        batch_size=128,
+        lr=2e-3,
+        lr_decay=0.95,
+        output_bias="mean_logit",
+        figures=["reconstructions"],
+        metrics=[_mse(), _jacobian()],
+    ),
+    dict(
+        name="cae30_mnist",
+        variant="ContractiveAutoencoder",
+        description="Contractive autoencoder, one sigmoid layer 784-30-784, lambda=0.1 on "
+        "||dh/dx||_F^2.",
+        kwargs=dict(
+            input_shape=(784,),
+            latent_dim=30,
+            output_activation="sigmoid",
+            reconstruction_loss="bce",
+            contractive_weight=0.1,
+        ),
+        preprocessing=FLAT,
+        epochs=30,
+        batch_size=128,
+        lr=2e-3,
+        lr_decay=0.95,
+        output_bias="mean_logit",
+        figures=["reconstructions"],
+        metrics=[
+            _mse(),
+            _jacobian(
+                bar={
+                    "op": "<",
+                    "ref": "ae_sigmoid30_mnist:jacobian_norm",
+                    "text": "below the plain sigmoid AE of the same shape",
+                }
+            ),
+        ],
+    ),
+    dict(
+        name="ae500_mnist",
+        variant="Autoencoder",
+        description="Over-complete one-layer autoencoder 784-500-784 (sigmoid), the "
+        "standard half of the lecture's kernel comparison.",
+        kwargs=dict(
+            input_shape=(784,),
+            latent_dim=500,
+            latent_activation="sigmoid",
+            output_activation="sigmoid",
+            reconstruction_loss="bce",
+        ),
+        preprocessing=FLAT,
+        epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        weights_dtype="float16",
+        figures=["kernels", "denoising", "reconstructions"],
+        metrics=[_mse(), *_denoise()],
+    ),
+    dict(
+        name="dae500_dropout_mnist",
+        variant="DenoisingAutoencoder",
+        description="Over-complete denoising autoencoder 784-500-784 (sigmoid) trained with "
+        "a dropout mask (each pixel zeroed with p=0.5, fresh every batch).",
+        kwargs=dict(
+            input_shape=(784,),
+            latent_dim=500,
+            latent_activation="sigmoid",
+            output_activation="sigmoid",
+            reconstruction_loss="bce",
+            noise="dropout",
+            noise_params={"rate": 0.5},
+        ),
+        preprocessing=FLAT,
+        epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        weights_dtype="float16",
+        figures=["kernels", "denoising", "reconstructions"],
+        metrics=[
+            _mse(),
+            *_denoise(
+                bar={
+                    "op": ">",
+                    "ref": "ae500_mnist:denoised_psnr",
+                    "text": "above the standard 784-500-784 AE",
+                }
+            ),
+        ],
+    ),
+    dict(
+        name="sparse_l1_mnist",
+        variant="SparseAutoencoder",
+        description="Over-complete sparse autoencoder 784-1024-784 (sigmoid code) with an L1 "
+        "penalty 0.05 * sum |h| per image.",
+        kwargs=dict(
+            input_shape=(784,),
+            latent_dim=1024,
+            mode="l1",
+            sparsity_weight=0.05,
+            output_activation="sigmoid",
+            reconstruction_loss="bce",
+        ),
+        preprocessing=FLAT,
+        epochs=12,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        output_bias="mean_logit",
+        weights_dtype="float16",
+        figures=["kernels", "reconstructions"],
+        metrics=[_mse(), _activation()],
+    ),
+    dict(
+        name="sparse_kl_mnist",
+        variant="SparseAutoencoder",
+        description="Over-complete sparse autoencoder 784-1024-784 (sigmoid code) with "
+        "sum_j KL(rho || rho_hat_j), rho=0.05, weight 1.",
+        kwargs=dict(
+            input_shape=(784,),
+            latent_dim=1024,
+            mode="kl",
+            sparsity_weight=1.0,
+            rho=0.05,
+            output_activation="sigmoid",
+            reconstruction_loss="bce",
+        ),
+        preprocessing=FLAT,
+        epochs=15,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        weights_dtype="float16",
+        figures=["kernels", "reconstructions"],
+        metrics=[
+            _mse(),
+            _activation(
+                bar={
+                    "op": "within",
+                    "value": 0.05,
+                    "margin": 0.02,
+                    "text": "within 0.02 of rho = 0.05",
+                }
+            ),
+        ],
+    ),
+    dict(
+        name="deep_ae16_mnist",
+        variant="DeepAutoencoder",
+        description="Deep MLP autoencoder 784-512-256-16 (ReLU, linear code, sigmoid output).",
+        kwargs=dict(input_shape=(784,), latent_dim=16, reconstruction_loss="bce"),
+        preprocessing=FLAT,
+        epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        output_bias="mean_logit",
+        figures=["reconstructions"],
+        metrics=[_mse(bar={"op": "<=", "value": 0.0080, "text": "<= 0.0080"})],
+    ),
+    dict(
+        name="deep_ae30_mnist",
+        variant="DeepAutoencoder",
+        description="Deep MLP autoencoder 784-512-256-30 (ReLU, linear code, sigmoid output).",
+        kwargs=dict(input_shape=(784,), latent_dim=30, reconstruction_loss="bce"),
+        preprocessing=FLAT,
+        epochs=30,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        output_bias="mean_logit",
+        figures=["reconstructions"],
+        metrics=[_mse(bar={"op": "<=", "value": 0.0045, "text": "<= 0.0045"})],
+    ),
+    dict(
+        name="deep_ae32_fashion",
+        variant="DeepAutoencoder",
+        dataset="fashion_mnist",
+        description="Deep MLP autoencoder 784-512-256-32 on Fashion-MNIST, the reference "
+        "for the convolutional Fashion-MNIST entry.",
+        kwargs=dict(input_shape=(784,), latent_dim=32, reconstruction_loss="bce"),
+        preprocessing=FLAT,
+        epochs=15,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        output_bias="mean_logit",
+        weights_dtype="float16",
+        figures=["reconstructions"],
+        metrics=[_mse()],
+    ),
+    dict(
+        name="conv_ae16_mnist",
+        variant="ConvAutoencoder",
+        description="Convolutional autoencoder: stride-2 Conv 32-64, dense code d=16, "
+        "transposed convolutions back.",
+        kwargs=dict(
+            input_shape=(28, 28, 1), latent_dim=16, filters=(32, 64), reconstruction_loss="bce"
+        ),
+        preprocessing=IMAGE,
+        epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.9,
+        figures=["reconstructions"],
+        metrics=[
+            _mse(
+                bar={
+                    "op": "<",
+                    "ref": "deep_ae16_mnist:test_mse",
+                    "text": "below the deep MLP with d=16",
+                }
+            )
+        ],
+    ),
+    dict(
+        name="conv_ae32_fashion",
+        variant="ConvAutoencoder",
+        dataset="fashion_mnist",
+        description="Convolutional autoencoder on Fashion-MNIST: stride-2 Conv 32-64, dense "
+        "code d=32.",
+        kwargs=dict(
+            input_shape=(28, 28, 1), latent_dim=32, filters=(32, 64), reconstruction_loss="bce"
+        ),
+        preprocessing=IMAGE,
+        epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.9,
+        figures=["reconstructions"],
+        metrics=[
+            _mse(
+                bar={
+                    "op": "<",
+                    "ref": "deep_ae32_fashion:test_mse",
+                    "text": "below the deep MLP with d=32",
+                }
+            )
+        ],
+    ),
+    dict(
+        name="conv_dae_mnist",
+        variant="DenoisingAutoencoder",
+        description="Convolutional denoising autoencoder (stride-2 Conv 16-32, code 64) "
+        "trained to undo a dropout mask (each pixel zeroed with p=0.5).",
+        kwargs=dict(
+            input_shape=(28, 28, 1),
+            latent_dim=64,
+            network="conv",
+            filters=(16, 32),
+            reconstruction_loss="bce",
+            noise="dropout",
+            noise_params={"rate": 0.5},
+        ),
+        preprocessing=IMAGE,
+        epochs=4,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.95,
+        figures=["denoising"],
+        metrics=[
+            *_denoise(
+                bar={
+                    "op": ">",
+                    "ref": "self:corrupted_psnr",
+                    "text": "above the PSNR of the corrupted input",
+                }
+            ),
+            _mse(),
+        ],
+    ),
+    dict(
+        name="vae2_mnist",
+        variant="VAE",
+        description="VAE with a 2-D latent space, MLP 784-512-256-2, Bernoulli decoder, "
+        "dynamically binarized MNIST.",
+        kwargs=dict(input_shape=(784,), latent_dim=2, likelihood="bernoulli"),
+        preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
+        epochs=20,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.97,
+        output_bias="mean_logit",
+        weights_dtype="float16",
+        figures=["manifold", "codes", "samples"],
+        metrics=[_elbo(True)],
+    ),
+    dict(
+        name="conv_vae32_fashion",
+        variant="VAE",
+        dataset="fashion_mnist",
+        description="Convolutional VAE on Fashion-MNIST (stride-2 Conv 16-32, d=32, Bernoulli "
+        "decoder on grey levels).",
+        kwargs=dict(
+            input_shape=(28, 28, 1),
+            latent_dim=32,
+            network="conv",
+            filters=(16, 32),
+            hidden_units=(),
+            likelihood="bernoulli",
+        ),
+        preprocessing=IMAGE,
+        epochs=4,
+        batch_size=128,
+        lr=1e-3,
+        lr_decay=0.97,
+        figures=["samples", "reconstructions"],
+        metrics=[_elbo(False)],
+    ),
+    dict(
+        name="vae50_mnist",
+        variant="VAE",
+        description="VAE, MLP 784-896-448-50 with a Bernoulli decoder, trained on dynamically "
+        "binarized MNIST (a fresh Bernoulli draw of every image each epoch).",
+        kwargs=dict(
+            input_shape=(784,), latent_dim=50, hidden_units=(896, 448), likelihood="bernoulli"
+        ),
+        preprocessing={"scale": "unit", "layout": "flat", "binarize": "dynamic"},
+        epochs=500,
+        batch_size=256,
+        lr=1e-3,
+        lr_decay=0.1 ** (1 / 500),
+        output_bias="mean_logit",
+        weights_dtype="float16",
+        figures=["samples", "reconstructions"],
+        metrics=[
+            {
+                "name": "test_log_likelihood",
+                "kind": "log_likelihood",
+                "params": {"k": 5000, "n": LL_IMAGES, "seed": 0, "binarize_seed": 123},
+                "unit": "nats per image",
+                "protocol": "importance-sampled log p(x) (VAE.log_likelihood, k=5000 samples from "
+                "q(z|x), generator reset to seed 0), mean over all 10,000 test "
+                "images; " + BINARIZE_NOTE,
+                "tolerance": {"abs": 0.05},
+                "quick": False,
+                "bar": {
+                    "op": ">=",
+                    "value": -86.76,
+                    "text": ">= -86.76 (Burda et al. 2015, one-layer VAE; pythae's VAE: -89.78)",
+                },
+            },
+            {
+                "name": "test_log_likelihood_first200_k500",
+                "kind": "log_likelihood",
+                "params": {"k": 500, "n": 200, "seed": 0, "binarize_seed": 123},
+                "unit": "nats per image",
+                "protocol": "the same estimator on the first 200 test images with k=500, the "
+                "subset CI re-measures (a k=500 estimate is slightly below k=5000)",
+                "tolerance": {"abs": 0.05},
+                "quick": True,
+            },
+            _elbo(True),
+        ],
+    ),
 ]
 BY_NAME = {e["name"]: e for e in ENTRIES}
 
@@ -316,27 +630,28 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def load_images(dataset, data_dir):
-    loader = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
-    return loader[dataset](data_dir)
-
-
 def train(spec, data_dir, seed):
     dataset = spec.get("dataset", "mnist")
     prep = spec["preprocessing"]
-    (x_train, _), _ = load_images(dataset, data_dir)
+    (x_train, _), _ = datasets.load_images(dataset, data_dir)
     keras.utils.set_random_seed(seed)
     ds = datasets.make_dataset(
-        x_train, batch_size=spec["batch_size"], shuffle=True, seed=seed, scale=prep["scale"],
-        flatten=prep["layout"] == "flat", channels=prep["layout"] == "image",
-        binarize=prep["binarize"], drop_remainder=True)
+        x_train,
+        batch_size=spec["batch_size"],
+        shuffle=True,
+        seed=seed,
+        scale=prep["scale"],
+        flatten=prep["layout"] == "flat",
+        channels=prep["layout"] == "image",
+        binarize=prep["binarize"],
+        drop_remainder=True,
+    )
     model = VARIANTS[spec["variant"]](seed=seed, **spec["kwargs"])
-    if spec.get("output_bias") == "mean_logit":
-        # Start the sigmoid output at the mean training image. From a zero bias,
-        # Adam moves the bias by ~lr per step while the code units take over its
-        # job and saturate: most sigmoid code units were dead after one epoch.
-        mean = np.clip(x_train.reshape(len(x_train), -1).mean(axis=0) / 255.0, 1e-3, 1 - 1e-3)
-        model.decoder.get_layer("output").bias.assign(np.log(mean / (1 - mean)).astype("float32"))
+    # From a zero output bias, sigmoid code units saturate in the first epoch.
+    if spec.get("output_bias") == "mean_logit" and not model.init_output_bias(
+        zp.prepare(x_train, prep)
+    ):
+        raise ValueError(f"{spec['name']}: output_bias='mean_logit' needs a built decoder")
     model.compile(optimizer=keras.optimizers.Adam(spec["lr"]))
     callbacks = []
     if spec.get("lr_decay"):
@@ -351,90 +666,55 @@ def train(spec, data_dir, seed):
     return model, {"epochs": len(history.epoch), "seconds": round(seconds, 1), "final": final}
 
 
-# --------------------------------------------------------------------- files
-def model_config(model):
-    """The model's serialized config, without the training run's compile settings
-    (a loaded zoo model is not compiled unless asked)."""
-    config = keras.saving.serialize_keras_object(model)
-    config.pop("compile_config", None)
-    return config
-
-
-def write_config(config, entry):
-    (entry / registry.CONFIG).write_text(json.dumps(config, indent=1), encoding="utf-8")
-
-
-def rewrite_weights(path, float16=False):
-    """Rewrites a Keras weights file without the optimizer's state (users
-    load the model, not the training run), optionally storing every float32
-    array as float16. HDF5 does not shrink in place, so a new file is written."""
-    import h5py
-
-    path = Path(path)
-    tmp = path.with_suffix(".tmp.h5")
-
-    def copy(src, dst):
-        for key, value in src.attrs.items():
-            dst.attrs[key] = value
-        for key, item in src.items():
-            if isinstance(item, h5py.Group):
-                if src.name == "/" and key == "optimizer":
-                    continue
-                copy(item, dst.create_group(key))
-            else:
-                data = item[()]
-                if float16 and getattr(data, "dtype", None) == np.float32:
-                    data = data.astype(np.float16)
-                dst.create_dataset(key, data=data)
-                for k, v in item.attrs.items():
-                    dst[key].attrs[k] = v
-
-    with h5py.File(path, "r") as src, h5py.File(tmp, "w") as dst:
-        copy(src, dst)
-    tmp.replace(path)
-
-
+# --------------------------------------------------------------------- cards
 def resolve_bar(bar, measured, zoo):
     """The bar's numeric threshold (a `ref` reads another figure)."""
     bar = dict(bar)
     if "ref" in bar:
-        entry, metric = bar["ref"].split(":")
-        if entry == "self":
+        other, metric = bar["ref"].split(":")
+        if other == "self":
             value = measured[metric]
         else:
-            meta = json.loads((zoo / entry / registry.METADATA).read_text())
+            meta = entry.read_metadata(zoo / other)
             value = next(m["value"] for m in meta["metrics"] if m["name"] == metric)
         bar["ref_value"] = value
         bar["value"] = value * bar.get("factor", 1.0)
     return bar
 
 
-def write_figures(spec, model, entry, data_dir):
+def write_figures(spec, model, folder, data_dir):
+    """Draws the card's figures into `folder`; returns their file names."""
     dataset = spec.get("dataset", "mnist")
     prep = spec["preprocessing"]
-    (_, _), (x_test, y_test) = load_images(dataset, data_dir)
-    x = zm.prepare(x_test, prep)
+    (_, _), (x_test, y_test) = datasets.load_images(dataset, data_dir)
+    x = zp.prepare(x_test, prep)
     files = []
     for fig in spec["figures"]:
-        path = entry / f"{fig}.png"
+        path = folder / f"{fig}.png"
         # Card figures hold model outputs only: the dataset's own images are not
         # redistributed here (the demo draws inputs beside outputs at run time).
         if fig == "reconstructions":
-            plotting.save_rows([zm.to_unit(model.reconstruct(x[:12]), prep)],
-                               ["output"], path,
-                               title="reconstructions of the first 12 test images")
+            plotting.save_rows(
+                [zp.to_unit(model.reconstruct(x[:12]), prep)],
+                ["output"],
+                path,
+                title="reconstructions of the first 12 test images",
+            )
         elif fig == "kernels":
             kernel = keras.ops.convert_to_numpy(model.encoder.get_layer("code").kernel)
             plotting.save_kernels(kernel, path)
         elif fig == "denoising":
-            noisy = zm._dropout(x[:12], 0.5, 0)
-            plotting.save_rows([model.reconstruct(noisy)], ["denoised"], path,
-                               title="outputs for the first 12 test images with half their "
-                                     "pixels zeroed (dropout mask p=0.5)")
+            noisy = keras.ops.convert_to_numpy(corruption.dropout_mask(x[:12], 0.5, seed=0))
+            plotting.save_rows(
+                [model.reconstruct(noisy)],
+                ["denoised"],
+                path,
+                title="outputs for the first 12 test images with half their "
+                "pixels zeroed (dropout mask p=0.5)",
+            )
         elif fig == "samples":
-            zm.reseed(model, 0)
-            plotting.save_samples(model.sample(64), path, title="64 samples from the prior",
-                                  cols=8)
+            zp.reseed(model, 0)
+            plotting.save_samples(model.sample(64), path, title="64 samples from the prior", cols=8)
         elif fig == "manifold":
             plotting.save_manifold(model, path, n=20)
         elif fig == "codes":
@@ -446,117 +726,158 @@ def write_figures(spec, model, entry, data_dir):
     return files
 
 
-def _fmt(value):
-    return f"{value:.5f}" if abs(value) < 0.1 else f"{value:.2f}"
-
-
-def write_card(spec, meta, entry, figures):
-    lines = [f"# {meta['name']}", "", spec["description"], "",
-             "```python", "from keras_ae import zoo", "",
-             f"model = zoo.load({meta['name']!r})  # verifies every sha256, safe_mode=True",
-             "```", "", "## Figures on the test split", "",
-             "| metric | value | protocol | bar | |", "|---|---|---|---|---|"]
+def card_text(spec, meta, figures):
+    """The model card (README.md) of an entry."""
+    lines = [
+        f"# {meta['name']}",
+        "",
+        spec["description"],
+        "",
+        "```python",
+        "from keras_ae import zoo",
+        "",
+        f"model = zoo.load({meta['name']!r})  # verifies every sha256, safe_mode=True",
+        "```",
+        "",
+        "## Figures on the test split",
+        "",
+        "| metric | value | protocol | bar | |",
+        "|---|---|---|---|---|",
+    ]
     for m in meta["metrics"]:
         bar = m.get("bar")
-        bar_text = "" if not bar else bar["text"] + (
-            f" ({_fmt(bar['value'])})" if bar["op"] != "within" else "")
+        bar_text = (
+            ""
+            if not bar
+            else bar["text"] + (f" ({fmt(bar['value'])})" if bar["op"] != "within" else "")
+        )
         status = "" if not bar else ("met" if m["met"] else "**missed**")
         if m.get("reference"):
             status = "reference"
         ci = "" if m.get("quick", True) else " (full protocol; not re-measured in CI)"
-        lines.append(f"| `{m['name']}` | {_fmt(m['value'])} {m['unit']} | {m['protocol']}{ci} "
-                     f"| {bar_text} | {status} |")
+        lines.append(
+            f"| `{m['name']}` | {fmt(m['value'])} {m['unit']} | {m['protocol']}{ci} "
+            f"| {bar_text} | {status} |"
+        )
     t = meta["training"]
-    lines += ["", "Every figure was measured on the model as loaded from this folder; "
-              "`python scripts/evaluate_zoo.py --only " + meta["name"] + "` re-measures them "
-              "(tolerance in metadata.json).", "",
-              "## Training", "",
-              (f"- data: {meta['dataset']} training split (60,000 images), preprocessing "
-               f"`{json.dumps(meta['preprocessing'])}`"),
-              (f"- {meta['variant']} `{json.dumps(spec['kwargs'])}`, "
-               f"{meta['parameters']:,} parameters"),
-              f"- Adam, learning rate {t['learning_rate']} (x{t['lr_decay']} per epoch)"
-              if t["lr_decay"] else (
-                  f"- Adam, learning rate {t['learning_rate']} decayed exponentially in wall "
-                  f"time to {t['lr_end']} at the end of the time budget" if t.get("lr_end")
-                  else f"- Adam, learning rate {t['learning_rate']}"),
-              f"- {t['epochs']} epochs of batch {t['batch_size']} ({t['seconds']:.0f} s on "
-              f"{t['machine']}), seed {t['seed']}"
-              + (f"; stopped by a {t['time_budget']} s time budget (asked for "
-                 f"{t['epochs_requested']})" if t.get("time_budget") else ""),
-              f"- command: `{t['command']}` (data from `KERAS_AE_DATA_DIR` or `--data-dir`)",
-              f"- Keras {meta['versions']['keras']}, TensorFlow {meta['versions']['tensorflow']}"]
+    lines += [
+        "",
+        "Every figure was measured on the model as loaded from this folder; "
+        "`python scripts/evaluate_zoo.py --only " + meta["name"] + "` re-measures them "
+        "(tolerance in metadata.json).",
+        "",
+        "## Training",
+        "",
+        (
+            f"- data: {meta['dataset']} training split (60,000 images), preprocessing "
+            f"`{json.dumps(meta['preprocessing'])}`"
+        ),
+        (f"- {meta['variant']} `{json.dumps(spec['kwargs'])}`, {meta['parameters']:,} parameters"),
+        f"- Adam, learning rate {t['learning_rate']} (x{t['lr_decay']} per epoch)"
+        if t["lr_decay"]
+        else (
+            f"- Adam, learning rate {t['learning_rate']} decayed exponentially in wall "
+            f"time to {t['lr_end']} at the end of the time budget"
+            if t.get("lr_end")
+            else f"- Adam, learning rate {t['learning_rate']}"
+        ),
+        f"- {t['epochs']} epochs of batch {t['batch_size']} ({t['seconds']:.0f} s on "
+        f"{t['machine']}), seed {t['seed']}"
+        + (
+            f"; stopped by a {t['time_budget']} s time budget (asked for {t['epochs_requested']})"
+            if t.get("time_budget")
+            else ""
+        ),
+        f"- command: `{t['command']}` (data from `KERAS_AE_DATA_DIR` or `--data-dir`)",
+        f"- Keras {meta['versions']['keras']}, TensorFlow {meta['versions']['tensorflow']}",
+    ]
     if t.get("output_bias"):
-        lines.append("- the decoder's output bias started at the logit of the mean training "
-                     "image (from zero, the sigmoid code units saturated in the first epoch)")
+        lines.append(
+            "- the decoder's output bias started at the logit of the mean training "
+            "image (from zero, the sigmoid code units saturated in the first epoch)"
+        )
     if meta["weights_dtype"] == "float16":
-        lines.append("- weights stored as float16 in model.weights.h5 to fit the 5 MB entry "
-                     "and 40 MB zoo limits (loaded into float32 variables; the figures above "
-                     "were measured on this float16 copy)")
+        lines.append(
+            "- weights stored as float16 in model.weights.h5 to fit the 5 MB entry "
+            "and 40 MB zoo limits (loaded into float32 variables; the figures above "
+            "were measured on this float16 copy)"
+        )
     lines += ["", "## Figures", ""]
-    captions = {"kernels": "every learned encoder kernel (one 28x28 tile per code unit, each "
-                           "scaled to its own range)",
-                "reconstructions": "the model's reconstructions of the first 12 test images "
-                                   "(`keras-ae demo` shows inputs beside outputs; the "
-                                   "dataset's images are not redistributed here)",
-                "denoising": "the model's outputs for the first 12 test images with each "
-                             "pixel zeroed with p=0.5 (inputs not reproduced here)",
-                "samples": "decoded draws from the prior N(0, I)",
-                "manifold": "decoder outputs over a 20x20 grid of the 2-D latent space "
-                            "(normal quantiles 0.05..0.95)",
-                "codes": "means of q(z|x) of the test images, coloured by digit"}
+    captions = {
+        "kernels": "every learned encoder kernel (one 28x28 tile per code unit, each "
+        "scaled to its own range)",
+        "reconstructions": "the model's reconstructions of the first 12 test images "
+        "(`keras-ae demo` shows inputs beside outputs; the "
+        "dataset's images are not redistributed here)",
+        "denoising": "the model's outputs for the first 12 test images with each "
+        "pixel zeroed with p=0.5 (inputs not reproduced here)",
+        "samples": "decoded draws from the prior N(0, I)",
+        "manifold": "decoder outputs over a 20x20 grid of the 2-D latent space "
+        "(normal quantiles 0.05..0.95)",
+        "codes": "means of q(z|x) of the test images, coloured by digit",
+    }
     for f in figures:
         lines += [f"![{f[:-4]}]({f})", "", captions.get(f[:-4], ""), ""]
-    (entry / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    return "\n".join(lines)
 
 
 def reproduce_command(name, seed=0, epochs=None):
     """The command that trains this one entry again (data from KERAS_AE_DATA_DIR)."""
-    return (f"python scripts/train_zoo.py --only {name}"
-            + (f" --seed {seed}" if seed else "") + (f" --epochs {epochs}" if epochs else ""))
+    return (
+        f"python scripts/train_zoo.py --only {name}"
+        + (f" --seed {seed}" if seed else "")
+        + (f" --epochs {epochs}" if epochs else "")
+    )
+
+
+def _versions():
+    return {
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
-    """Trains one entry and writes its directory (atomically)."""
+    """Trains one entry and writes it into the zoo."""
     zoo = Path(zoo or ZOO)
     name = spec["name"]
     if epochs:
         spec = {**spec, "epochs": epochs}
     print(f"=== {name}", flush=True)
     model, run = train(spec, data_dir, seed)
-    tmp = _fresh_tmp(zoo, name)
+    dtype = spec.get("weights_dtype", "float32")
+    if 4 * model.count_params() > entry.MAX_ENTRY_BYTES - 500_000:
+        dtype = "float16"
+    training = {
+        "command": reproduce_command(name, seed, epochs),
+        "epochs": run["epochs"],
+        "epochs_requested": spec["epochs"],
+        "time_budget": spec.get("time_budget"),
+        "seconds": run["seconds"],
+        "batch_size": spec["batch_size"],
+        "optimizer": "Adam",
+        "learning_rate": spec["lr"],
+        "lr_decay": spec.get("lr_decay"),
+        "lr_end": spec.get("lr_end"),
+        "seed": seed,
+        "output_bias": spec.get("output_bias"),
+        "final_training_losses": run["final"],
+        "machine": f"{platform.machine()} CPU x{os.cpu_count()}",
+    }
     try:
-        write_config(model_config(model), tmp)
-        weights = tmp / registry.WEIGHTS
-        model.save_weights(str(weights))
-        dtype = spec.get("weights_dtype", "float32")
-        rewrite_weights(weights)
-        if dtype == "float16" or weights.stat().st_size > MAX_ENTRY_BYTES - 500_000:
-            dtype = "float16"
-            rewrite_weights(weights, float16=True)
-        training = {
-            "command": reproduce_command(name, seed, epochs),
-            "epochs": run["epochs"], "epochs_requested": spec["epochs"],
-            "time_budget": spec.get("time_budget"), "seconds": run["seconds"],
-            "batch_size": spec["batch_size"], "optimizer": "Adam",
-            "learning_rate": spec["lr"], "lr_decay": spec.get("lr_decay"),
-            "lr_end": spec.get("lr_end"), "seed": seed, "output_bias": spec.get("output_bias"),
-            "final_training_losses": run["final"],
-            "machine": f"{platform.machine()} CPU x{os.cpu_count()}",
-        }
-        versions = {"keras": keras.__version__, "tensorflow": tf.__version__,
-                    "numpy": np.__version__, "python": platform.python_version()}
-        (tmp / "training.json").write_text(json.dumps(training, indent=1), encoding="utf-8")
-        meta = finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype)
+        return finish_entry(spec, model, zoo, data_dir, training, _versions(), dtype)
     except BaseException:
         # Keep the trained model: `--adopt` can build the entry from this folder.
-        if tmp.exists():
-            kept = zoo / f".failed-{name}-{os.getpid()}"
-            tmp.rename(kept)
-            print(f"  kept the trained files in {kept} (rebuild: --only {name} --adopt {kept})",
-                  flush=True)
+        kept = zoo / f".failed-{name}-{os.getpid()}"
+        entry.write_model_files(model, kept)
+        (kept / "training.json").write_text(json.dumps(training, indent=1), encoding="utf-8")
+        print(
+            f"  kept the trained files in {kept} (rebuild: --only {name} --adopt {kept})",
+            flush=True,
+        )
         raise
-    return meta
 
 
 def recard_entry(spec, data_dir, zoo=None, keep_full=False):
@@ -569,33 +890,32 @@ def recard_entry(spec, data_dir, zoo=None, keep_full=False):
     zoo = Path(zoo or ZOO)
     name = spec["name"]
     print(f"=== {name} (re-measuring the card, weights kept)", flush=True)
-    old = json.loads(json.dumps(registry.verify_entry(zoo / name)))
+    model, old = entry.read_entry(zoo / name)
     known = {}
     if keep_full:
         for m in spec["metrics"]:
             for o in old["metrics"]:
-                if (not m.get("quick", True) and o["name"] == m["name"]
-                        and o["kind"] == m["kind"] and o["params"] == m["params"]):
+                if (
+                    not m.get("quick", True)
+                    and o["name"] == m["name"]
+                    and o["kind"] == m["kind"]
+                    and o["params"] == m["params"]
+                ):
                     known[m["name"]] = o
-    tmp = _fresh_tmp(zoo, name)
-    try:
-        config = json.loads((zoo / name / registry.CONFIG).read_text(encoding="utf-8"))
-        config.pop("compile_config", None)
-        write_config(config, tmp)
-        shutil.copy2(zoo / name / registry.WEIGHTS, tmp / registry.WEIGHTS)
-        # A spec may newly ask for float16 storage (to keep the zoo under 40 MB).
-        dtype = "float16" if "float16" in (spec.get("weights_dtype"), old["weights_dtype"]) \
-            else "float32"
-        rewrite_weights(tmp / registry.WEIGHTS, float16=dtype == "float16")
-        training = {**old["training"], "card_rewritten_by": "python scripts/train_zoo.py "
-                    + " ".join(sys.argv[1:])}
-        training["command"] = reproduce_command(
-            name, training.get("seed", 0),
-            training["epochs"] if training["epochs"] != spec["epochs"] else None)
-        return finish_entry(spec, tmp, zoo, data_dir, training, old["versions"],
-                            dtype, known=known)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    # A spec may newly ask for float16 storage (to keep the zoo under 40 MB).
+    dtype = (
+        "float16" if "float16" in (spec.get("weights_dtype"), old["weights_dtype"]) else "float32"
+    )
+    training = {
+        **old["training"],
+        "card_rewritten_by": "python scripts/train_zoo.py " + " ".join(sys.argv[1:]),
+    }
+    training["command"] = reproduce_command(
+        name,
+        training.get("seed", 0),
+        training["epochs"] if training["epochs"] != spec["epochs"] else None,
+    )
+    return finish_entry(spec, model, zoo, data_dir, training, old["versions"], dtype, known=known)
 
 
 def adopt_entry(spec, source, data_dir, zoo=None):
@@ -605,39 +925,26 @@ def adopt_entry(spec, source, data_dir, zoo=None):
     `training.json` with its training record (epochs, seconds, command...),
     e.g. a run whose in-process measurement was stopped to re-measure it
     with another protocol."""
-    zoo = Path(zoo or ZOO)
     source = Path(source)
-    name = spec["name"]
-    print(f"=== {name} (from the run in {source})", flush=True)
+    print(f"=== {spec['name']} (from the run in {source})", flush=True)
     training = json.loads((source / "training.json").read_text(encoding="utf-8"))
-    tmp = _fresh_tmp(zoo, name)
-    try:
-        config = json.loads((source / registry.CONFIG).read_text(encoding="utf-8"))
-        config.pop("compile_config", None)
-        write_config(config, tmp)
-        shutil.copy2(source / registry.WEIGHTS, tmp / registry.WEIGHTS)
-        dtype = spec.get("weights_dtype", "float32")
-        rewrite_weights(tmp / registry.WEIGHTS, float16=dtype == "float16")
-        versions = {"keras": keras.__version__, "tensorflow": tf.__version__,
-                    "numpy": np.__version__, "python": platform.python_version()}
-        return finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return finish_entry(
+        spec,
+        entry.load_files(source),
+        Path(zoo or ZOO),
+        data_dir,
+        training,
+        _versions(),
+        spec.get("weights_dtype", "float32"),
+    )
 
 
-def _fresh_tmp(zoo, name):
-    tmp = zoo / f".tmp-{name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype, known=None):
-    """Loads the model back from `tmp`, measures it, writes figures, card and
-    metadata, then moves `tmp` to `zoo/<name>`. `known` maps metric names to
-    already recorded figures that are kept as they are."""
+def finish_entry(spec, model, zoo, data_dir, training, versions, dtype, known=None):
+    """Measures `model` as users will load it, draws its figures and card, and
+    writes the entry `zoo/<name>` (`entry.write_entry`). `known` maps metric
+    names to already recorded figures that are kept as they are."""
     name = spec["name"]
-    loaded = registry.load_files(tmp)
+    loaded = entry.round_trip(model, dtype)
     prep = spec["preprocessing"]
     dataset = spec.get("dataset", "mnist")
     measured, out = {}, []
@@ -649,24 +956,27 @@ def finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype, known=None
             print(f"  {m['name']} = {kept['value']:.6f} (kept from the previous card)")
             continue
         t0 = time.time()
-        value = zm.measure(loaded, m, prep, data_dir=data_dir, dataset=dataset)
+        value = zp.measure(loaded, m, prep, data_dir=data_dir, dataset=dataset)
         measured[m["name"]] = value
         out.append({**m, "value": value, "seconds": round(time.time() - t0, 1)})
         print(f"  {m['name']} = {value:.6f} ({time.time() - t0:.1f} s)", flush=True)
     for m in out:
         if "bar" in m:
             m["bar"] = resolve_bar(m["bar"], measured, zoo)
-            m["met"] = zm.bar_met(m["value"], m["bar"])
-            print(f"  {m['name']}: bar {m['bar']['text']} -> "
-                  f"{'met' if m['met'] else 'MISSED'}", flush=True)
-    figures = write_figures(spec, loaded, tmp, data_dir)
+            m["met"] = zp.bar_met(m["value"], m["bar"])
+            print(
+                f"  {m['name']}: bar {m['bar']['text']} -> {'met' if m['met'] else 'MISSED'}",
+                flush=True,
+            )
     meta = {
         "name": name,
         "variant": spec["variant"],
         "description": spec["description"],
         "dataset": dataset,
-        "split": {"train": "official training split, all 60,000 images",
-                  "test": "official test split, 10,000 images (every metric)"},
+        "split": {
+            "train": "official training split, all 60,000 images",
+            "test": "official test split, 10,000 images (every metric)",
+        },
         "preprocessing": prep,
         "input_shape": list(loaded.input_shape_),
         "latent_dim": loaded.latent_dim,
@@ -677,44 +987,44 @@ def finish_entry(spec, tmp, zoo, data_dir, training, versions, dtype, known=None
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "metrics": out,
     }
-    write_card(spec, meta, tmp, figures)
-    (tmp / "training.json").unlink(missing_ok=True)
-    meta["files"] = {p.name: registry.sha256(p) for p in sorted(tmp.iterdir())
-                     if p.is_file() and p.name != registry.METADATA}
-    (tmp / registry.METADATA).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    size = sum(p.stat().st_size for p in tmp.iterdir())
-    if size > MAX_ENTRY_BYTES:
-        raise RuntimeError(f"{name}: entry is {size / 1e6:.2f} MB, over the 5 MB limit")
-    final = zoo / name
-    old = zoo / f".old-{name}-{os.getpid()}"
-    if final.exists():
-        final.rename(old)
-    tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
-    registry.pin_entry(zoo, name)  # the zoo's MANIFEST.json pins what was just written
-    print(f"  wrote {final} ({size / 1e6:.2f} MB)", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = write_figures(spec, loaded, Path(tmp), data_dir)
+        files = {f: Path(tmp) / f for f in figures}
+        files[entry.CARD] = card_text(spec, meta, figures)
+        meta = entry.write_entry(loaded, zoo / name, meta, files)
+    print(f"  wrote {zoo / name} ({entry.entry_bytes(zoo / name) / 1e6:.2f} MB)", flush=True)
     return meta
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated entry names or patterns")
-    parser.add_argument("--data-dir", default=None, help="dataset directory "
-                        "(default: KERAS_AE_DATA_DIR)")
+    parser.add_argument(
+        "--data-dir", default=None, help="dataset directory (default: KERAS_AE_DATA_DIR)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--list", action="store_true", help="list the entries and exit")
     parser.add_argument("--zoo-dir", default=str(ZOO), help="where entries are written")
-    parser.add_argument("--recard", action="store_true",
-                        help="keep the trained weights; re-measure the metrics and rewrite "
-                             "the card and metadata")
-    parser.add_argument("--keep-full", action="store_true",
-                        help="with --recard: keep recorded full-protocol figures whose "
-                             "protocol is unchanged")
-    parser.add_argument("--adopt", default=None, metavar="DIR",
-                        help="build the (single) --only entry from a finished run's "
-                             "config.json, model.weights.h5 and training.json in DIR")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="override every entry's epochs (smoke tests only)")
+    parser.add_argument(
+        "--recard",
+        action="store_true",
+        help="keep the trained weights; re-measure the metrics and rewrite the card and metadata",
+    )
+    parser.add_argument(
+        "--keep-full",
+        action="store_true",
+        help="with --recard: keep recorded full-protocol figures whose protocol is unchanged",
+    )
+    parser.add_argument(
+        "--adopt",
+        default=None,
+        metavar="DIR",
+        help="build the (single) --only entry from a finished run's "
+        "config.json, model.weights.h5 and training.json in DIR",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override every entry's epochs (smoke tests only)"
+    )
     args = parser.parse_args(argv)
     if args.list:
         for e in ENTRIES:
@@ -725,8 +1035,7 @@ def main(argv=None):
         patterns = args.only.split(",")
         chosen = [e for e in ENTRIES if any(fnmatch.fnmatchcase(e["name"], p) for p in patterns)]
         if not chosen:
-            parser.error(f"--only {args.only!r} matches no entry; entries: "
-                         + ", ".join(BY_NAME))
+            parser.error(f"--only {args.only!r} matches no entry; entries: " + ", ".join(BY_NAME))
     if args.adopt and len(chosen) != 1:
         parser.error("--adopt builds one entry: give exactly one name with --only")
     for spec in chosen:
@@ -737,8 +1046,7 @@ def main(argv=None):
             recard_entry(spec, args.data_dir, zoo=args.zoo_dir, keep_full=args.keep_full)
             continue
         build_entry(spec, args.data_dir, seed=args.seed, zoo=args.zoo_dir, epochs=args.epochs)
-    total = sum(p.stat().st_size for p in Path(args.zoo_dir).rglob("*") if p.is_file())
-    print(f"zoo size: {total / 1e6:.2f} MB", flush=True)
+    print(f"zoo size: {entry.entry_bytes(args.zoo_dir) / 1e6:.2f} MB", flush=True)
     return 0
 
 

@@ -218,7 +218,7 @@ def test_export_of_a_run_file_verifies_on_the_run_dataset_and_says_so(tmp_path, 
                                                                       capsys):
     """A Fashion-MNIST run's model.keras used to be verified and int8-calibrated
     on MNIST digits without a word."""
-    from keras_ae.zoo import metrics as zm
+    from keras_ae.zoo import protocols as zm
 
     run_dir = tmp_path / "fashion"
     assert cli.main(["train", "Autoencoder", "--dataset", "fashion_mnist", "--latent-dim", "2",
@@ -310,7 +310,7 @@ def test_cli_errors_and_interruptions_are_one_line(tmp_path, shared_data, capsys
 def test_export_of_an_entry_folder_verifies_on_its_own_dataset(tmp_path, shared_data, capsys):
     """An entry folder used to be verified (and calibrated) on MNIST digits
     whatever its data, and every folder exported to model*.tflite."""
-    from keras_ae.zoo import metrics as zm
+    from keras_ae.zoo import protocols as zm
     from keras_ae.zoo.registry import entry_dir
 
     name = "deep_ae32_fashion"

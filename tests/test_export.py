@@ -569,7 +569,7 @@ def _zoo_test_data(name, model, data_dir, n=256):
     from keras_ae import datasets, zoo
 
     meta = zoo.info(name)
-    loaders = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
+    loaders = datasets.IMAGE_LOADERS
     dataset = meta.get("dataset", "mnist")
     if dataset not in loaders:
         pytest.skip(f"no export test data for dataset {dataset!r}")

@@ -25,7 +25,13 @@ from keras_ae.datasets._paths import (
     search_dirs,
 )
 from keras_ae.datasets.cifar import CIFAR10_CLASSES, load_cifar10_jpeg
-from keras_ae.datasets.images import load_fashion_mnist, load_mnist, read_idx
+from keras_ae.datasets.images import (
+    IMAGE_LOADERS,
+    load_fashion_mnist,
+    load_images,
+    load_mnist,
+    read_idx,
+)
 from keras_ae.datasets.newsgroups import load_20newsgroups, strip_newsgroup_header
 from keras_ae.datasets.pipeline import array_dataset, preprocess
 from keras_ae.datasets.reuters import load_reuters21578, multi_hot
@@ -39,6 +45,7 @@ __all__ = [
     "DatasetError",
     "DatasetNotFoundError",
     "FeatureScaler",
+    "IMAGE_LOADERS",
     "array_dataset",
     "fit_scaler",
     "load",
@@ -46,6 +53,7 @@ __all__ = [
     "load_cifar10_jpeg",
     "load_ecg5000",
     "load_fashion_mnist",
+    "load_images",
     "load_mnist",
     "load_reuters21578",
     "load_satimage",

@@ -19,7 +19,6 @@ size, mtime and ctime), so repeated loads are cheap and a changed file is
 hashed again.
 """
 
-import hashlib
 import os
 import re
 import socket
@@ -30,6 +29,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+
+from keras_ae.utils.files import sha256 as sha256_file
 
 # sha256 of the publishers' files. The MNIST and Fashion-MNIST files have the
 # official md5 sums; ECG5000 is the file pinned by TensorFlow's tutorial.
@@ -161,15 +162,6 @@ def _online(url, timeout=2.0):
             return True
     except OSError:
         return False
-
-
-def sha256_file(path, chunk=1 << 20):
-    """Returns the hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify(path, key):

@@ -110,3 +110,22 @@ def load_fashion_mnist(data_dir=None, download=True):
         ``(x_train, y_train), (x_test, y_test)`` as for `load_mnist`.
     """
     return _load_idx_family("fashion_mnist", data_dir, download)
+
+
+#: The 28x28 image datasets by name: the one table the CLI, the zoo and the
+#: scripts choose a loader from.
+IMAGE_LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist}
+
+
+def load_images(name, data_dir=None, download=True):
+    """Loads the image dataset `name` ("mnist" or "fashion_mnist").
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)`` as for `load_mnist`.
+
+    Example:
+        >>> (x_train, _), _ = load_images("fashion_mnist", "../shared/data")
+    """
+    if name not in IMAGE_LOADERS:
+        raise ValueError(f"image dataset must be one of {sorted(IMAGE_LOADERS)}, got {name!r}")
+    return IMAGE_LOADERS[name](data_dir, download)

@@ -1,19 +1,11 @@
 """The contractive autoencoder: penalise the Jacobian of the code."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_ae import losses
 from keras_ae.models.base import Autoencoder
 from keras_ae.utils.validation import check_number
-
-# Derivative of each activation written in terms of its output h.
-_DERIVATIVE_FROM_OUTPUT = {
-    "sigmoid": lambda h: h * (1.0 - h),
-    "tanh": lambda h: 1.0 - ops.square(h),
-    "linear": lambda h: ops.ones_like(h),
-    "relu": lambda h: ops.cast(h > 0, h.dtype),
-}
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -46,16 +38,7 @@ class ContractiveAutoencoder(Autoencoder):
 
     def _closed_form_layer(self):
         """The encoder's single Dense layer if the closed form applies, else None."""
-        layers = getattr(self.encoder, "layers", None)
-        if layers is None:
-            return None
-        dense = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
-        others = [layer for layer in layers if not isinstance(
-            layer, (keras.layers.Dense, keras.layers.Flatten, keras.layers.InputLayer))]
-        if len(dense) != 1 or others:
-            return None
-        activation = dense[0].activation.__name__
-        return dense[0] if activation in _DERIVATIVE_FROM_OUTPUT else None
+        return losses.closed_form_dense(self.encoder)
 
     def _xla_measured_faster(self):
         # XLA was measured faster for the closed form only. The batched
@@ -66,21 +49,10 @@ class ContractiveAutoencoder(Autoencoder):
         return self._closed_form_layer() is not None
 
     def jacobian_norm(self, x, h=None):
-        """Per-sample squared Frobenius norm of the Jacobian dh/dx, shape (batch,)."""
-        layer = self._closed_form_layer()
-        if layer is not None:
-            if h is None:
-                h = self._encode(x)
-            h = ops.cast(h, "float32")
-            derivative = _DERIVATIVE_FROM_OUTPUT[layer.activation.__name__](h)
-            row_norms = ops.sum(ops.square(ops.cast(layer.kernel, "float32")), axis=0)
-            return ops.sum(ops.square(derivative) * row_norms, axis=-1)
-        x = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            h = ops.cast(self._encode(x, training=False), "float32")
-        jacobian = tape.batch_jacobian(h, x)
-        return ops.sum(ops.reshape(ops.square(jacobian), (ops.shape(x)[0], -1)), axis=-1)
+        """Per-sample squared Frobenius norm of the Jacobian dh/dx, shape (batch,)
+        (`keras_ae.losses.squared_jacobian_norm`)."""
+        return losses.squared_jacobian_norm(lambda t: self._encode(t, training=False), x,
+                                            self._closed_form_layer(), h)
 
     def regularization_losses(self, x, out, training=False):
         norm = self.jacobian_norm(x, out["code"])

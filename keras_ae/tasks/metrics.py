@@ -11,9 +11,7 @@ def _pair(x, y):
     x = check_array(x, None, "x").astype("float64")
     y = check_array(y, None, "y").astype("float64")
     if x.shape != y.shape:
-        raise ValueError(
-            f"x and y must have the same shape, got {x.shape} and {y.shape}"
-        )
+        raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
     if x.ndim < 2:
         raise ValueError(f"x and y must be batches (N, ...), got shape {x.shape}")
     return x, y
@@ -28,10 +26,14 @@ def _reduce(values, reduction):
 
 
 def _check_range(data_range, *arrays):
-    if (isinstance(data_range, bool) or not isinstance(data_range, (int, float, np.number))
-            or not data_range > 0):
-        raise ValueError(f"data_range must be a number > 0 (1.0 for [0, 1], 255 for uint8), "
-                         f"got {data_range!r}")
+    if (
+        isinstance(data_range, bool)
+        or not isinstance(data_range, (int, float, np.number))
+        or not data_range > 0
+    ):
+        raise ValueError(
+            f"data_range must be a number > 0 (1.0 for [0, 1], 255 for uint8), got {data_range!r}"
+        )
     for name, a in zip("xy", arrays, strict=False):
         # uint8 pixels with the default data_range=1.0 gave PSNRs of -25 dB
         bad = other_scale(a, 0.0, float(data_range))
@@ -39,11 +41,16 @@ def _check_range(data_range, *arrays):
             raise ValueError(
                 f"{name} holds values in [{bad[0]:g}, {bad[1]:g}], far outside "
                 f"data_range={data_range!r}: pass data_range=255 for uint8 pixels, or scale "
-                "both images to [0, data_range]")
+                "both images to [0, data_range]"
+            )
 
 
 def psnr(x, y, data_range=1.0, reduction="mean"):
-    """Peak signal-to-noise ratio `10 log10(data_range^2 / MSE)`.
+    """Peak signal-to-noise ratio `10 log10(data_range^2 / MSE)`: the package's one PSNR.
+
+    A batch's PSNR is that of its pooled MSE; the zoo cards' `denoised_psnr`
+    and `corrupted_psnr` are the mean of the per-image values
+    (`reduction="none"`), as their protocol says.
 
     Args:
         x: reference batch (N, ...).
@@ -85,9 +92,7 @@ def _images(x):
         return x[..., None]
     if x.ndim == 4:
         return x
-    raise ValueError(
-        f"images must be (N, D), (N, H, W) or (N, H, W, C), got shape {x.shape}"
-    )
+    raise ValueError(f"images must be (N, D), (N, H, W) or (N, H, W, C), got shape {x.shape}")
 
 
 def ssim(x, y, data_range=1.0, reduction="mean"):

@@ -1,6 +1,7 @@
-"""Writing files and directories atomically."""
+"""Files: atomic writes and sha256 digests."""
 
 import contextlib
+import hashlib
 import os
 import shutil
 import tempfile
@@ -40,3 +41,12 @@ def atomic_output(path):
             os.replace(staged, path)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sha256(path, chunk=1 << 20):
+    """The hex sha256 of the file at `path`, read in `chunk`-byte blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,5 +1,8 @@
 """The pretrained model zoo: list, inspect, load and re-measure entries.
 
+`registry` finds entries by name, `entry` owns their file format (read and
+written), `protocols` re-measures the figures of their cards.
+
 Entries live in the repository's top-level `zoo/` folder, which ships inside
 the package as `keras_ae/_zoo_files`. Loading verifies the sha256 of every
 file first and never runs code from the files (`safe_mode=True`); loading by
@@ -13,16 +16,14 @@ Example:
     >>> zoo.info("deep_ae30_mnist")["metrics"]  # doctest: +SKIP
 """
 
+from keras_ae.zoo.entry import ChecksumError, ZooError, read_entry, verify_entry, write_entry
 from keras_ae.zoo.registry import (
-    ChecksumError,
-    ZooError,
     bundled_dir,
     entry_dir,
     info,
     list_models,
     load,
     load_entry,
-    verify_entry,
     zoo_dir,
 )
 
@@ -39,7 +40,7 @@ def evaluate(name, quick=False, data_dir=None):
     Returns:
         A list of `{name, card, measured, tolerance, ok, quick}` dicts.
     """
-    from keras_ae.zoo.metrics import evaluate_entry
+    from keras_ae.zoo.protocols import evaluate_entry
 
     return evaluate_entry(load(name), info(name), quick=quick, data_dir=data_dir)
 
@@ -54,6 +55,8 @@ __all__ = [
     "list_models",
     "load",
     "load_entry",
+    "read_entry",
     "verify_entry",
+    "write_entry",
     "zoo_dir",
 ]

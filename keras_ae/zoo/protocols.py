@@ -6,6 +6,11 @@ names one of the functions in `KINDS` below and `params` its arguments, so
 the card's figure can be re-measured exactly (`evaluate_entry`). All data is
 the dataset's official test split (the PCA reference alone also reads the
 training split to fit the components); pixels are measured in [0, 1].
+
+PSNR is the package's one definition, `keras_ae.tasks.psnr`; the cards'
+protocol is the mean of the per-image values (`reduction="none"`), as
+their metadata says, not the batch PSNR of the pooled MSE. The Jacobian norm
+is `keras_ae.losses.squared_jacobian_norm`, the contractive penalty's own.
 """
 
 import inspect
@@ -15,20 +20,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_ae import corruption, datasets, losses
+from keras_ae.tasks.metrics import psnr
+from keras_ae.zoo.entry import ZooError
+
 _DATA_CACHE = {}
 
 
 # ---------------------------------------------------------------- data
 def load_split(dataset, split="test", data_dir=None):
     """Raw uint8 images of `dataset` ("mnist" or "fashion_mnist"), cached."""
-    from keras_ae import datasets
-
-    loaders = {"mnist": datasets.load_mnist, "fashion_mnist": datasets.load_fashion_mnist}
-    if dataset not in loaders:
-        raise ValueError(f"dataset must be one of {sorted(loaders)}, got {dataset!r}")
     key = (dataset, str(data_dir))
     if key not in _DATA_CACHE:
-        (x_train, y_train), (x_test, y_test) = loaders[dataset](data_dir)
+        (x_train, y_train), (x_test, y_test) = datasets.load_images(dataset, data_dir)
         _DATA_CACHE[key] = {"train": (x_train, y_train), "test": (x_test, y_test)}
     return _DATA_CACHE[key][split]
 
@@ -41,11 +45,13 @@ def prepare(images, preprocessing):
         preprocessing: dict with `scale` ("unit" or "symmetric") and `layout`
             ("flat" for (N, 784), "image" for (N, 28, 28, 1)).
     """
-    from keras_ae.datasets import preprocess
-
     layout = preprocessing.get("layout", "flat")
-    return preprocess(images, scale=preprocessing.get("scale", "unit"),
-                      flatten=layout == "flat", channels=layout == "image")
+    return datasets.preprocess(
+        images,
+        scale=preprocessing.get("scale", "unit"),
+        flatten=layout == "flat",
+        channels=layout == "image",
+    )
 
 
 def to_unit(x, preprocessing):
@@ -88,12 +94,12 @@ def pca_mse(model, x, preprocessing, components=30, dataset="mnist", data_dir=No
     """
     key = ("pca", dataset, str(data_dir), components, n)
     if key not in _DATA_CACHE:
-        from keras_ae.datasets import preprocess
-
-        train = preprocess(load_split(dataset, "train", data_dir)[0],
-                           flatten=True).astype(np.float64)
-        test = preprocess(load_split(dataset, "test", data_dir)[0],
-                          flatten=True).astype(np.float64)
+        train = datasets.preprocess(load_split(dataset, "train", data_dir)[0], flatten=True).astype(
+            np.float64
+        )
+        test = datasets.preprocess(load_split(dataset, "test", data_dir)[0], flatten=True).astype(
+            np.float64
+        )
         test = _subset(test, n)
         mean = train.mean(axis=0)
         centred = train - mean
@@ -106,14 +112,11 @@ def pca_mse(model, x, preprocessing, components=30, dataset="mnist", data_dir=No
 
 
 def _psnr(clean, other):
-    per_image = np.mean(np.square(other.reshape(len(other), -1).astype(np.float64)
-                                  - clean.reshape(len(clean), -1)), axis=1)
-    return float(np.mean(10.0 * np.log10(1.0 / np.maximum(per_image, 1e-10))))
+    """The mean over images of each image's PSNR (dB, peak 1)."""
+    return float(np.mean(psnr(clean, other, reduction="none")))
 
 
 def _dropout(x, rate, seed):
-    from keras_ae import corruption
-
     return keras.ops.convert_to_numpy(corruption.dropout_mask(x, rate, seed=seed))
 
 
@@ -138,50 +141,18 @@ def mean_activation(model, x, preprocessing, n=None):
     return float(np.mean(model.encode(_subset(x, n)).astype(np.float64)))
 
 
-_DERIVATIVES = {
-    "sigmoid": lambda h: h * (1.0 - h),
-    "tanh": lambda h: 1.0 - np.square(h),
-    "linear": np.ones_like,
-}
-
-
-def _single_dense(model):
-    """The encoder's only Dense layer when its Jacobian has a closed form, else None."""
-    layers = [layer for layer in getattr(model.encoder, "layers", [])
-              if not isinstance(layer, keras.layers.InputLayer)]
-    if len(layers) == 1 and isinstance(layers[0], keras.layers.Dense):
-        if layers[0].activation.__name__ in _DERIVATIVES:
-            return layers[0]
-    return None
-
-
 def jacobian_norm(model, x, preprocessing, n=None, batch_size=500):
-    """Mean over test images of the Frobenius norm `||dh/dx||_F` of the encoder.
-
-    For a one-layer dense encoder `h = f(W x + b)` the exact closed form
-    `||J||_F^2 = sum_j f'(a_j)^2 ||W_j||^2` is used; any other encoder goes
-    through `tf.GradientTape.batch_jacobian`.
-    """
+    """Mean over test images of the Frobenius norm `||dh/dx||_F` of the encoder
+    (`keras_ae.losses.squared_jacobian_norm`: exact, in closed form in float64
+    for a one-layer dense encoder, else from `tf.GradientTape.batch_jacobian`)."""
     x = _subset(x, n)
-    dense = _single_dense(model)
+    dense = losses.closed_form_dense(model.encoder)
     if dense is not None:
-        h = model.encode(x).astype(np.float64)
-        row_norms = np.sum(np.square(keras.ops.convert_to_numpy(dense.kernel).astype(np.float64)),
-                           axis=0)
-        derivative = _DERIVATIVES[dense.activation.__name__](h)
-        return float(np.mean(np.sqrt(np.square(derivative) @ row_norms)))
-    fn = tf.function(lambda t: _batch_jacobian_norm(model, t), reduce_retracing=True)
-    norms = [fn(tf.constant(x[i : i + batch_size])).numpy()
-             for i in range(0, len(x), batch_size)]
-    return float(np.mean(np.concatenate(norms).astype(np.float64)))
-
-
-def _batch_jacobian_norm(model, x):
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        h = tf.cast(model.encode(x), tf.float32)
-    jac = tape.batch_jacobian(h, x)
-    return tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(jac), [tf.shape(x)[0], -1]), axis=1))
+        squared = losses.squared_jacobian_norm(None, x, dense, h=model.encode(x), dtype="float64")
+        return float(np.mean(np.sqrt(keras.ops.convert_to_numpy(squared))))
+    fn = tf.function(lambda t: losses.squared_jacobian_norm(model.encode, t), reduce_retracing=True)
+    squared = [fn(tf.constant(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+    return float(np.mean(np.sqrt(np.concatenate(squared)).astype(np.float64)))
 
 
 def log_likelihood(model, x, preprocessing, k=5000, n=None, seed=0, binarize_seed=123):
@@ -248,33 +219,44 @@ def bar_met(value, bar):
     op, target = bar["op"], bar["value"]
     if op == "within":
         return abs(value - target) <= bar["margin"]
-    return {"<=": value <= target, "<": value < target,
-            ">=": value >= target, ">": value > target}[op]
+    return {"<=": value <= target, "<": value < target, ">=": value >= target, ">": value > target}[
+        op
+    ]
 
 
 def _check_card(meta):
     """A ZooError naming what a card's metrics lack, before any data is read
     (an entry of one's own is checked only against its own metadata)."""
-    from keras_ae.zoo.registry import ZooError
-
     if not isinstance(meta.get("preprocessing"), dict) or not isinstance(meta.get("dataset"), str):
-        raise ZooError(f"zoo entry {meta.get('name')!r}: metadata.json needs a 'preprocessing' "
-                       "object and a 'dataset' name to re-measure its card")
+        raise ZooError(
+            f"zoo entry {meta.get('name')!r}: metadata.json needs a 'preprocessing' "
+            "object and a 'dataset' name to re-measure its card"
+        )
     metrics = meta.get("metrics", [])
     for i, m in enumerate(metrics if isinstance(metrics, list) else [None]):
         need = ("name", "kind", "value", "tolerance")
-        if (not isinstance(m, dict) or any(k not in m for k in need)
-                or not isinstance(m["tolerance"], dict) or not isinstance(m["value"], (int, float))):
-            raise ZooError(f"zoo entry {meta.get('name')!r}: metrics[{i}] must be an object with "
-                           f"{', '.join(need)} (a number, a tolerance object), got {str(m)[:200]}")
+        if (
+            not isinstance(m, dict)
+            or any(k not in m for k in need)
+            or not isinstance(m["tolerance"], dict)
+            or not isinstance(m["value"], (int, float))
+        ):
+            raise ZooError(
+                f"zoo entry {meta.get('name')!r}: metrics[{i}] must be an object with "
+                f"{', '.join(need)} (a number, a tolerance object), got {str(m)[:200]}"
+            )
         if m["kind"] not in KINDS:
-            raise ZooError(f"zoo entry {meta.get('name')!r}: metric {m['name']!r} has kind "
-                           f"{m['kind']!r}, not one of {sorted(KINDS)}")
+            raise ZooError(
+                f"zoo entry {meta.get('name')!r}: metric {m['name']!r} has kind "
+                f"{m['kind']!r}, not one of {sorted(KINDS)}"
+            )
         params = m.get("params", {})
         allowed = set(inspect.signature(KINDS[m["kind"]]).parameters) - {"model", "x"}
         if not isinstance(params, dict) or set(params) - allowed:
-            raise ZooError(f"zoo entry {meta.get('name')!r}: metric {m['name']!r} takes params "
-                           f"among {sorted(allowed)}, got {str(params)[:200]}")
+            raise ZooError(
+                f"zoo entry {meta.get('name')!r}: metric {m['name']!r} takes params "
+                f"among {sorted(allowed)}, got {str(params)[:200]}"
+            )
 
 
 def evaluate_entry(model, meta, quick=False, data_dir=None, names=None):
@@ -298,14 +280,17 @@ def evaluate_entry(model, meta, quick=False, data_dir=None, names=None):
             continue
         if names is not None and metric["name"] not in names:
             continue
-        value = measure(model, metric, meta["preprocessing"], data_dir=data_dir,
-                        dataset=meta["dataset"])
-        results.append({
-            "name": metric["name"],
-            "card": metric["value"],
-            "measured": value,
-            "tolerance": metric["tolerance"],
-            "ok": within(value, metric["value"], metric["tolerance"]),
-            "quick": metric.get("quick", True),
-        })
+        value = measure(
+            model, metric, meta["preprocessing"], data_dir=data_dir, dataset=meta["dataset"]
+        )
+        results.append(
+            {
+                "name": metric["name"],
+                "card": metric["value"],
+                "measured": value,
+                "tolerance": metric["tolerance"],
+                "ok": within(value, metric["value"], metric["tolerance"]),
+                "quick": metric.get("quick", True),
+            }
+        )
     return results
