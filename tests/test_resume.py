@@ -10,6 +10,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -202,20 +203,35 @@ def test_sigkill_at_random_points_then_resume(tmp_path, shared_data):
                                                               str(epochs))]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     rng = random.Random(23)
-    kills = 0
+    kills, epoch_times = 0, []
+
+    def run_until(process, target):
+        """Waits until `target` epochs are committed or `process` ends, timing the
+        epochs between two commits of this process (start-up not included)."""
+        seen, last = committed(out), None
+        while seen < target and process.poll() is None:
+            time.sleep(0.002)
+            now = committed(out)
+            if now != seen:
+                moment = time.monotonic()
+                if last is not None:
+                    epoch_times.append((moment - last) / (now - seen))
+                seen, last = now, moment
+
     while kills < 12:
         resume = ["--resume"] if (out / "run.json").exists() else []
         process = subprocess.Popen(command + resume, env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        start = committed(out)
-        while committed(out) == start and process.poll() is None:  # training is under way
-            time.sleep(0.005)
+        # Training is under way (and, until an epoch was timed, one epoch is timed):
+        # kill moments scale with this machine's epoch time, whatever its speed.
+        run_until(process, committed(out) + (1 if epoch_times else 2))
+        epoch = statistics.median(epoch_times) if epoch_times else 0.3
         if kills % 2:  # a moment of the next epoch's save and commit (state/ has more)
             while len(list(state.iterdir())) <= 2 and process.poll() is None:
                 time.sleep(0.001)
-            time.sleep(rng.uniform(0, 0.1))
-        else:  # any moment of the next epoch or two
-            time.sleep(rng.uniform(0, 0.6))
+            time.sleep(rng.uniform(0, 0.2 * epoch))
+        else:  # any moment of the next epoch
+            time.sleep(rng.uniform(0, epoch))
         if process.poll() is not None:
             break
         process.kill()
