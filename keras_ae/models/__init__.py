@@ -5,10 +5,11 @@
 
 from keras_ae.models.base import Autoencoder
 from keras_ae.models.contractive import ContractiveAutoencoder
+from keras_ae.models.conv import ConvAutoencoder
+from keras_ae.models.deep import DeepAutoencoder
 from keras_ae.models.denoising import DenoisingAutoencoder
 from keras_ae.models.finite import NonFiniteError
 from keras_ae.models.hashing import SemanticHashingAE
-from keras_ae.models.mlp import ConvAutoencoder, DeepAutoencoder
 from keras_ae.models.sparse import SparseAutoencoder
 from keras_ae.models.tied import TiedAutoencoder
 from keras_ae.models.vae import VAE

@@ -1,19 +1,8 @@
-"""Deep MLP and convolutional autoencoders: the base model with other defaults."""
+"""`ConvAutoencoder`: the base model with a convolutional network by default."""
 
 import keras
 
 from keras_ae.models.base import Autoencoder
-
-
-@keras.saving.register_keras_serializable(package="keras_ae")
-class DeepAutoencoder(Autoencoder):
-    """A deep MLP autoencoder, 784-512-256-d-256-512-784 by default.
-
-    Example:
-        >>> model = DeepAutoencoder(input_shape=(784,), latent_dim=30)
-    """
-
-    defaults = {**Autoencoder.defaults, "hidden_units": (512, 256)}
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
