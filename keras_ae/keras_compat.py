@@ -9,12 +9,10 @@ checks that each exists with the signature given here, and fails naming the
 hook when an installed version removed or changed it; it also fails when
 code outside this module touches a private Keras name.
 
-Overridden on `Autoencoder` (Keras calls keras_ae's version; `OVERRIDDEN`):
+Overridden on `keras_ae.training.Trainer` (Keras calls keras_ae's version; `OVERRIDDEN`):
     `Trainer._maybe_symbolic_build(self, iterator=None, data_batch=None)`
         (TensorFlow backend): builds only the optimizer under a distribution
         strategy, where Keras would build on an uneven first batch and fail.
-    `Trainer._resolve_auto_jit_compile(self)`: what `jit_compile="auto"`
-        means for a keras_ae model (XLA for the built MLP networks).
     `Trainer.compile_from_config(self, config)`: public, but `load_model`
         calls it instead of a custom `compile()`; keras_ae's compiles through
         its own `compile()`.
@@ -41,7 +39,6 @@ Called or read (the functions below):
 #: Private Keras methods keras_ae overrides, with the signature they have in Keras.
 OVERRIDDEN = {
     "_maybe_symbolic_build": "(self, iterator=None, data_batch=None)",
-    "_resolve_auto_jit_compile": "(self)",
     "compile_from_config": "(self, config)",
 }
 #: Private Keras methods keras_ae calls, with their signature in Keras.

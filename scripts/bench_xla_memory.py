@@ -90,7 +90,7 @@ def main(argv=None):
         "",
         f"This machine's `vm.max_map_count` is {limit:,}. keras_ae keeps XLA off by default "
         "for the contractive AE's batched-Jacobian path and warns after 50 XLA-trained "
-        "models in one process (`keras_ae.models.base.XLA_SWEEP_WARNING`).",
+        "models in one process (`keras_ae.training.XLA_SWEEP_WARNING`).",
         "",
     ])
     Path(args.out).write_text(text)

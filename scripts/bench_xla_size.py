@@ -1,7 +1,7 @@
 """XLA on or off, by network size: keras_ae's dense autoencoders on CPU, in one process.
 
 keras_ae turns XLA on for every built MLP on a machine without a GPU
-(`Autoencoder.default_jit_compile`), a choice `bench_train.py` measured on
+(`keras_ae.training.AUTO_COMPILE`), a choice `bench_train.py` measured on
 MNIST-sized networks (784-512-256-30). This checks it across sizes, down to
 the small tabular networks of the satimage and ECG5000 experiments: for each
 network and batch size, a model compiled with `jit_compile=True` and one with

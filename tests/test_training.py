@@ -278,7 +278,7 @@ def test_a_frozen_model_fits_without_changing_and_says_why(mnist_small):
 
 def test_many_xla_models_in_one_process_warn_once(monkeypatch):
     """TensorFlow keeps every compiled XLA program: a sweep is told how to avoid it."""
-    from keras_ae.models import base
+    from keras_ae.training import defaults as base
 
     x = np.zeros((8, 8), "float32")
     monkeypatch.setattr(base, "_xla_models", base.XLA_SWEEP_WARNING - 2)

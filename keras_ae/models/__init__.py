@@ -1,6 +1,7 @@
-"""Every autoencoder variant, each a subclass of `Autoencoder`.
-
-`VARIANTS` maps each class name to its class, for tests, the CLI and the zoo.
+"""Every autoencoder variant, each a subclass of `Autoencoder`: what a model
+computes (its networks, forward pass, loss terms and config), one module per
+variant; how it trains is `keras_ae.training`'s. `VARIANTS` maps each class
+name to its class, for tests, the CLI and the zoo.
 """
 
 from keras_ae.models.base import Autoencoder
@@ -8,11 +9,11 @@ from keras_ae.models.contractive import ContractiveAutoencoder
 from keras_ae.models.conv import ConvAutoencoder
 from keras_ae.models.deep import DeepAutoencoder
 from keras_ae.models.denoising import DenoisingAutoencoder
-from keras_ae.models.finite import NonFiniteError
 from keras_ae.models.hashing import SemanticHashingAE
 from keras_ae.models.sparse import SparseAutoencoder
 from keras_ae.models.tied import TiedAutoencoder
 from keras_ae.models.vae import VAE
+from keras_ae.training.finite import NonFiniteError
 
 VARIANTS = {
     cls.__name__: cls

@@ -40,13 +40,13 @@ class ContractiveAutoencoder(Autoencoder):
         """The encoder's single Dense layer if the closed form applies, else None."""
         return losses.closed_form_dense(self.encoder)
 
-    def _xla_measured_faster(self):
-        # XLA was measured faster for the closed form only. The batched
-        # Jacobian compiles to a program with ~3,000 memory maps that
-        # TensorFlow never frees (tensorflow/tensorflow#64170): about 20 such
-        # models in one process exhaust Linux's default vm.max_map_count and
-        # the next compile fails with "Cannot allocate memory".
-        return self._closed_form_layer() is not None
+    def compile_profile(self):
+        # The batched Jacobian has a row of its own: XLA was measured faster
+        # for the closed form only (docs/benchmarks/xla_memory.md says why not).
+        profile = super().compile_profile()
+        if profile == "mlp" and self._closed_form_layer() is None:
+            return "mlp_batch_jacobian"
+        return profile
 
     def jacobian_norm(self, x, h=None):
         """Per-sample squared Frobenius norm of the Jacobian dh/dx, shape (batch,)

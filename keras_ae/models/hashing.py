@@ -4,10 +4,12 @@ import numpy as np
 import keras
 from keras import ops
 
-from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
+from keras_ae.models.arguments import defeated_argument, is_activation
+from keras_ae.models.base import Autoencoder
+from keras_ae.training.inference import run_on_numpy
+from keras_ae.training.inputs import build_from_batch_shape
 from keras_ae.utils import rng
 from keras_ae.utils.validation import (
-    check_array,
     check_choice,
     check_number,
     check_positive_int,
@@ -157,18 +159,6 @@ class SemanticHashingAE(Autoencoder):
         code = self.binarize(logits) if training else ops.sigmoid(logits)
         return {"code": code, "reconstruction": self._decode(code, training=training)}
 
-    def _build_for(self, x):
-        # User-supplied networks that have not seen an input yet: build now,
-        # which creates code_offset and code_rotation.
-        if not self.built:
-            self.build((None,) + tuple(np.shape(x)[1:]))
-
-    def _run_built(self, method, x):
-        """`_run_batched` (which validates `x`) on a model built for `x`."""
-        if not self.built:
-            self._build_for(check_array(x, None, "x"))
-        return self._run_batched(method, x, self.input_shape_)
-
     def _hash_projection(self, x, training=False):
         offset = ops.cast(self.code_offset, "float32")
         rotation = ops.cast(self.code_rotation, "float32")
@@ -180,13 +170,13 @@ class SemanticHashingAE(Autoencoder):
         `code_logits(x)` before `fit_rotation`; centred and rotated after.
         """
         if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
-            return self._run_built("_hash_projection", x)
-        self._build_for(x)
+            return run_on_numpy(self, "_hash_projection", x, self.input_shape_)
+        build_from_batch_shape(self, np.shape(x))  # creates code_offset and code_rotation
         return self._hash_projection(x)
 
     def hash_bits(self, x):
         """Packed binary codes as a tensor (the graph behind `hash`)."""
-        self._build_for(x)
+        build_from_batch_shape(self, np.shape(x))
         return pack_bits(self._hash_projection(x) > 0)
 
     def hash(self, x):
@@ -211,7 +201,7 @@ class SemanticHashingAE(Autoencoder):
         check_positive_int("iterations", iterations)
         if check_seed("seed", seed) is None or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-        logits = self._run_built("code_logits", x).astype("float64")
+        logits = run_on_numpy(self, "code_logits", x, self.input_shape_).astype("float64")
         if len(logits) < 2:
             raise ValueError(f"fit_rotation needs at least 2 samples of x, got {len(logits)}")
         if not np.all(np.isfinite(logits)):

@@ -3,7 +3,8 @@
 import keras
 
 from keras_ae import losses
-from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
+from keras_ae.models.arguments import defeated_argument, is_activation
+from keras_ae.models.base import Autoencoder
 from keras_ae.utils.validation import check_choice, check_number
 
 SPARSITY_MODES = ("l1", "kl")

@@ -5,7 +5,8 @@ import math
 import keras
 from keras import ops
 
-from keras_ae.models.base import Autoencoder, _activation
+from keras_ae.models.arguments import layer_activation
+from keras_ae.models.base import Autoencoder
 
 
 class _Reference:
@@ -74,7 +75,7 @@ class TiedAutoencoder(Autoencoder):
         decoder = keras.Sequential(
             [keras.Input(shape=(self.latent_dim,)),
              TiedDense(encoder.get_layer("code"), self.input_shape_,
-                       activation=_activation(self.output_activation), dtype="float32",
+                       activation=layer_activation(self.output_activation), dtype="float32",
                        name="tied_output")],
             name="decoder",
         )

@@ -9,9 +9,11 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ae import losses
-from keras_ae.models.base import Autoencoder, defeated_argument, is_activation
+from keras_ae.models.arguments import defeated_argument, is_activation
+from keras_ae.models.base import Autoencoder
+from keras_ae.training.finite import check_output
+from keras_ae.training.inputs import check_target_range
 from keras_ae.utils import rng
-from keras_ae.models.finite import check_output
 from keras_ae.utils.validation import (
     check_choice,
     check_model_input,
@@ -239,7 +241,7 @@ class VAE(Autoencoder):
             A numpy array of shape `(len(x),)`.
         """
         x = check_model_input(x, self.input_shape_, "x")
-        self._check_target_range(x, "x")  # Bernoulli: outside [0, 1] the density is NaN
+        check_target_range(self, x, "x")  # Bernoulli: outside [0, 1] the density is NaN
         num_samples = check_positive_int("num_samples", num_samples)
         batch_size = check_positive_int("batch_size", batch_size)
         chunk = min(check_positive_int("chunk", chunk), num_samples)
