@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras_ae.export import _common
 from keras_ae.export.runners import load
 from keras_ae.models.base import traced_once
+from keras_ae.tasks.metrics import psnr_of_mse
 from keras_ae.utils.validation import check_number
 
 #: Max abs error allowed for float32 exports (relative to the output's scale
@@ -251,7 +252,7 @@ def _metric(metric, data, reconstruction):
         return float(np.mean(diff**2))
     per_sample = np.mean(diff.reshape(len(diff), -1) ** 2, axis=1)
     peak = float(data.max() - data.min()) or 1.0
-    return float(np.mean(10 * np.log10(peak**2 / np.maximum(per_sample, 1e-12))))
+    return float(np.mean(psnr_of_mse(np.maximum(per_sample, 1e-12), peak)))
 
 
 def _metric_within(metric, keras_value, export_value, tolerance):
