@@ -22,6 +22,7 @@ Usage:
 """
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -140,7 +141,7 @@ def input_speed(args):
     check_s = time.perf_counter() - t
     iterate(images.take(20))  # warm-up: threads, file cache
     folder_sps = iterate(images)
-    builder = tfds.folder_dataset.ImageFolder(str(folder))
+    builder = tfds.folder_dataset.ImageFolder(str(folder), shape=(32, 32, 3))
     tfds_ds = datasets.make_dataset(builder, split="train", **kw)
     iterate(tfds_ds.take(20))
     tfds_sps = iterate(tfds_ds)
@@ -164,12 +165,20 @@ def main(argv=None):
     p.add_argument("--train-count", type=int, default=10_000, help="32x32 images trained on")
     p.add_argument("--data-dir", default=os.environ.get("KERAS_AE_DATA_DIR"))
     p.add_argument("--allow-small", action="store_true", help="for a quick try under 2 GB")
-    p.add_argument("--skip-streaming", action="store_true")
+    p.add_argument("--skip-streaming", action="store_true",
+                   help="reuse the streaming figures saved in --streaming-json by an earlier run")
+    p.add_argument("--streaming-json", default=str(ROOT / "docs" / "benchmarks" /
+                                                   "input_sources_streaming.json"))
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "input_sources.md"))
     args = p.parse_args(argv)
 
     # Streaming first: ru_maxrss is the process's peak, which later in-memory arrays raise.
-    s = None if args.skip_streaming else streaming(args)
+    if args.skip_streaming:
+        s = json.loads(Path(args.streaming_json).read_text())
+        args.count, args.memory_count = s["count"], s["mem_n"]
+    else:
+        s = streaming(args)
+        Path(args.streaming_json).write_text(json.dumps(s, indent=1))
     print(s, flush=True)
     speed = input_speed(args)
     print(speed, flush=True)
@@ -186,7 +195,7 @@ def main(argv=None):
         "",
     ]
     if s is not None:
-        f = "-".join(map(str, args.filters))
+        f = ", ".join(map(str, args.filters))
         lines += [
             "## Streaming an image folder larger than memory allows for",
             "",
@@ -198,6 +207,8 @@ def main(argv=None):
             "check that decodes every file once (unreadable files, sizes) took "
             f"{s['check_s']:.0f} s.",
             "",
+            *([f"Streaming figures from an earlier run (`--skip-streaming` reused "
+                f"`{Path(args.streaming_json).name}`).", ""] if args.skip_streaming else []),
             "| what | value |",
             "|---|---:|",
             f"| peak resident memory of the process after the streamed epoch (ru_maxrss) | "

@@ -258,7 +258,8 @@ def _tfds_stream(source, split, validation_split, with_labels, opts, shuffle, se
             raise ValueError(f"tfds: {name} has no feature {key!r} ({what}=); its features "
                              f"are {', '.join(keys)}")
     spec = features[opts["feature"]]
-    shape, dtype = tuple(spec.shape), tf.as_dtype(spec.dtype)
+    shape = tuple(spec.shape)
+    dtype = tf.as_dtype(getattr(spec, "np_dtype", None) or spec.dtype)
     splits = builder.info.splits
     tf_split = split
     if validation_split is not None:
