@@ -39,14 +39,20 @@ def exports(model, x, tmp_path_factory):
     return {
         "saved_model": export.SavedModelRunner(export.export_saved_model(model, root / "sm")),
         "float": export.TFLiteModel(export.export_tflite(model, root / "f.tflite")),
-        "int8": export.TFLiteModel(export.export_tflite(
-            model, root / "q.tflite", quantize="int8", representative_data=x)),
-        "int8_io": export.TFLiteModel(export.export_tflite(
-            model, root / "io.tflite", quantize="int8", representative_data=x, int8_io=True)),
-        "encoder": export.TFLiteModel(export.export_tflite(model, root / "e.tflite",
-                                                           part="encoder")),
-        "decoder": export.TFLiteModel(export.export_tflite(model, root / "d.tflite",
-                                                           part="decoder")),
+        "int8": export.TFLiteModel(
+            export.export_tflite(model, root / "q.tflite", quantize="int8", representative_data=x)
+        ),
+        "int8_io": export.TFLiteModel(
+            export.export_tflite(
+                model, root / "io.tflite", quantize="int8", representative_data=x, int8_io=True
+            )
+        ),
+        "encoder": export.TFLiteModel(
+            export.export_tflite(model, root / "e.tflite", part="encoder")
+        ),
+        "decoder": export.TFLiteModel(
+            export.export_tflite(model, root / "d.tflite", part="decoder")
+        ),
     }
 
 
@@ -68,8 +74,11 @@ def test_saved_model_export_keeps_a_folder_of_a_model_and_the_users_files(model,
     (target / "mydata").mkdir()
     (target / "mydata" / "a.npy").write_bytes(b"data")
     before = _tree(target)
-    with pytest.raises(ValueError, match=r"sm holds a SavedModel and other files that an export "
-                                         r"does not write \(NOTES\.md, mydata/\).*move those"):
+    with pytest.raises(
+        ValueError,
+        match=r"sm holds a SavedModel and other files that an export "
+        r"does not write \(NOTES\.md, mydata/\).*move those",
+    ):
         export.export_saved_model(model, target)
     assert _tree(target) == before
     assert (target / "NOTES.md").read_text() == "keep me"
@@ -150,8 +159,11 @@ def test_export_refuses_a_symlink_target(model, tmp_path):
 def test_tflite_path_ending_in_a_separator_is_refused(model, tmp_path):
     """`export_tflite(m, "new/")` wrote a file named `new`."""
     target = str(tmp_path / "new") + "/"
-    with pytest.raises(ValueError, match=r"ends in a separator, so it names a directory; give "
-                                         r"the file to write, e\.g\. .*new/model\.tflite"):
+    with pytest.raises(
+        ValueError,
+        match=r"ends in a separator, so it names a directory; give "
+        r"the file to write, e\.g\. .*new/model\.tflite",
+    ):
         export.export_tflite(model, target)
     assert _tree(tmp_path) == []
     (tmp_path / "existing").mkdir()
@@ -165,12 +177,23 @@ def test_saved_model_path_may_end_in_a_separator(model, tmp_path):
 
 
 # ------------------------------------------------------------- a full disk
-@pytest.mark.parametrize("error", [
-    tf.errors.ResourceExhaustedError(None, None, "{{function_node __wrapped__SaveV2}} /x/.sm"
-                                     ".partial/variables_temp/part-0; No space left on device"),
-    tf.errors.OutOfRangeError(None, None, "{{function_node __wrapped__SaveV2}} /x/.sm.partial/"
-                              "variables_temp/part-0; File too large [Op:SaveV2]"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        tf.errors.ResourceExhaustedError(
+            None,
+            None,
+            "{{function_node __wrapped__SaveV2}} /x/.sm"
+            ".partial/variables_temp/part-0; No space left on device",
+        ),
+        tf.errors.OutOfRangeError(
+            None,
+            None,
+            "{{function_node __wrapped__SaveV2}} /x/.sm.partial/"
+            "variables_temp/part-0; File too large [Op:SaveV2]",
+        ),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["saved_model", "tflite"])
 def test_a_full_disk_is_named_and_leaves_nothing(model, tmp_path, monkeypatch, error, fmt):
     """A full disk (or a file size limit) raised TensorFlow's error with a
@@ -184,9 +207,12 @@ def test_a_full_disk_is_named_and_leaves_nothing(model, tmp_path, monkeypatch, e
 
     monkeypatch.setattr(tf.saved_model, "save", save)
     fn = export.export_saved_model if fmt == "saved_model" else export.export_tflite
-    with pytest.raises(OSError, match=rf"could not write the export to {target}: (no space left "
-                                      r"on the device|a file grew past the size limit).*nothing "
-                                      r"was written") as info:
+    with pytest.raises(
+        OSError,
+        match=rf"could not write the export to {target}: (no space left "
+        r"on the device|a file grew past the size limit).*nothing "
+        r"was written",
+    ) as info:
         fn(model, target)
     assert info.value.errno in (errno.ENOSPC, errno.EFBIG)
     assert "function_node" not in str(info.value) and info.value.__suppress_context__
@@ -220,9 +246,15 @@ def tiny_disk(tmp_path):
     """A 64 KiB tmpfs (root only, where mounts are allowed)."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
             ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-            capture_output=True, check=False).returncode != 0:
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a tmpfs here (needs root)")
     yield mount
     subprocess.run(["umount", str(mount)], check=False)
@@ -232,8 +264,11 @@ def test_a_really_full_disk(tmp_path, tiny_disk):
     big = Autoencoder(input_shape=(784,), latent_dim=32, hidden_units=(64,), seed=0)  # 400 KB
     (tiny_disk / "keep.txt").write_text("mine")
     for fn, name in ((export.export_saved_model, "sm"), (export.export_tflite, "m.tflite")):
-        with pytest.raises(OSError, match=rf"could not write the export to {tiny_disk / name}: "
-                                          "no space left on the device"):
+        with pytest.raises(
+            OSError,
+            match=rf"could not write the export to {tiny_disk / name}: "
+            "no space left on the device",
+        ):
             fn(big, tiny_disk / name)
         assert _tree(tiny_disk) == ["keep.txt"]
 
@@ -241,11 +276,17 @@ def test_a_really_full_disk(tmp_path, tiny_disk):
 # ------------------------------------------------------- loading what is not one
 def test_saved_model_runner_on_a_folder_that_is_no_saved_model(exports, tmp_path):
     (tmp_path / "notes.txt").write_text("hi")
-    with pytest.raises(ValueError, match=rf"{tmp_path} is not a SavedModel: expected a directory "
-                                         r"holding saved_model\.pb .*found notes\.txt"):
+    with pytest.raises(
+        ValueError,
+        match=rf"{tmp_path} is not a SavedModel: expected a directory "
+        r"holding saved_model\.pb .*found notes\.txt",
+    ):
         export.SavedModelRunner(tmp_path)
-    with pytest.raises(ValueError, match=r"no SavedModel at .*missing: expected a directory .*"
-                                         "found nothing"):
+    with pytest.raises(
+        ValueError,
+        match=r"no SavedModel at .*missing: expected a directory .*"
+        "found nothing",
+    ):
         export.SavedModelRunner(tmp_path / "missing")
     with pytest.raises(ValueError, match=r"no SavedModel at .*notes\.txt.*found a file"):
         export.SavedModelRunner(tmp_path / "notes.txt")
@@ -262,8 +303,11 @@ def test_saved_model_runner_on_a_damaged_saved_model(exports, tmp_path, damage):
     else:
         data = next((target / "variables").glob("variables.data-*"))
         data.write_bytes(data.read_bytes()[:3])
-    with pytest.raises(ValueError, match=rf"the SavedModel at {target} could not be loaded, it is "
-                                         "damaged or incomplete"):
+    with pytest.raises(
+        ValueError,
+        match=rf"the SavedModel at {target} could not be loaded, it is "
+        "damaged or incomplete",
+    ):
         export.SavedModelRunner(target)
 
 
@@ -308,11 +352,17 @@ def test_runners_refuse_what_the_keras_model_refuses(model, exports, runner, cas
 
 
 def test_shape_errors_name_the_expected_shape(exports):
-    with pytest.raises(ValueError, match=r"the 'encode' signature takes batches of shape "
-                                         r"\(n, 12\), got \(2, 11\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"the 'encode' signature takes batches of shape "
+        r"\(n, 12\), got \(2, 11\)",
+    ):
         exports["saved_model"].encode(np.zeros((2, 11), "float32"))
-    with pytest.raises(ValueError, match=r"q\.tflite \(full\) takes batches of shape \(n, 12\), "
-                                         r"got \(2, 3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"q\.tflite \(full\) takes batches of shape \(n, 12\), "
+        r"got \(2, 3, 4\)",
+    ):
         exports["int8"].reconstruct(np.zeros((2, 3, 4), "float32"))
 
 
@@ -330,11 +380,11 @@ def test_decoders_take_integer_codes_as_values_and_refuse_nan(model, exports, ru
 def test_runners_agree_with_the_model_on_good_input(model, exports, x):
     want = model.reconstruct(x)
     for name in ("saved_model", "float"):
-        np.testing.assert_allclose(exports[name].reconstruct(x.astype("float64")), want,
-                                   atol=1e-5)
+        np.testing.assert_allclose(exports[name].reconstruct(x.astype("float64")), want, atol=1e-5)
     binary = x > 0.5  # bool is 0/1, as in the Keras model
-    np.testing.assert_allclose(exports["float"].reconstruct(binary), model.reconstruct(binary),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        exports["float"].reconstruct(binary), model.reconstruct(binary), atol=1e-5
+    )
     codes = exports["encoder"].encode(x)
     np.testing.assert_allclose(exports["decoder"].decode(codes), model.decode(codes), atol=1e-5)
     io = exports["int8_io"]
@@ -347,13 +397,18 @@ def test_export_data_arguments_follow_the_same_rule(model, x, tmp_path):
     """representative_data of uint8 pixels calibrated an int8 file on 0-255,
     and verify_data of 1e300 (float64) became infinities after the check."""
     with pytest.raises(ValueError, match=r"representative_data has integer dtype uint8"):
-        export.export_tflite(model, tmp_path / "q.tflite", quantize="int8",
-                             representative_data=(x * 255).astype(np.uint8))
+        export.export_tflite(
+            model,
+            tmp_path / "q.tflite",
+            quantize="int8",
+            representative_data=(x * 255).astype(np.uint8),
+        )
     with pytest.raises(ValueError, match=r"verify_data holds values up to 1e\+300"):
         export.export_saved_model(model, tmp_path / "sm", verify_data=np.full((2, 12), 1e300))
     codes = np.random.default_rng(0).integers(0, 2, (40, 3))  # integer codes are values
-    export.export_tflite(model, tmp_path / "d.tflite", part="decoder", quantize="int8",
-                         representative_data=codes)
+    export.export_tflite(
+        model, tmp_path / "d.tflite", part="decoder", quantize="int8", representative_data=codes
+    )
     assert _listing(tmp_path) == ["d.tflite"]
 
 
@@ -362,12 +417,15 @@ def test_a_non_finite_output_is_an_error(tmp_path):
     NonFiniteError naming the export, as the Keras model's own does."""
     from keras_ae.models.finite import NonFiniteError
 
-    huge = Autoencoder(input_shape=(4,), latent_dim=2, hidden_units=(), seed=0,
-                       output_activation="linear")
+    huge = Autoencoder(
+        input_shape=(4,), latent_dim=2, hidden_units=(), seed=0, output_activation="linear"
+    )
     huge.set_weights([np.full(w.shape, 1e30, "float32") for w in huge.get_weights()])
     x = np.ones((2, 4), "float32")
-    runners = [export.SavedModelRunner(export.export_saved_model(huge, tmp_path / "sm")),
-               export.TFLiteModel(export.export_tflite(huge, tmp_path / "h.tflite"))]
+    runners = [
+        export.SavedModelRunner(export.export_saved_model(huge, tmp_path / "sm")),
+        export.TFLiteModel(export.export_tflite(huge, tmp_path / "h.tflite")),
+    ]
     for runner in runners:
         with pytest.raises(NonFiniteError, match=r"gave \d+ NaN or infinite value"):
             runner.reconstruct(x)
@@ -376,8 +434,11 @@ def test_a_non_finite_output_is_an_error(tmp_path):
 def test_sample_refuses_seeds_and_sizes_it_cannot_take(tmp_path):
     from keras_ae.models import VAE
 
-    runner = export.SavedModelRunner(export.export_saved_model(
-        VAE(input_shape=(4,), latent_dim=2, hidden_units=(), seed=0), tmp_path / "vae"))
+    runner = export.SavedModelRunner(
+        export.export_saved_model(
+            VAE(input_shape=(4,), latent_dim=2, hidden_units=(), seed=0), tmp_path / "vae"
+        )
+    )
     with pytest.raises(ValueError, match=r"seed must be two integers in \[-2\*\*63"):
         runner.sample(2, seed=np.array([2**63, 0], np.uint64))  # wrapped to -2**63 before
     with pytest.raises(ValueError, match=r"n must be at most 2\*\*31 - 1 .* got 4294967296"):
@@ -395,8 +456,11 @@ def test_verify_export_refuses_a_tolerance_that_checks_nothing(model, x, exports
 @pytest.mark.parametrize("threads", [0, -1, "2", 2.5, True])
 def test_tflite_model_names_a_bad_thread_count(exports, threads):
     """LiteRT's own error about num_threads read as a damaged file."""
-    with pytest.raises(ValueError, match=rf"num_threads must be a positive integer, got "
-                                         rf"{threads!r}"):
+    with pytest.raises(
+        ValueError,
+        match=rf"num_threads must be a positive integer, got "
+        rf"{threads!r}",
+    ):
         export.TFLiteModel(exports["float"].path, num_threads=threads)
 
 
@@ -404,9 +468,12 @@ def test_tflite_model_names_a_bad_thread_count(exports, threads):
 def test_a_path_that_is_no_path_is_named(model, path):
     """os.fspath's TypeError named no argument."""
     message = r"path must be a str or os.PathLike naming a file or directory, got"
-    for call in (lambda: export.export_tflite(model, path),
-                 lambda: export.export_saved_model(model, path),
-                 lambda: export.SavedModelRunner(path), lambda: export.TFLiteModel(path)):
+    for call in (
+        lambda: export.export_tflite(model, path),
+        lambda: export.export_saved_model(model, path),
+        lambda: export.SavedModelRunner(path),
+        lambda: export.TFLiteModel(path),
+    ):
         with pytest.raises(ValueError, match=message):
             call()
 
@@ -418,9 +485,12 @@ def test_int8_files_refuse_data_far_outside_their_calibration(exports, x, runner
     lite = exports[runner]
     low, high = lite.input_range
     assert low <= 0.0 and 0.95 <= high <= 1.05  # what x spans
-    with pytest.raises(ValueError, match=r"x holds values in \[0, 255\], far outside \[.*\], "
-                                         r"the range (q|io)\.tflite's int8 input was "
-                                         "calibrated on"):
+    with pytest.raises(
+        ValueError,
+        match=r"x holds values in \[0, 255\], far outside \[.*\], "
+        r"the range (q|io)\.tflite's int8 input was "
+        "calibrated on",
+    ):
         lite.reconstruct(np.linspace(0, 255, 24).reshape(2, 12))
     assert np.isfinite(lite.reconstruct(x * 1.5)).all()  # past the range, not far: clipped
     assert exports["float"].input_range is None
@@ -438,11 +508,13 @@ def _batches(draw):
     n = rows * cols
     if dtype == "bool":
         return np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool).reshape(
-            rows, cols)
+            rows, cols
+        )
     if "int" in dtype:
         info = np.iinfo(dtype)
-        values = draw(st.lists(st.integers(max(info.min, -300), min(info.max, 300)),
-                               min_size=n, max_size=n))
+        values = draw(
+            st.lists(st.integers(max(info.min, -300), min(info.max, 300)), min_size=n, max_size=n)
+        )
         return np.array(values, dtype).reshape(rows, cols)
     values = np.array(draw(st.lists(st.sampled_from(VALUES), min_size=n, max_size=n)), "float64")
     with np.errstate(all="ignore"):
@@ -456,8 +528,12 @@ def _outcome(fn, x):
         return err
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(x=_batches())
 def test_runners_give_the_models_answer_or_its_error(model, exports, x):
     """Random dtypes, shapes and values: each runner refuses (ValueError) what
@@ -477,5 +553,6 @@ def test_runners_give_the_models_answer_or_its_error(model, exports, x):
         else:
             assert got.dtype == np.float32 and got.shape == want.shape
             assert np.isfinite(got).all()
-            np.testing.assert_allclose(got, want, atol=1e-5 if name in ("saved_model", "float")
-                                       else 0.1)
+            np.testing.assert_allclose(
+                got, want, atol=1e-5 if name in ("saved_model", "float") else 0.1
+            )

@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras_ae import keras_compat
 from keras_ae.export import _common
 from keras_ae.export.signatures import PART_SIGNATURES
-from keras_ae.models.finite import check_output
+from keras_ae.training.finite import check_output
 from keras_ae.utils.validation import SEED_RANGE, check_positive_int, other_scale
 
 

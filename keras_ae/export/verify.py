@@ -17,8 +17,8 @@ import tensorflow as tf
 
 from keras_ae.export import _common
 from keras_ae.export.runners import load
-from keras_ae.models.base import traced_once
 from keras_ae.tasks.metrics import psnr_of_mse
+from keras_ae.training.inference import traced_once
 from keras_ae.utils.validation import check_number
 
 #: Max abs error allowed for float32 exports (relative to the output's scale
