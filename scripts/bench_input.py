@@ -29,13 +29,12 @@ from keras_ae import datasets
 
 
 def pipeline(x, seed=0):
-    return datasets.make_dataset(
-        x, batch_size=256, shuffle=True, seed=seed, flatten=True
-    )
+    return datasets.make_dataset(x, batch_size=256, shuffle=True, seed=seed, flatten=True)
 
 
 def iterate(ds, epochs):
-    """Samples/s of just pulling batches through the pipeline (after a warm-up epoch fills the cache)."""
+    """Samples/s of just pulling batches through the pipeline (after a warm-up epoch
+    fills the cache)."""
     for _ in ds:
         pass
     n, t = 0, time.perf_counter()
@@ -64,9 +63,7 @@ def train(ds, epochs, n):
         pairs.take(5), epochs=1, verbose=0, shuffle=False
     )  # trace and build outside the timing
     t = time.perf_counter()
-    hist = model.fit(
-        pairs, epochs=epochs, verbose=0, shuffle=False
-    )  # ds shuffles itself
+    hist = model.fit(pairs, epochs=epochs, verbose=0, shuffle=False)  # ds shuffles itself
     return n * epochs / (time.perf_counter() - t), hist.history["loss"][-1]
 
 
@@ -74,9 +71,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=os.environ.get("KERAS_AE_DATA_DIR"))
     p.add_argument("--epochs", type=int, default=2, help="timed training epochs")
-    p.add_argument(
-        "--iter-epochs", type=int, default=3, help="timed pipeline-only epochs"
-    )
+    p.add_argument("--iter-epochs", type=int, default=3, help="timed pipeline-only epochs")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "input.md"))
     args = p.parse_args(argv)
 
@@ -113,9 +108,7 @@ def main(argv=None):
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(table)
     if ratio < 10:
-        raise SystemExit(
-            f"pipeline only {ratio:.1f}x faster than training (want >= 10x)"
-        )
+        raise SystemExit(f"pipeline only {ratio:.1f}x faster than training (want >= 10x)")
 
 
 if __name__ == "__main__":

@@ -50,8 +50,13 @@ def growth(cls, jit, n, x):
     """Maps and MB added per model, from the 2nd model on (the 1st loads XLA itself)."""
     points = []
     for i in range(n):
-        model = cls(input_shape=(x.shape[1],), latent_dim=8, hidden_units=(128, 64),
-                    output_activation="linear", seed=i)
+        model = cls(
+            input_shape=(x.shape[1],),
+            latent_dim=8,
+            hidden_units=(128, 64),
+            output_activation="linear",
+            seed=i,
+        )
         model.compile(optimizer="adam", jit_compile=jit)
         model.fit(x, epochs=2, batch_size=64, verbose=0)
         del model
@@ -69,8 +74,10 @@ def main(argv=None):
     if args.models < 3:
         parser.error(f"--models must be >= 3, got {args.models}")
     x = np.random.default_rng(0).standard_normal((512, 36)).astype("float32")
-    rows = ["| model | jit_compile | memory maps per model | resident MB per model |",
-            "|---|---|---:|---:|"]
+    rows = [
+        "| model | jit_compile | memory maps per model | resident MB per model |",
+        "|---|---|---:|---:|",
+    ]
     for name, cls in CASES.items():
         for jit in (False, True):
             per_map, per_mb = growth(cls, jit, args.models, x)
@@ -78,21 +85,24 @@ def main(argv=None):
             print(rows[-1], flush=True)
     with open("/proc/sys/vm/max_map_count") as f:
         limit = int(f.read())
-    text = "\n".join([
-        "# Memory an XLA-compiled model leaves in its process",
-        "",
-        "Written by `" + " ".join(["python scripts/bench_xla_memory.py", *(argv or sys.argv[1:])]) + "`"
-        + f". TensorFlow {tf.__version__}, Keras {keras.__version__}, CPU. {args.models} "
-        "models per row, each built, trained 2 epochs on 512 rows, deleted and garbage-"
-        "collected; growth measured from the 2nd model to the last, per model.",
-        "",
-        *rows,
-        "",
-        f"This machine's `vm.max_map_count` is {limit:,}. keras_ae keeps XLA off by default "
-        "for the contractive AE's batched-Jacobian path and warns after 50 XLA-trained "
-        "models in one process (`keras_ae.training.XLA_SWEEP_WARNING`).",
-        "",
-    ])
+    command = " ".join(["python scripts/bench_xla_memory.py", *(argv or sys.argv[1:])])
+    text = "\n".join(
+        [
+            "# Memory an XLA-compiled model leaves in its process",
+            "",
+            f"Written by `{command}`"
+            f". TensorFlow {tf.__version__}, Keras {keras.__version__}, CPU. {args.models} "
+            "models per row, each built, trained 2 epochs on 512 rows, deleted and garbage-"
+            "collected; growth measured from the 2nd model to the last, per model.",
+            "",
+            *rows,
+            "",
+            f"This machine's `vm.max_map_count` is {limit:,}. keras_ae keeps XLA off by default "
+            "for the contractive AE's batched-Jacobian path and warns after 50 XLA-trained "
+            "models in one process (`keras_ae.training.XLA_SWEEP_WARNING`).",
+            "",
+        ]
+    )
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
 

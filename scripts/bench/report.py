@@ -543,7 +543,7 @@ def analysis(res, meta, bars):
         "XLA helps at both batch sizes (>= 1.05x) for "
         f"{', '.join(helped) or 'no model'}; it hurts at both (<= 0.95x) for "
         f"{', '.join(hurt) or 'no model'}; the rest are within noise or mixed. keras_ae's "
-        'defaults use XLA (a class\'s `default_jit_compile = True` makes `jit_compile="auto"` '
+        'defaults use XLA (`keras_ae.training.AUTO_COMPILE` makes `jit_compile="auto"` '
         f"mean XLA on CPU) for: {', '.join(on_by_default) or 'no model'}."
     )
     spe_gains = [
