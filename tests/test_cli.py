@@ -344,3 +344,21 @@ def test_saved_model_export_goes_into_out_and_takes_no_part(tmp_path, shared_dat
 
 def _listing_names(folder):
     return sorted(p.name for p in folder.iterdir())
+
+
+def test_zoo_evaluate_takes_an_entry_folder_and_uses_its_dataset(tmp_path, shared_data, capsys):
+    """An entry folder of one's own is re-measured on the dataset its metadata names."""
+    import shutil
+
+    from keras_ae.zoo.registry import entry_dir
+
+    mine = tmp_path / "mine"
+    shutil.copytree(entry_dir("ae_sigmoid30_mnist"), mine)
+    code, printed, err = run(capsys, "zoo", "evaluate", str(mine), "--quick",
+                             "--data-dir", str(shared_data))
+    assert code == 0, err
+    assert "test_mse" in printed and "DIFFERS" not in printed, printed
+    assert f"figure(s) on mnist, 0 differ from the card ({mine / 'metadata.json'})" in printed
+    code, _, err = run(capsys, "zoo", "evaluate", str(tmp_path))
+    assert code == 2 and "neither a zoo entry folder (metadata.json) nor a keras-ae train " \
+        "run folder (run.json)" in err, err

@@ -12,9 +12,11 @@ or weights turn NaN or infinite with code 1, an interrupt with 130
 Usage:
     keras-ae zoo list [PATTERN]
     keras-ae zoo info NAME [--json]
-    keras-ae zoo evaluate [NAME] [--quick] [--data-dir DIR]
-    keras-ae train VARIANT --dataset mnist --latent-dim 32 --epochs 50 --out runs/x [--resume]
-                   [--param KEY=VALUE ...]
+    keras-ae zoo evaluate [NAME | ENTRY_DIR | RUN_DIR] [--quick] [--data-dir DIR]
+    keras-ae train VARIANT --dataset mnist|images:DIR|csv:PATH|tfds:NAME|... --latent-dim 32
+                   --epochs 50 --out runs/x [--resume] [--param KEY=VALUE ...]
+                   [--image-size H,W] [--validation-split F] [--label-column C]
+                   [--sequence-length N] [--network mlp|conv|conv1d|lstm]
     keras-ae export NAME_OR_PATH --format saved_model|tflite [--quantize int8] --out DIR
     keras-ae demo [--out DIR] [--data-dir DIR]
 

@@ -1,9 +1,10 @@
 """`keras-ae export`: a zoo model, zoo entry folder or `.keras` file to SavedModel or LiteRT.
 
-Every export is verified against the Keras model on real test images of the
-model's own dataset (a zoo entry's metadata, the run.json of the `keras-ae
-train` run a `.keras` file sits in, else `--dataset`, else MNIST, said so),
-and int8 is calibrated on its training images. `--out` is a folder; each
+Every export is verified against the Keras model on real samples of the
+model's own data (a zoo entry's metadata; the data record in the run.json of
+the `keras-ae train` run a `.keras` file sits in, its source, options and
+fitted scaler, read from its validation or test split; else `--dataset`,
+else MNIST, said so), and int8 is calibrated on its training samples. `--out` is a folder; each
 model, part and quantization is written under its own name in it.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import keras
 
 from keras_ae import datasets, export, zoo
+from keras_ae.cli import data as data_lib
 from keras_ae.cli.errors import UsageError, read_json
 from keras_ae.zoo import protocols as zm
 from keras_ae.zoo.registry import read_metadata
@@ -88,6 +90,13 @@ def _run_data(path, model):
     if not isinstance(record, dict) or "variant" not in record:
         return None  # someone else's run.json
     dataset = record.get("dataset")
+    if isinstance(record.get("data"), dict):  # the run's own data, as it trained on it
+        return {
+            "dataset": dataset,
+            "run": record["data"],
+            "run_dir": folder,
+            "source": str(run_file),
+        }
     if dataset not in ("mnist", "fashion_mnist"):
         raise UsageError(f"{run_file} names no dataset keras-ae trains on (got {dataset!r})")
     layout = "image" if len(model.input_shape_) == 3 else "flat"
@@ -109,23 +118,25 @@ def cmd_export(args):
     data = _export_data(model, data, args.dataset)
     out = Path(args.out)
     # Every export is checked against the Keras model on real test images.
-    verify = (
-        None
+    verify, verified = (
+        (None, None)
         if args.no_verify
         else _images(model, data, args.data_dir, "test", 512, "verification (or pass --no-verify)")
     )
     # --out is a folder; each model, part and quantization gets its own name in
     # it, so exporting another never replaces this one.
     stem = "_".join([name] + [v for v in (args.part, args.quantize) if v not in (None, "full")])
+    representative = calibrated = None
+    if args.quantize == "int8":
+        representative, calibrated = _images(
+            model, data, args.data_dir, "train", 200, "int8 calibration"
+        )
     out.mkdir(parents=True, exist_ok=True)
-    representative = None
     if args.format == "saved_model":
         path = export.export_saved_model(
             model, str(out / f"{stem}_saved_model"), verify_data=verify
         )
     else:
-        if args.quantize == "int8":
-            representative = _images(model, data, args.data_dir, "train", 200, "int8 calibration")
         # (A decoder is verified on the codes of the test images.)
         path = export.export_tflite(
             model,
@@ -136,12 +147,9 @@ def cmd_export(args):
             verify_data=verify,
         )
     print(f"exported: {getattr(path, 'path', path) or out}")
-    for images, what in (
-        (verify, "verified on {} test"),
-        (representative, "int8 calibrated on {} training"),
-    ):
-        if images is not None:
-            print(f"{what.format(len(images))} images of {data['dataset']} ({data['source']})")
+    for what, samples in (("verified on", verified), ("int8 calibrated on", calibrated)):
+        if samples is not None:
+            print(f"{what} {samples} ({data['source']})")
     report = getattr(path, "report", None)
     if report is not None:
         print(report)
@@ -174,9 +182,27 @@ def _export_data(model, data, dataset):
 
 
 def _images(model, data, data_dir, split, n, purpose):
-    """`n` images of `split` of the model's dataset in its input layout and
-    scale (calibration, verification)."""
-    dataset, prep = data["dataset"], data["preprocessing"]
+    """`(x, what it is)`: `n` samples of `split` ("test": a run's evaluation
+    split; "train") of the model's data in its input layout and scale."""
+    dataset = data["dataset"]
+    if "run" in data:  # a keras-ae train run: its own source, options and scaler
+        record = data["run"]
+        if split == "test":
+            split = data_lib.evaluation_split(record)
+        if list(model.input_shape_) != list(record["input_shape"]):
+            raise UsageError(
+                f"{purpose}: {data['source']} describes inputs of shape "
+                f"{tuple(record['input_shape'])}, the model takes {model.input_shape_}"
+            )
+        try:
+            x = data_lib.samples(record, split, n, data_dir, data["run_dir"])
+        except (datasets.DatasetNotFoundError, datasets.DatasetError) as e:
+            raise UsageError(f"{purpose} needs the run's data {dataset}: {e}") from None
+        kind = data_lib.kind_of(dataset)[0]
+        unit = "images" if kind in (*data_lib.STREAMED, *data_lib.IMAGE_ARRAYS) else "samples"
+        word = "training" if split == "train" else split
+        return x, f"{len(x)} {word} {unit} of {dataset}"
+    prep = data["preprocessing"]
     if math.prod(model.input_shape_) != 28 * 28:
         raise UsageError(
             f"{purpose} uses {dataset} {split} images, which do not fit this model's "
@@ -187,4 +213,5 @@ def _images(model, data, data_dir, split, n, purpose):
         images = zm.load_split(dataset, split, data_dir)[0][:n]
     except (datasets.DatasetNotFoundError, datasets.DatasetError) as e:
         raise UsageError(f"{purpose} needs real {dataset} images: {e}") from None
-    return zm.prepare(images, prep)
+    word = "training" if split == "train" else split
+    return zm.prepare(images, prep), f"{len(images)} {word} images of {dataset}"

@@ -43,7 +43,7 @@ class RunState(keras.callbacks.Callback):
     _EPOCH_FILE = re.compile(r"epoch-\d{6}\.keras")
     # atomic_output's staging folders: ".<name>.<random>.partial"
     _STAGING = re.compile(
-        r"\.(model\.keras|history\.csv|run\.json|state\.json|"
+        r"\.(model\.keras|history\.csv|run\.json|state\.json|scaler\.json|"
         r"epoch-\d{6}\.keras)\.\w+\.partial"
     )
 

@@ -1,8 +1,12 @@
-"""`keras-ae train`: trains a variant from scratch on MNIST or Fashion-MNIST.
+"""`keras-ae train`: trains a variant from scratch on any data source.
 
-A run folder (`--out`) holds run.json (the settings, which `--resume` must
-repeat), the crash-consistent state that `RunState` commits each epoch,
-model.keras and history.csv derived from it, and TensorBoard logs.
+`--dataset` takes a built-in name, `tfds:NAME`, `images:DIR` or `csv:PATH`
+(`keras_ae.cli.data`); the model's input shape and layout come from the data
+and `--network`. A run folder (`--out`) holds run.json (the settings, which
+`--resume` must repeat, and the data record that `export` and `zoo evaluate`
+read), scaler.json for a table's fitted scaling, the crash-consistent state
+that `RunState` commits each epoch, model.keras and history.csv derived from
+it, and TensorBoard logs.
 `--param KEY=VALUE` passes constructor arguments of the variant. A run whose
 loss or weights turn non-finite stops with `TrainingDiverged` and keeps its
 last good epoch.
@@ -16,10 +20,10 @@ from pathlib import Path
 
 import keras
 
-from keras_ae import datasets
+from keras_ae.cli import data as data_lib
 from keras_ae.cli.errors import TrainingDiverged, UsageError, read_json
 from keras_ae.cli.run_state import RunState
-from keras_ae.models import VAE, VARIANTS, ConvAutoencoder
+from keras_ae.models import VAE, VARIANTS
 from keras_ae.utils.files import atomic_output
 
 INTERRUPTED = "; the finished epochs are kept: continue with the same command and --resume"
@@ -29,12 +33,18 @@ def add_parser(sub):
     """Adds `train` to the `keras-ae` subparsers `sub`."""
     p = sub.add_parser("train", help="train a variant from scratch (TensorBoard, checkpoints)")
     p.add_argument("variant", help="a class of keras_ae.models, e.g. VAE or DeepAutoencoder")
-    p.add_argument("--dataset", choices=("mnist", "fashion_mnist"), default="mnist")
+    data_lib.add_arguments(p)
     p.add_argument("--latent-dim", type=int, default=32)
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--network", choices=("mlp", "conv"), default=None)
+    p.add_argument(
+        "--network",
+        choices=("mlp", "conv", "conv1d", "lstm"),
+        default=None,
+        help="mlp (default; images flattened), conv for images, conv1d or lstm for "
+        "sequences (a table's rows read as one-feature sequences)",
+    )
     p.add_argument(
         "--out", required=True, help="run folder: model.keras, history.csv, logs/, state/"
     )
@@ -44,7 +54,11 @@ def add_parser(sub):
         help="continue the run in --out from its last finished epoch",
     )
     p.add_argument(
-        "--limit", type=int, default=None, help="train on the first N training images only"
+        "--limit",
+        type=int,
+        default=None,
+        help="train on the first N training samples only and validate on N/4 (streamed "
+        "sources: N rounded up to whole batches of each epoch's shuffled order)",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
@@ -58,11 +72,6 @@ def add_parser(sub):
     p.add_argument("--data-dir", default=None)
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
     p.set_defaults(fn=cmd_train, interrupted=INTERRUPTED)
-
-
-def _layout(variant_cls, network):
-    conv = network == "conv" or (network is None and issubclass(variant_cls, ConvAutoencoder))
-    return "image" if conv else "flat"
 
 
 def parse_params(pairs, variant_cls):
@@ -129,9 +138,10 @@ def cmd_train(args):
     out = Path(args.out)
     run_file = out / "run.json"
     state = RunState(out)
+    data_settings = data_lib.settings(args)
     settings = {
         "variant": args.variant,
-        "dataset": args.dataset,
+        "dataset": data_settings.pop("dataset"),
         "latent_dim": args.latent_dim,
         "network": args.network,
         "batch_size": args.batch_size,
@@ -139,7 +149,9 @@ def cmd_train(args):
         "limit": args.limit,
         "seed": args.seed,
         "params": params,
+        **data_settings,
     }
+    scaler, previous = None, {}
     if run_file.exists():
         if not args.resume:
             raise UsageError(
@@ -157,23 +169,37 @@ def cmd_train(args):
                 f"--epochs is {args.epochs}; give a larger --epochs to train on"
             )
             return 0
+        if isinstance(previous.get("data"), dict):  # the scaling the weights were trained on
+            scaler = data_lib.load_scaler(previous["data"], out)
     elif args.resume:
         raise UsageError(f"--resume: {out} holds no run to resume (no run.json)")
     else:
         state.check_fresh()
 
-    (x_train, _), (x_test, _) = datasets.load_images(args.dataset, args.data_dir)
-    if args.limit:
-        x_train, x_test = x_train[: args.limit], x_test[: max(1, args.limit // 4)]
-    layout = _layout(cls, args.network)
-    binarize = "dynamic" if issubclass(cls, VAE) and args.dataset == "mnist" else None
-    kwargs = dict(
-        input_shape=(28, 28, 1) if layout == "image" else (784,),
-        latent_dim=args.latent_dim,
-        seed=args.seed,
+    binarize = "dynamic" if issubclass(cls, VAE) and settings["dataset"] == "mnist" else None
+    record, scaler, train_ds, val_ds = data_lib.prepare(
+        settings,
+        cls,
+        args.network,
+        args.data_dir,
+        args.batch_size,
+        args.seed,
+        args.limit,
+        scaler,
+        binarize,
     )
-    if args.network:
-        kwargs["network"] = args.network
+    if isinstance(previous.get("data"), dict):
+        shape = previous["data"].get("input_shape")
+        if shape is not None and shape != record["input_shape"]:
+            raise UsageError(
+                f"--resume: {settings['dataset']} now gives model inputs of shape "
+                f"{record['input_shape']}; the run was trained on {shape}"
+            )
+    kwargs = dict(
+        input_shape=tuple(record["input_shape"]), latent_dim=args.latent_dim, seed=args.seed
+    )
+    if args.network or record["network"] in ("conv1d", "lstm"):
+        kwargs["network"] = record["network"]
     keras.utils.set_random_seed(args.seed)
     try:
         model = cls(**kwargs, **params)
@@ -181,21 +207,25 @@ def cmd_train(args):
         raise UsageError(f"{args.variant}: {err}") from err
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
     state.restore(model)
-    common = dict(
-        batch_size=args.batch_size,
-        flatten=layout == "flat",
-        channels=layout == "image",
-        binarize=binarize,
-    )
-    train_ds = datasets.make_dataset(x_train, seed=args.seed, **common)
-    val_ds = datasets.make_dataset(
-        x_test, shuffle=False, **{**common, "binarize": binarize and "static"}
-    )
     # Written once the model and data are ready, so that a run that stops on a
-    # wrong --param or a missing dataset leaves no run.json blocking its folder.
+    # wrong --param or bad data leaves nothing in its folder.
+    scaler_file = out / data_lib.SCALER_FILE
+    if (
+        scaler is not None
+        and not previous
+        and scaler_file.exists()
+        and scaler_file.read_text() != json.dumps(scaler.get_config())
+    ):
+        raise UsageError(
+            f"{out} already holds a {scaler_file.name} of another run or yours; choose "
+            "another --out (a new run would replace it)"
+        )
     out.mkdir(parents=True, exist_ok=True)
+    if scaler is not None:
+        scaler.save(scaler_file)
     with atomic_output(run_file) as staged:  # a resume reads it back
-        staged.write_text(json.dumps(settings, indent=1))
+        staged.write_text(json.dumps({**settings, "data": record}, indent=1))
+    print(_data_line(record, args.limit))
     callbacks = [state, keras.callbacks.TensorBoard(str(out / "logs"))]
     # (make_dataset shuffles; Keras's own shuffle would only warn that it is ignored.)
     try:
@@ -203,7 +233,7 @@ def cmd_train(args):
             train_ds,
             epochs=args.epochs,
             initial_epoch=state.epochs,
-            validation_data=val_ds,
+            validation_data=val_ds,  # None: no held-out data (say --validation-split)
             callbacks=callbacks,
             verbose=args.verbose,
             shuffle=False,
@@ -217,3 +247,20 @@ def cmd_train(args):
         "its classes)"
     )
     return 0
+
+
+def _data_line(record, limit):
+    """One line naming the data the run trains and validates on."""
+    val = record["splits"]["validation"]
+    held = (
+        f"validation: {val} split"
+        + (f" ({record['validation_split']:g} of train)" if val == "validation" else "")
+        if val
+        else "no validation data (--validation-split F holds some out)"
+    )
+    return (
+        f"data: {record['source']}, input {tuple(record['input_shape'])} "
+        f"({record['layout']}, network {record['network']}), {held}"
+        + (f", scaler {record['scaler']}" if record["scaler"] else "")
+        + (f", limit {limit}" if limit else "")
+    )

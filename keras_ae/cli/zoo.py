@@ -3,14 +3,24 @@
 `list` prints one line per entry with its headline card figure, `info` an
 entry's card figures and provenance, and `evaluate` (also `evaluate_zoo`,
 which scripts/evaluate_zoo.py runs) re-measures every card figure on the
-test split and exits 1 when one differs from its card.
+test split and exits 1 when one differs from its card. `evaluate` also takes
+an entry folder (re-measured on the dataset its metadata names) or a
+`keras-ae train` run folder (measured on the data its run.json records).
 """
 
 import json
 import sys
 import time
+from pathlib import Path
+
+import keras
+import numpy as np
 
 from keras_ae import zoo
+from keras_ae.cli import data as data_lib
+from keras_ae.cli.errors import UsageError, read_json
+from keras_ae.zoo.protocols import evaluate_entry
+from keras_ae.zoo.registry import read_metadata
 
 
 def add_parser(sub):
@@ -25,7 +35,12 @@ def add_parser(sub):
     p.add_argument("--json", action="store_true", help="print the whole metadata.json")
     p.set_defaults(fn=cmd_info)
     p = zoo_sub.add_parser("evaluate", help="re-measure the card figures on the test split")
-    p.add_argument("name", nargs="?", default=None)
+    p.add_argument(
+        "name",
+        nargs="?",
+        default=None,
+        help="an entry name (default: every entry), an entry folder or a keras-ae train run folder",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
@@ -98,9 +113,83 @@ def cmd_info(args):
 
 
 def cmd_evaluate(args):
+    folder = Path(args.name) if args.name else None
+    if folder is not None and folder.is_dir():
+        if (folder / "metadata.json").is_file():
+            return _evaluate_entry_folder(folder, args.quick, args.data_dir)
+        if (folder / "run.json").is_file():
+            return evaluate_run(folder, args.data_dir)
+        raise UsageError(
+            f"{folder}: neither a zoo entry folder (metadata.json) nor a keras-ae train run "
+            "folder (run.json)"
+        )
     return evaluate_zoo(
         names=[args.name] if args.name else None, quick=args.quick, data_dir=args.data_dir
     )
+
+
+def _evaluate_entry_folder(folder, quick, data_dir, out=None):
+    """An entry folder of one's own, re-measured on the dataset its metadata names."""
+    out = out or sys.stdout
+    meta = read_metadata(folder)
+    name = meta.get("name", folder.name)
+    results = evaluate_entry(zoo.load_entry(folder), meta, quick=quick, data_dir=data_dir)
+    for r in results:
+        print(
+            f"{name:<24} {r['name']:<36} card {r['card']:>12.6f}  measured "
+            f"{r['measured']:>12.6f}  {'ok' if r['ok'] else 'DIFFERS'}",
+            file=out,
+        )
+    failures = sum(not r["ok"] for r in results)
+    print(
+        f"{name}: {len(results)} figure(s) on {meta.get('dataset')}, {failures} differ from "
+        f"the card ({folder / 'metadata.json'})",
+        file=out,
+    )
+    return 1 if failures else 0
+
+
+def evaluate_run(folder, data_dir=None, out=None):
+    """Measures a `keras-ae train` run's model.keras on the run's own data.
+
+    The samples are those its run.json records: the source, its options, the
+    fitted scaler and the evaluation split (validation or test, else the
+    training split, said so). Prints the model's loss terms and the mean
+    squared error per input value; returns 0.
+    """
+    folder, out = Path(folder), out or sys.stdout
+    record = read_json(folder / "run.json")
+    data = record.get("data") if isinstance(record, dict) else None
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"{folder / 'run.json'} records no data description (a run of an older "
+            "keras-ae): evaluate its model from Python, or export it with keras-ae export"
+        )
+    model_file = folder / "model.keras"
+    if not model_file.is_file():
+        raise UsageError(f"{folder}: no model.keras (the run finished no epoch)")
+    model = keras.saving.load_model(str(model_file), safe_mode=True)
+    split = data_lib.evaluation_split(data)
+    ds = data_lib.pipeline(
+        data, split, data_dir, data_lib.load_scaler(data, folder), batch_size=256
+    )
+    squared, values, count = 0.0, 0, 0
+    for x in ds.as_numpy_iterator():
+        d = model.reconstruct(x).astype(np.float64) - x
+        squared, values, count = squared + float(np.sum(d * d)), values + d.size, count + len(x)
+    figures = {"mse": squared / max(values, 1)}
+    if model.compiled:
+        figures.update(model.evaluate(ds, verbose=0, return_dict=True))
+    for metric, value in figures.items():
+        print(f"{folder.name:<24} {metric:<36} measured {float(value):>12.6f}", file=out)
+    word = "training" if split == "train" else split
+    print(
+        f"{folder.name}: measured on {count} {word} samples of {data['source']} "
+        f"({folder / 'run.json'})"
+        + ("; the run has no validation or test data" if split == "train" else ""),
+        file=out,
+    )
+    return 0
 
 
 def evaluate_zoo(names=None, quick=False, data_dir=None, out=sys.stdout):
