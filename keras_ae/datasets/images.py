@@ -44,9 +44,7 @@ def read_idx(path, ndim=None):
     except FileNotFoundError as e:  # missing, not corrupt
         raise DatasetNotFoundError(f"{path}: no such file") from e
     except (OSError, EOFError, zlib.error) as e:
-        raise DatasetError(
-            f"{path}: not a valid gzip stream (truncated or corrupt): {e}"
-        ) from e
+        raise DatasetError(f"{path}: not a valid gzip stream (truncated or corrupt): {e}") from e
     if len(raw) < 4:
         raise DatasetError(f"{path}: truncated IDX header ({len(raw)} bytes)")
     zero, dtype_code, nd = raw[0] << 8 | raw[1], raw[2], raw[3]
@@ -72,9 +70,7 @@ def read_idx(path, ndim=None):
 
 def _load_idx_family(sub, data_dir, download):
     paths = locate([f"{sub}/{name}" for name in _FILES], data_dir, download)
-    x_train, y_train, x_test, y_test = (
-        read_idx(p, 3 if "images" in p.name else 1) for p in paths
-    )
+    x_train, y_train, x_test, y_test = (read_idx(p, 3 if "images" in p.name else 1) for p in paths)
     for x, y, p in ((x_train, y_train, paths[0]), (x_test, y_test, paths[2])):
         if len(x) != len(y):
             raise DatasetError(f"{p}: {len(x)} images but {len(y)} labels")

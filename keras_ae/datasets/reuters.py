@@ -114,7 +114,9 @@ def multi_hot(label_lists, classes, dtype="float32"):
     index = {c: j for j, c in enumerate(classes)}
     if len(index) != len(classes):  # a repeated name's first column stayed all zeros
         repeated = sorted({str(c) for c in classes if list(classes).count(c) > 1})
-        raise ValueError(f"classes must be distinct names, got {', '.join(repeated)} more than once")
+        raise ValueError(
+            f"classes must be distinct names, got {', '.join(repeated)} more than once"
+        )
     out = np.zeros((len(label_lists), len(classes)), dtype=dtype)
     for i, labels in enumerate(label_lists):
         if isinstance(labels, str):  # would be read as one label per character

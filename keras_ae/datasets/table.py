@@ -53,7 +53,8 @@ def read_csv(path, label_column=None, header=None, delimiter=","):
         raise DatasetError(f"csv: {path} holds no rows")
     if header is None:
         header = len(rows) > 1 and any(
-            not _is_number(a) and _is_number(b) for a, b in zip(rows[0], rows[1], strict=False))
+            not _is_number(a) and _is_number(b) for a, b in zip(rows[0], rows[1], strict=False)
+        )
     names = [c.strip() for c in rows[0]] if header else [str(i) for i in range(len(rows[0]))]
     body = rows[1:] if header else rows
     first_line = 2 if header else 1  # rows are named by their line in the file
@@ -64,21 +65,24 @@ def read_csv(path, label_column=None, header=None, delimiter=","):
         if len(r) != width:
             raise DatasetError(
                 f"csv: {path} line {i + first_line} has {len(r)} cells, expected {width} "
-                f"(the {'header' if header else 'first row'}'s count)")
+                f"(the {'header' if header else 'first row'}'s count)"
+            )
     label_index = None
     if label_column is not None:
         if isinstance(label_column, (int, np.integer)) and not isinstance(label_column, bool):
             if not -width <= label_column < width:
                 raise DatasetError(
                     f"csv: label_column={label_column} is out of range: {path} has {width} "
-                    f"columns (0..{width - 1}): {', '.join(names)}")
+                    f"columns (0..{width - 1}): {', '.join(names)}"
+                )
             label_index = int(label_column) % width
         elif label_column in names:
             label_index = names.index(label_column)
         else:
             raise DatasetError(
                 f"csv: label_column={label_column!r} is not a column of {path}; its columns "
-                f"are {', '.join(names) if header else f'unnamed (no header): 0..{width - 1}'}")
+                f"are {', '.join(names) if header else f'unnamed (no header): 0..{width - 1}'}"
+            )
     cells = np.array(body, dtype=str)
     keep = [j for j in range(width) if j != label_index]
     if not keep:
@@ -116,7 +120,8 @@ def _numeric(cells, names, path, first_line):
             what = "is missing (empty)" if not cell else f"holds {cell!r}, not a finite number"
             raise DatasetError(
                 f"csv: {path} line {i + first_line}, column {names[j]!r} (index {j}) {what}; "
-                "every feature cell must be a number (fill or drop such rows first)")
+                "every feature cell must be a number (fill or drop such rows first)"
+            )
     raise AssertionError("unreachable")
 
 
@@ -124,8 +129,7 @@ def windows(x, labels, length, stride):
     """Sliding windows over rows: ``(n, length, features)``; a window's label is its
     last row's."""
     if len(x) < length:
-        raise DatasetError(
-            f"sequence_length={length} is longer than the {len(x)} rows there are")
+        raise DatasetError(f"sequence_length={length} is longer than the {len(x)} rows there are")
     starts = np.arange(0, len(x) - length + 1, stride)
     out = np.lib.stride_tricks.sliding_window_view(x, length, axis=0)[starts]
     out = np.ascontiguousarray(np.moveaxis(out, -1, 1))
@@ -150,18 +154,22 @@ class FeatureScaler:
 
     def __init__(self, method="minmax", offset=None, scale=None):
         if method not in SCALERS:
-            raise ValueError(f'method must be one of {SCALERS}, got {method!r}')
+            raise ValueError(f"method must be one of {SCALERS}, got {method!r}")
         self.method = method
         self.offset = None if offset is None else np.asarray(offset, np.float64)
         self.scale = None if scale is None else np.asarray(scale, np.float64)
         if (self.offset is None) != (self.scale is None) or (
-                self.offset is not None and self.offset.shape != self.scale.shape):
+            self.offset is not None and self.offset.shape != self.scale.shape
+        ):
             raise ValueError("offset and scale must both be given, of the same length")
-        if self.scale is not None and not (np.isfinite(self.scale).all()
-                                           and np.isfinite(self.offset).all()
-                                           and (self.scale > 0).all()):
-            raise ValueError("a FeatureScaler's scale must be finite and positive, its "
-                             "offset finite")
+        if self.scale is not None and not (
+            np.isfinite(self.scale).all()
+            and np.isfinite(self.offset).all()
+            and (self.scale > 0).all()
+        ):
+            raise ValueError(
+                "a FeatureScaler's scale must be finite and positive, its offset finite"
+            )
 
     @property
     def fitted(self):
@@ -188,7 +196,8 @@ class FeatureScaler:
         if x.shape[-1:] != self.offset.shape:
             raise ValueError(
                 f"FeatureScaler was fitted on {len(self.offset)} features, got data with "
-                f"{x.shape[-1] if x.ndim else 0} (shape {x.shape})")
+                f"{x.shape[-1] if x.ndim else 0} (shape {x.shape})"
+            )
         return ((x - self.offset) / self.scale).astype(np.float32)
 
     def inverse_transform(self, x):
@@ -196,9 +205,11 @@ class FeatureScaler:
         return np.asarray(x, np.float64) * self.scale + self.offset
 
     def get_config(self):
-        return {"method": self.method,
-                "offset": None if self.offset is None else self.offset.tolist(),
-                "scale": None if self.scale is None else self.scale.tolist()}
+        return {
+            "method": self.method,
+            "offset": None if self.offset is None else self.offset.tolist(),
+            "scale": None if self.scale is None else self.scale.tolist(),
+        }
 
     to_config = get_config
 

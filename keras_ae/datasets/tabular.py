@@ -71,9 +71,7 @@ def load_ecg5000(data_dir=None, split=None, download=True):
         return x.astype(np.float32), labels.astype(np.uint8)
     from sklearn.model_selection import train_test_split
 
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, labels, test_size=0.2, random_state=21
-    )
+    x_train, x_test, y_train, y_test = train_test_split(x, labels, test_size=0.2, random_state=21)
     return (x_train.astype(np.float32), y_train.astype(np.uint8)), (
         x_test.astype(np.float32),
         y_test.astype(np.uint8),

@@ -11,7 +11,8 @@ MODES = ("tf_idf", "count", "multi_hot")
 
 
 def _documents(docs, name):
-    """`docs` as a list of str (bytes decoded as UTF-8), or a ValueError naming the first other item."""
+    """`docs` as a list of str (bytes decoded as UTF-8), else a ValueError naming the
+    first other item."""
     if isinstance(docs, (str, bytes)):  # would be read as one document per character
         raise ValueError(f"{name} must be a list of str, got one {type(docs).__name__}")
     try:
@@ -20,8 +21,10 @@ def _documents(docs, name):
         raise ValueError(f"{name} must be a list of str, got {type(docs).__name__}") from None
     for i, doc in enumerate(docs):
         if not isinstance(doc, (str, bytes)):
-            raise ValueError(f"{name} must be a list of str; item {i} is of type "
-                             f"{type(doc).__name__}: {doc!r:.40}")
+            raise ValueError(
+                f"{name} must be a list of str; item {i} is of type "
+                f"{type(doc).__name__}: {doc!r:.40}"
+            )
     return docs
 
 
@@ -70,7 +73,11 @@ def vectorize_text(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer)) or vocab_size < 2:
+    if (
+        isinstance(vocab_size, bool)
+        or not isinstance(vocab_size, (int, np.integer))
+        or vocab_size < 2
+    ):
         raise ValueError(f"vocab_size must be an int >= 2, got {vocab_size!r}")
     vocab_size = int(vocab_size)
     batch_size = check_positive_int("batch_size", batch_size)  # TF's own error named no argument
@@ -98,9 +105,7 @@ def vectorize_text(
         if not len(docs):
             return out
         ds = tf.data.Dataset.from_tensor_slices(docs).batch(batch_size)
-        ds = ds.map(layer, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-            tf.data.AUTOTUNE
-        )
+        ds = ds.map(layer, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         i = 0
         for b in ds:
             b = np.asarray(b, dtype=np.float32)[:, first:]
