@@ -33,9 +33,9 @@ from keras_ae.datasets.images import (
     read_idx,
 )
 from keras_ae.datasets.newsgroups import load_20newsgroups, strip_newsgroup_header
-from keras_ae.datasets.pipeline import array_dataset, preprocess
+from keras_ae.datasets.pipeline import preprocess
 from keras_ae.datasets.reuters import load_reuters21578, multi_hot
-from keras_ae.datasets.sources import fit_scaler, load, make_dataset
+from keras_ae.datasets.sources import array_dataset, fit_scaler, load, make_dataset
 from keras_ae.datasets.table import FeatureScaler
 from keras_ae.datasets.tabular import load_ecg5000, load_satimage
 from keras_ae.datasets.text import vectorize_text

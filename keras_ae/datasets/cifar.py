@@ -22,12 +22,23 @@ from keras_ae.datasets._paths import (
     keras_cache_dir,
     locate,
 )
+from keras_ae.datasets.folder import read_image_folder
 
 KEY = "cifar10_jpeg/cifar-10-images.tar.gz"
 ROOT = "cifar-10-images"
 #: Label order: sorted folder names, which is also the official CIFAR-10 order.
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-                   "ship", "truck")
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 
 def _safe_members(tar, path):
@@ -37,11 +48,17 @@ def _safe_members(tar, path):
     members = tar.getmembers()
     for m in members:
         parts = PurePosixPath(m.name).parts
-        if (m.name.startswith("/") or ".." in parts or not parts or parts[0] != ROOT
-                or not (m.isfile() or m.isdir())):
+        if (
+            m.name.startswith("/")
+            or ".." in parts
+            or not parts
+            or parts[0] != ROOT
+            or not (m.isfile() or m.isdir())
+        ):
             raise DatasetError(
                 f"{path}: unexpected member {m.name!r} (type {m.type!r}); expected only files "
-                f"and folders under {ROOT}/. The file is not the CIFAR-10 (JPEG) tarball.")
+                f"and folders under {ROOT}/. The file is not the CIFAR-10 (JPEG) tarball."
+            )
     return members
 
 
@@ -93,17 +110,19 @@ def load_cifar10_jpeg(data_dir=None, download=False):
     Example:
         >>> (x_train, y_train), (x_test, y_test) = load_cifar10_jpeg("../shared/data")
     """
-    from keras_ae.datasets.sources import read_image_folder
-
     if check_flag("download", download):
-        raise ValueError("download=True: CIFAR-10 (JPEG) has no publisher URL; place "
-                         f"{KEY} in data_dir or KERAS_AE_DATA_DIR")
+        raise ValueError(
+            "download=True: CIFAR-10 (JPEG) has no publisher URL; place "
+            f"{KEY} in data_dir or KERAS_AE_DATA_DIR"
+        )
     root = extracted_cifar10_jpeg(data_dir)
     out = []
     for split in ("train", "test"):
         x, y, names = read_image_folder(root / split, color_mode="rgb")
         if tuple(names) != CIFAR10_CLASSES or x.shape[1:] != (32, 32, 3):
-            raise DatasetError(f"{root / split}: classes {names}, images {x.shape[1:]}; expected "
-                               f"{CIFAR10_CLASSES} of 32x32x3")
+            raise DatasetError(
+                f"{root / split}: classes {names}, images {x.shape[1:]}; expected "
+                f"{CIFAR10_CLASSES} of 32x32x3"
+            )
         out.append((x, y.astype(np.uint8)))
     return tuple(out)

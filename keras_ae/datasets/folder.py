@@ -6,16 +6,22 @@ its size, so that an unreadable or truncated file and mixed sizes are errors
 naming the files before training starts, not a crash mid-epoch. The check is
 remembered for as long as no file changes (same paths, sizes and mtimes).
 Training then streams: ``file list -> shuffle -> map(read + decode + resize,
-AUTOTUNE) -> batch -> prefetch``, never the whole folder in memory.
+AUTOTUNE) -> batch -> prefetch``, never the whole folder in memory. This module
+owns the ``"images:DIR"`` source end to end: listing, split folders and the
+validation hold-out (`folder_stream`), the image options (``image_size``,
+``color_mode``), and `read_image_folder` for loaders that want arrays.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.datasets._paths import DatasetError, DatasetNotFoundError
+from keras_ae.datasets._paths import DatasetError, DatasetNotFoundError, check_flag
+from keras_ae.datasets.pipeline import holdout
+from keras_ae.utils.validation import check_positive_int
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 COLOR_MODES = {"rgb": 3, "grayscale": 1}
@@ -78,8 +84,7 @@ def _decode(contents, channels):
     """uint8 (h, w, channels) of any supported format (a GIF's first frame)."""
     image = tf.io.decode_image(contents, channels=3, expand_animations=False)
     if channels == 1:
-        image = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))),
-                        tf.uint8)
+        image = tf.cast(tf.round(tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))), tf.uint8)
     image.set_shape([None, None, channels])
     return image
 
@@ -110,9 +115,15 @@ def check_images(listing, channels, on_bad_image):
     key = listing.fingerprint
     if key not in _CHECKED:
         paths = tf.data.Dataset.from_tensor_slices(listing.paths)
-        shapes = (paths.map(lambda p: (p, tf.shape(_decode(tf.io.read_file(p), channels))[:2]),
-                            num_parallel_calls=tf.data.AUTOTUNE)
-                  .ignore_errors().batch(4096).prefetch(2))
+        shapes = (
+            paths.map(
+                lambda p: (p, tf.shape(_decode(tf.io.read_file(p), channels))[:2]),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+            .ignore_errors()
+            .batch(4096)
+            .prefetch(2)
+        )
         ok, sizes = [], []
         for p, s in shapes.as_numpy_iterator():
             ok.extend(os.fsdecode(x) for x in p)
@@ -137,8 +148,11 @@ def check_images(listing, channels, on_bad_image):
             raise DatasetError(
                 f"images: {bad[0]} is not a readable image ({reason}); "
                 f"{len(bad)} of {len(listing)} files are unreadable or truncated"
-                + (" (every one)" if not mask.sum() else
-                   '. Remove or replace them, or pass on_bad_image="skip" to leave them out')
+                + (
+                    " (every one)"
+                    if not mask.sum()
+                    else '. Remove or replace them, or pass on_bad_image="skip" to leave them out'
+                )
             )
     return mask, sizes
 
@@ -157,8 +171,7 @@ def common_size(paths, sizes):
     return int(first[0]), int(first[1])
 
 
-def image_stream(paths, labels, channels, image_size, crop_to_aspect_ratio, shuffle, seed,
-                 cache):
+def image_stream(paths, labels, channels, image_size, crop_to_aspect_ratio, shuffle, seed, cache):
     """Unbatched (image[, label]) dataset: uint8 images, or float [0, 255] when resized."""
     items = (paths, labels) if labels is not None else paths
     ds = tf.data.Dataset.from_tensor_slices(items)
@@ -180,3 +193,121 @@ def image_stream(paths, labels, channels, image_size, crop_to_aspect_ratio, shuf
         if shuffle:
             ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     return ds
+
+
+def color_channels(color_mode, default):
+    """Channels `color_mode` asks for ("rgb" 3, "grayscale" 1); `default` for None."""
+    if color_mode is None:
+        return default
+    if color_mode not in COLOR_MODES:
+        raise ValueError(f'color_mode must be "rgb", "grayscale" or None, got {color_mode!r}')
+    return COLOR_MODES[color_mode]
+
+
+def check_image_size(image_size):
+    """`image_size` as (height, width) of positive ints (one int: a square), or None."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    try:
+        h, w = image_size
+        return check_positive_int("image_size[0]", h), check_positive_int("image_size[1]", w)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"image_size must be (height, width) of positive ints or one int, got {image_size!r}"
+        ) from None
+
+
+def _split_files(directory, split, validation_split, with_labels, opts):
+    """Checked (paths, labels, class names, sizes) of the `split` of an image folder."""
+    if opts["on_bad_image"] not in ("raise", "skip"):
+        raise ValueError(f'on_bad_image must be "raise" or "skip", got {opts["on_bad_image"]!r}')
+    root, has_splits = split_folder(directory, split)
+    if root is None and split == "validation":  # train/ but no validation/: hold out
+        root, _ = split_folder(directory, "train")
+    elif root is None:
+        raise DatasetNotFoundError(
+            f"images: {directory} has train/ but no {split}/ folder (expected {directory}/"
+            f"{split}/, the layout train/ and test/ with classes inside)"
+        )
+    elif split == "test" and not has_splits:
+        raise ValueError(
+            f"split='test': {directory} has no train/ and test/ folders; pass "
+            "the test images' own folder as the source, or use "
+            "split='validation' with validation_split"
+        )
+    held = split == "validation" and not (Path(directory) / "validation").is_dir()
+    listing = Listing(root)
+    if with_labels and listing.labels is None:
+        raise ValueError(
+            f"with_labels=True: {root} has no class sub-folders (expected "
+            "<class>/<image> files, each image one level down)"
+        )
+    channels = color_channels(opts["color_mode"], 3)
+    mask, sizes = check_images(listing, channels, opts["on_bad_image"])
+    paths = np.array(listing.paths)
+    labels = listing.labels
+    index = (
+        holdout(len(paths), validation_split, split if held else "train", root)
+        if held or (validation_split is not None and split == "train")
+        else np.arange(len(paths))
+    )
+    index = index[mask[index]]  # unreadable files left out (on_bad_image="skip")
+    skipped = int((~mask).sum())
+    if skipped:
+        print(
+            f"images: skipped {skipped} unreadable file(s) of {len(mask)} in {root} "
+            '(on_bad_image="skip")',
+            file=sys.stderr,
+        )
+    return (
+        paths[index],
+        None if labels is None else labels[index],
+        listing.class_names,
+        sizes[index],
+        channels,
+    )
+
+
+def folder_stream(directory, split, validation_split, with_labels, opts, shuffle, seed, cache):
+    """Unbatched images (and labels) of the `split` of an image folder, and their
+    (h, w, channels); ``opts`` holds the image options and ``on_bad_image``."""
+    paths, labels, names, sizes, channels = _split_files(
+        directory, split, validation_split, with_labels, opts
+    )
+    if not len(paths):
+        raise DatasetError(f"images: no readable image left in {directory} for split {split!r}")
+    target = check_image_size(opts["image_size"])  # None: keep the one common size
+    size = common_size(paths, sizes) if target is None else target
+    crop = check_flag("crop_to_aspect_ratio", opts["crop_to_aspect_ratio"])
+    ds = image_stream(
+        list(paths), labels if with_labels else None, channels, target, crop, shuffle, seed, cache
+    )
+    ds.class_names = names
+    return ds, (*size, channels)
+
+
+def read_image_folder(
+    directory, image_size=None, color_mode="rgb", crop_to_aspect_ratio=False, on_bad_image="raise"
+):
+    """Every image of a folder as uint8 ``(x (n, h, w, c), labels or None, class names)``,
+    in sorted file order (the loaders' form; `load` gives float32 in [0, 1])."""
+    opts = {
+        "image_size": image_size,
+        "color_mode": color_mode,
+        "crop_to_aspect_ratio": crop_to_aspect_ratio,
+        "on_bad_image": on_bad_image,
+    }
+    listing = Listing(directory)
+    ds, shape = folder_stream(
+        directory, "train", None, listing.labels is not None, opts, False, None, False
+    )
+    if listing.labels is None:
+        ds = ds.map(lambda x: (x, 0))
+    xs, ys = [], []
+    for xb, yb in ds.batch(2048).prefetch(2).as_numpy_iterator():
+        xs.append(np.clip(np.round(xb), 0, 255).astype(np.uint8) if xb.dtype != np.uint8 else xb)
+        ys.append(yb)
+    x = np.concatenate(xs)
+    return x, (np.concatenate(ys) if listing.labels is not None else None), ds.class_names

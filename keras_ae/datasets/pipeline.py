@@ -1,4 +1,14 @@
-"""tf.data input pipelines and eager preprocessing for image arrays."""
+"""The transform every source ends with, and the array pipeline.
+
+Owns what a batch becomes (divide to [0, 1] intensities, binarize, scale,
+flatten or add a channel axis: `check_transform` checks those arguments once,
+`finish_batches` applies them per batch, vectorized, then prefetches), the
+tf.data pipeline over an in-memory array (`array_batches`), its eager twin
+`preprocess`, and the one rule every source holds validation samples out by
+(`holdout`).
+"""
+
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -11,19 +21,28 @@ BINARIZE = (None, "static", "dynamic")
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
-def _check(scale, binarize, flatten, channels, threshold):
+class Transform(NamedTuple):
+    """What every batch becomes (see `make_dataset`), checked by `check_transform`."""
+
+    scale: str | None
+    binarize: str | None
+    threshold: float
+    flatten: bool
+    channels: bool
+
+
+def check_transform(scale, binarize, flatten, channels, threshold):
+    """The `Transform` these arguments ask for, else a ValueError naming the bad one."""
     if scale not in SCALES:
-        raise ValueError(
-            f'scale must be one of "unit", "symmetric" or None, got {scale!r}'
-        )
+        raise ValueError(f'scale must be one of "unit", "symmetric" or None, got {scale!r}')
     if binarize not in BINARIZE:
-        raise ValueError(
-            f'binarize must be None, "static" or "dynamic", got {binarize!r}'
-        )
-    if check_flag("flatten", flatten) & check_flag("channels", channels):  # both checked
+        raise ValueError(f'binarize must be None, "static" or "dynamic", got {binarize!r}')
+    flatten, channels = check_flag("flatten", flatten), check_flag("channels", channels)
+    if flatten and channels:
         raise ValueError("flatten=True and channels=True exclude each other; got both")
     # An intensity threshold outside [0, 1) (or NaN) binarizes every image to zeros.
-    return check_number("threshold", threshold, low=0.0, high=1.0)
+    threshold = check_number("threshold", threshold, low=0.0, high=1.0)
+    return Transform(scale, binarize, threshold, flatten, channels)
 
 
 def _images(x, fn):
@@ -37,8 +56,11 @@ def _images(x, fn):
             f"{fn}: x is complex ({x.dtype}); images are real: pass x.real or np.abs(x) "
             "(casting would drop the imaginary part)"
         )
-    if not (x.dtype == np.bool_ or np.issubdtype(x.dtype, np.integer)
-            or np.issubdtype(x.dtype, np.floating)):
+    if not (
+        x.dtype == np.bool_
+        or np.issubdtype(x.dtype, np.integer)
+        or np.issubdtype(x.dtype, np.floating)
+    ):
         raise ValueError(f"{fn}: x must have a bool, integer or float dtype, got {x.dtype}")
     if x.ndim < 2:
         raise ValueError(f"{fn}: x must be a batch of samples (N, ...), got shape {x.shape}")
@@ -109,9 +131,7 @@ def _finish(x, scale, flatten, channels, sample_rank):
     return x
 
 
-def preprocess(
-    x, scale="unit", flatten=False, channels=False, binarize=None, threshold=0.5
-):
+def preprocess(x, scale="unit", flatten=False, channels=False, binarize=None, threshold=0.5):
     """Applies `make_dataset`'s transforms eagerly to a numpy batch.
 
     Args:
@@ -138,7 +158,7 @@ def preprocess(
     Example:
         >>> x = preprocess(x_test, flatten=True)  # (10000, 784) in [0, 1]
     """
-    threshold = _check(scale, binarize, flatten, channels, threshold)
+    threshold = check_transform(scale, binarize, flatten, channels, threshold).threshold
     if binarize == "dynamic":
         raise ValueError(
             'binarize="dynamic" needs make_dataset; preprocess accepts None or "static"'
@@ -161,70 +181,34 @@ def preprocess(
     return out
 
 
-def array_dataset(
-    x,
-    y=None,
-    batch_size=128,
-    shuffle=True,
-    seed=None,
-    scale="unit",
-    flatten=False,
-    channels=False,
-    binarize=None,
-    threshold=0.5,
-    drop_remainder=False,
-    prefetch=True,
-    cache=True,
-    repeat=False,
+def array_batches(
+    x, y, transform, batch_size, shuffle, seed, drop_remainder, prefetch, cache, repeat
 ):
-    """Builds a batched `tf.data.Dataset` over an array (`make_dataset` for arrays).
+    """The batched `tf.data.Dataset` over an array that `make_dataset` gives for one
+    (its arguments, checked here, are described there).
 
     The pipeline is ``from_tensor_slices -> cache -> shuffle -> repeat ->
     batch -> map(transform) -> prefetch``: every transform runs once per
     batch, vectorized, with no per-sample Python work. The raw (uint8) array
     is what gets cached, so memory stays at one byte per pixel.
-
-    Args:
-        x: Images (N, H, W) or (N, H, W, C), usually uint8, at least one;
-            read as in `preprocess` (uint8 divided by 255, uint16 by 65535,
-            floats in [0, 1], signed integers refused unless ``scale=None``).
-        y: Optional targets/labels (finite where float), passed through
-            unchanged. When `None` the dataset yields ``x`` batches only
-            (autoencoders use ``y = x``).
-        batch_size: Samples per batch.
-        shuffle: Shuffle the whole array, afresh every epoch.
-        seed: Int seed (int64) for shuffling and dynamic binarization; the
-            same seed gives the same sequence of epochs.
-        scale: ``"unit"`` for [0, 1], ``"symmetric"`` for [-1, 1], `None`
-            for raw values as float32.
-        flatten: Yield (batch, H*W*C) vectors.
-        channels: Yield (batch, H, W, 1) for (N, H, W) input.
-        binarize: `None`; ``"static"`` thresholds the intensity once
-            (> `threshold`); ``"dynamic"`` draws a fresh Bernoulli sample with
-            the intensity as probability every epoch (Salakhutdinov & Murray,
-            2008). Binary output is {0, 1} ({-1, 1} with ``scale="symmetric"``).
-        threshold: Static binarization threshold on the [0, 1] intensity, in [0, 1).
-        drop_remainder: Drop the last partial batch (refused when no batch would be left).
-        prefetch: Prefetch with `tf.data.AUTOTUNE`.
-        cache: Cache the raw array in memory after the first epoch.
-        repeat: Repeat forever (then pass ``steps_per_epoch`` to ``fit``).
-
-    Returns:
-        A `tf.data.Dataset` yielding float32 ``x`` batches, or ``(x, y)``.
-
-    Example:
-        >>> ds = make_dataset(x_train, batch_size=256, flatten=True, seed=0)
-        >>> model.fit(ds, epochs=10)
     """
-    threshold = _check(scale, binarize, flatten, channels, threshold)
+    scale, binarize = transform.scale, transform.binarize
     shuffle, drop_remainder, prefetch, cache, repeat = (
-        check_flag(name, value) for name, value in (
-            ("shuffle", shuffle), ("drop_remainder", drop_remainder), ("prefetch", prefetch),
-            ("cache", cache), ("repeat", repeat)))
+        check_flag(name, value)
+        for name, value in (
+            ("shuffle", shuffle),
+            ("drop_remainder", drop_remainder),
+            ("prefetch", prefetch),
+            ("cache", cache),
+            ("repeat", repeat),
+        )
+    )
     seed = check_seed("seed", seed)  # 2**70 reached TF as it came
     x = _images(x, "make_dataset")
     if not len(x):
-        raise ValueError(f"make_dataset: x is empty (shape {x.shape}); expected at least one sample")
+        raise ValueError(
+            f"make_dataset: x is empty (shape {x.shape}); expected at least one sample"
+        )
     batch_size = check_positive_int("batch_size", batch_size)  # numpy integers too
     if drop_remainder and batch_size > len(x):
         raise ValueError(
@@ -237,9 +221,7 @@ def array_dataset(
         if np.ndim(y) == 0:
             raise ValueError(f"y must hold one target per sample, got {y!r:.60}")
         if len(y) != len(x):
-            raise ValueError(
-                f"x and y must have the same length, got {len(x)} and {len(y)}"
-            )
+            raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
         try:
             y_arr = np.asarray(y)
         except ValueError:  # ragged label lists: TF judges them
@@ -257,15 +239,34 @@ def array_dataset(
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return finish_batches(ds, has_y, divisor, scale, binarize, threshold, flatten, channels,
-                          sample_rank, seed, prefetch)
+    return finish_batches(ds, has_y, divisor, transform, sample_rank, seed, prefetch)
 
 
-def finish_batches(ds, has_y, divisor, scale, binarize, threshold, flatten, channels,
-                   sample_rank, seed, prefetch):
+def holdout(n, validation_split, split, what):
+    """Row indices of `split` ("train"/"validation") when a fraction of `n` is held
+    out: a fixed permutation, so the train and validation calls agree."""
+    if validation_split is None:
+        if split == "validation":
+            raise ValueError(
+                f"split='validation': {what} has no validation data of its own; "
+                "pass validation_split=0.1 (say) to hold out training rows"
+            )
+        return np.arange(n)
+    n_val = int(round(n * validation_split))
+    if not 0 < n_val < n:
+        raise ValueError(
+            f"validation_split={validation_split} of {n} samples leaves "
+            f"{n_val} for validation and {n - n_val} for training; both need one"
+        )
+    perm = np.random.default_rng(0).permutation(n)
+    return np.sort(perm[:n_val] if split == "validation" else perm[n_val:])
+
+
+def finish_batches(ds, has_y, divisor, transform, sample_rank, seed, prefetch):
     """The shared tail of every pipeline: a vectorized per-batch transform
     (divide by `divisor`, binarize, scale, flatten/channels) on the ``x`` of
     ``x`` or ``(x, y)`` batches, then prefetch."""
+    scale, binarize, threshold, flatten, channels = transform
 
     def transform(xb, noise_seed=None):
         xb = _unit(xb, divisor)
@@ -280,9 +281,7 @@ def finish_batches(ds, has_y, divisor, scale, binarize, threshold, flatten, chan
     if binarize == "dynamic":
         # One int64 pair per batch; rerandomize_each_iteration gives every
         # epoch fresh draws, repeatable for a given seed.
-        seeds = tf.data.Dataset.random(
-            seed=seed, rerandomize_each_iteration=True
-        ).batch(2)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds))
         if has_y:
             ds = ds.map(
@@ -290,13 +289,9 @@ def finish_batches(ds, has_y, divisor, scale, binarize, threshold, flatten, chan
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
         else:
-            ds = ds.map(
-                lambda b, s: transform(b, s), num_parallel_calls=tf.data.AUTOTUNE
-            )
+            ds = ds.map(lambda b, s: transform(b, s), num_parallel_calls=tf.data.AUTOTUNE)
     elif has_y:
-        ds = ds.map(
-            lambda xb, yb: (transform(xb), yb), num_parallel_calls=tf.data.AUTOTUNE
-        )
+        ds = ds.map(lambda xb, yb: (transform(xb), yb), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
     if prefetch:
