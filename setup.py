@@ -7,10 +7,15 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 # Every file of the entries and MANIFEST.json (which pins them); not the
 # training script's hidden work folders.
-ZOO_FILES = sorted(
-    str(p.relative_to(HERE / "zoo")) for p in (HERE / "zoo").rglob("*")
-    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(HERE).parts)
-) if (HERE / "zoo").is_dir() else []
+ZOO_FILES = (
+    sorted(
+        str(p.relative_to(HERE / "zoo"))
+        for p in (HERE / "zoo").rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(HERE).parts)
+    )
+    if (HERE / "zoo").is_dir()
+    else []
+)
 
 setup(
     name="keras_ae",

@@ -23,8 +23,8 @@ import inspect
 import math
 import numbers
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -50,9 +50,14 @@ def _float(x, scaled=None):
     x = ops.convert_to_tensor(x)
     dtype = keras.backend.standardize_dtype(x.dtype)
     if not (dtype.startswith(("float", "int", "uint", "bfloat")) or dtype == "bool"):
-        raise ValueError(f"x must be a batch of real numbers, got dtype {dtype}"
-                         + (": pass x.real or abs(x) if that is what you mean"
-                            if dtype.startswith("complex") else ""))
+        raise ValueError(
+            f"x must be a batch of real numbers, got dtype {dtype}"
+            + (
+                ": pass x.real or abs(x) if that is what you mean"
+                if dtype.startswith("complex")
+                else ""
+            )
+        )
     if "float" not in dtype:
         if scaled:
             raise ValueError(
@@ -65,8 +70,11 @@ def _float(x, scaled=None):
 
 
 def _check_rate(rate, name="rate"):
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Number) and not (
-            hasattr(rate, "dtype")):  # (a tensor may come from a traced step)
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, numbers.Number)
+        and not (hasattr(rate, "dtype"))
+    ):  # (a tensor may come from a traced step)
         raise ValueError(f"{name} must be a number in [0, 1), got {rate!r}")
     if isinstance(rate, numbers.Number) and not 0.0 <= rate < 1.0:  # NaN fails too
         raise ValueError(f"{name} must be in [0, 1), got {rate!r}")
@@ -92,8 +100,10 @@ def _value(name, value, dtype=None, nan=False):
         limit = float(np.finfo("float32").max)
     if not abs(value) <= limit or math.isinf(value):
         allowed = " (or NaN)" if nan else ""
-        raise ValueError(f"{name} must be a finite number{allowed} that {dtype or 'float32'} "
-                         f"holds, got {value!r}")
+        raise ValueError(
+            f"{name} must be a finite number{allowed} that {dtype or 'float32'} "
+            f"holds, got {value!r}"
+        )
     return value
 
 
@@ -149,8 +159,11 @@ def gaussian_noise(x, stddev, seed=None, clip=None):
     elif not hasattr(stddev, "dtype") or isinstance(stddev, np.ndarray):  # (a traced tensor)
         raise ValueError(f"stddev must be a finite number >= 0, got {stddev!r}")
     if clip is not None:
-        ok = (hasattr(clip, "__len__") and len(clip) == 2 and all(
-            isinstance(c, numbers.Real) and not isinstance(c, bool) for c in clip))
+        ok = (
+            hasattr(clip, "__len__")
+            and len(clip) == 2
+            and all(isinstance(c, numbers.Real) and not isinstance(c, bool) for c in clip)
+        )
         if not ok or not clip[0] <= clip[1]:
             raise ValueError(f"clip must be None or (lo, hi) numbers with lo <= hi, got {clip!r}")
     seed = _seed(seed)
@@ -159,8 +172,10 @@ def gaussian_noise(x, stddev, seed=None, clip=None):
     if clip is not None:
         y = ops.clip(y, clip[0], clip[1])
     if _eager(x) and not bool(ops.all(ops.isfinite(y))) and bool(ops.all(ops.isfinite(x))):
-        raise ValueError(f"gaussian_noise overflowed {x.dtype.name}: x plus noise of "
-                         f"stddev={stddev!r} holds values beyond its range")
+        raise ValueError(
+            f"gaussian_noise overflowed {x.dtype.name}: x plus noise of "
+            f"stddev={stddev!r} holds values beyond its range"
+        )
     return y
 
 
@@ -214,9 +229,7 @@ def _as_images(x, image_shape, fn):
     if image_shape is not None:
         image_shape = check_shape("image_shape", image_shape)
         if len(image_shape) not in (2, 3):
-            raise ValueError(
-                f"image_shape must be (H, W) or (H, W, C), got {image_shape}"
-            )
+            raise ValueError(f"image_shape must be (H, W) or (H, W, C), got {image_shape}")
         d = 1
         for dim in x.shape[1:]:
             d *= dim
@@ -287,9 +300,7 @@ def block_mask(
     cols = ops.arange(w, dtype="int32")[None, None, :]
     in_rows = ops.logical_and(rows >= top, rows < top + size)  # (N, B, H)
     in_cols = ops.logical_and(cols >= left, cols < left + size)  # (N, B, W)
-    hit = ops.logical_and(
-        in_rows[:, :, :, None], in_cols[:, :, None, :]
-    )  # (N, B, H, W)
+    hit = ops.logical_and(in_rows[:, :, :, None], in_cols[:, :, None, :])  # (N, B, H, W)
     mask = ops.cast(ops.any(hit, axis=1), x.dtype)[..., None]  # (N, H, W, 1)
     mask = mask * ops.ones_like(imgs)
     out = ops.where(mask > 0, ops.cast(value, x.dtype), imgs)
@@ -356,6 +367,8 @@ def corrupt(x, kind, seed=None, **params):
     accepted = [name for name in inspect.signature(fn).parameters if name not in ("x", "seed")]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        raise ValueError(f"the {kind!r} corruption takes the parameters {accepted}; got "
-                         f"unknown parameter(s) {unknown}")
+        raise ValueError(
+            f"the {kind!r} corruption takes the parameters {accepted}; got "
+            f"unknown parameter(s) {unknown}"
+        )
     return fn(x, seed=seed, **{**DEFAULTS[kind], **params})

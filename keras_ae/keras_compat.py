@@ -104,8 +104,10 @@ def set_per_channel_dense(converter, enabled):
     if not hasattr(converter, name):
         import tensorflow as tf
 
-        raise RuntimeError(f"TensorFlow {tf.__version__}'s TFLite converter has no {name}: "
-                           "keras_ae's int8 export needs TensorFlow >= 2.17")
+        raise RuntimeError(
+            f"TensorFlow {tf.__version__}'s TFLite converter has no {name}: "
+            "keras_ae's int8 export needs TensorFlow >= 2.17"
+        )
     setattr(converter, name, not enabled)
 
 

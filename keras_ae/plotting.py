@@ -7,7 +7,8 @@ the path it is given, atomically, and returns that path.
 
 Example:
     >>> from keras_ae import plotting
-    >>> plotting.save_reconstructions(x[:10], model.reconstruct(x[:10]), "recon.png")  # doctest: +SKIP
+    >>> x_hat = model.reconstruct(x[:10])  # doctest: +SKIP
+    >>> plotting.save_reconstructions(x[:10], x_hat, "recon.png")  # doctest: +SKIP
 """
 
 import math
@@ -27,10 +28,15 @@ def _images(x, image_shape=None):
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
     if x.ndim == 2:
-        if image_shape is not None and (np.ndim(image_shape) != 1 or len(image_shape) != 2
-                                        or math.prod(image_shape) != x.shape[1]):
-            raise ValueError(f"image_shape must be (H, W) with H * W = {x.shape[1]} features, "
-                             f"got {image_shape!r}")
+        if image_shape is not None and (
+            np.ndim(image_shape) != 1
+            or len(image_shape) != 2
+            or math.prod(image_shape) != x.shape[1]
+        ):
+            raise ValueError(
+                f"image_shape must be (H, W) with H * W = {x.shape[1]} features, "
+                f"got {image_shape!r}"
+            )
         if image_shape is None:
             side = int(round(math.sqrt(x.shape[1])))
             if side * side != x.shape[1]:
@@ -74,8 +80,9 @@ def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
     tiles = np.full((rows * cols, h + pad, w + pad), value, dtype=np.float32)
     tiles[:n, :h, :w] = x
     grid = tiles.reshape(rows, cols, h + pad, w + pad).transpose(0, 2, 1, 3)
-    return grid.reshape(rows * (h + pad), cols * (w + pad))[: rows * (h + pad) - pad,
-                                                           : cols * (w + pad) - pad]
+    return grid.reshape(rows * (h + pad), cols * (w + pad))[
+        : rows * (h + pad) - pad, : cols * (w + pad) - pad
+    ]
 
 
 def save_figure(fig, path, dpi=None):
@@ -87,8 +94,9 @@ def save_figure(fig, path, dpi=None):
     path = Path(path)
     with atomic_output(path) as staged:
         # An explicit format, so matplotlib never appends a suffix of its own.
-        fig.savefig(staged, format=path.suffix[1:].lower() or "png", dpi=dpi or fig.dpi,
-                    bbox_inches="tight")
+        fig.savefig(
+            staged, format=path.suffix[1:].lower() or "png", dpi=dpi or fig.dpi, bbox_inches="tight"
+        )
     return path
 
 
@@ -115,8 +123,10 @@ def save_rows(rows, labels, path, title=None, vmin=0.0, vmax=1.0):
         vmin, vmax: the grey-level range shown.
     """
     if len(labels) != len(rows) or not len(rows):
-        raise ValueError(f"save_rows needs rows and one label per row: got {len(rows)} rows "
-                         f"and {len(labels)} labels {list(labels)}")
+        raise ValueError(
+            f"save_rows needs rows and one label per row: got {len(rows)} rows "
+            f"and {len(labels)} labels {list(labels)}"
+        )
     lengths = [len(row) for row in rows]
     if len(set(lengths)) > 1:  # a shorter row left its images under the wrong ones
         raise ValueError(f"save_rows needs rows of equal length, got {lengths}")
@@ -130,16 +140,18 @@ def save_rows(rows, labels, path, title=None, vmin=0.0, vmax=1.0):
     return save_figure(fig, path)
 
 
-def save_reconstructions(x, x_hat, path, title="test images (top) and reconstructions (bottom)",
-                         vmin=0.0, vmax=1.0):
+def save_reconstructions(
+    x, x_hat, path, title="test images (top) and reconstructions (bottom)", vmin=0.0, vmax=1.0
+):
     """Writes test images above their reconstructions."""
     return save_rows([x, x_hat], ["input", "output"], path, title=title, vmin=vmin, vmax=vmax)
 
 
 def save_denoising(clean, noisy, denoised, path, title="dropout-mask denoising"):
     """Writes clean / corrupted / denoised rows."""
-    return save_rows([clean, noisy, denoised], ["clean", "corrupted", "denoised"], path,
-                     title=title)
+    return save_rows(
+        [clean, noisy, denoised], ["clean", "corrupted", "denoised"], path, title=title
+    )
 
 
 def save_kernels(kernel, path, image_shape=(28, 28), cols=None, scale=1):
@@ -182,7 +194,8 @@ def save_grid_png(grid, path, scale=1):
     path = Path(path)
     with atomic_output(path) as staged:
         Image.fromarray(np.round(grid * 255).astype(np.uint8), mode="L").save(
-            staged, format="PNG", optimize=True)
+            staged, format="PNG", optimize=True
+        )
     return path
 
 
@@ -206,12 +219,16 @@ def manifold(model, n=20, extent=0.95):
         `(images, z)` with images (n*n, ...) in grid order (rows: z2 high to low).
     """
     if getattr(model, "latent_dim", None) != 2:
-        raise ValueError("a 2-D manifold needs a model with latent_dim=2, got "
-                         f"{getattr(model, 'latent_dim', type(model).__name__)!r}")
+        raise ValueError(
+            "a 2-D manifold needs a model with latent_dim=2, got "
+            f"{getattr(model, 'latent_dim', type(model).__name__)!r}"
+        )
     n = check_positive_int("n", n)
     if not 0.5 < extent < 1.0:
-        raise ValueError("extent must be in (0.5, 1): the grid spans the [1 - extent, extent] "
-                         f"quantiles of N(0, 1); got {extent!r}")
+        raise ValueError(
+            "extent must be in (0.5, 1): the grid spans the [1 - extent, extent] "
+            f"quantiles of N(0, 1); got {extent!r}"
+        )
     values = [NormalDist().inv_cdf(q) for q in np.linspace(1.0 - extent, extent, n)]
     z = np.array([[z1, z2] for z2 in values[::-1] for z1 in values], dtype=np.float32)
     return model.decode(z), z
@@ -243,13 +260,19 @@ def interpolate(model, a, b, steps=10):
         pair = pair.reshape((2,) + tuple(model_shape))  # (28, 28) images for a (784,) model too
     za, zb = model.encode(pair)
     zshape = (steps,) + (1,) * za.ndim
-    latent = model.decode(((1 - t.reshape(zshape)) * za[None] + t.reshape(zshape) * zb[None])
-                          .astype(np.float32))
+    latent = model.decode(
+        ((1 - t.reshape(zshape)) * za[None] + t.reshape(zshape) * zb[None]).astype(np.float32)
+    )
     return pixel, latent
 
 
-def save_interpolation(model, pairs, path, steps=10,
-                       title="pixel-space (odd rows) vs latent-space (even rows) interpolation"):
+def save_interpolation(
+    model,
+    pairs,
+    path,
+    steps=10,
+    title="pixel-space (odd rows) vs latent-space (even rows) interpolation",
+):
     """Writes, for each image pair, the pixel blend above the latent blend."""
     rows, labels = [], []
     for i, (a, b) in enumerate(pairs):
@@ -279,12 +302,19 @@ def save_codes(z, labels, path, title="test codes (first two dimensions)"):
     else:
         labels = np.asarray(labels).reshape(-1)
         if len(labels) != len(z):
-            raise ValueError(f"labels must hold one class per code ({len(z)}), got "
-                             f"{len(labels)}")
+            raise ValueError(f"labels must hold one class per code ({len(z)}), got {len(labels)}")
         classes, index = np.unique(labels, return_inverse=True)
-        points = ax.scatter(z[:, 0], z[:, 1], c=index, s=2, vmin=-0.5, vmax=len(classes) - 0.5,
-                            cmap=_class_colours(len(classes)))
+        points = ax.scatter(
+            z[:, 0],
+            z[:, 1],
+            c=index,
+            s=2,
+            vmin=-0.5,
+            vmax=len(classes) - 0.5,
+            cmap=_class_colours(len(classes)),
+        )
         fig.colorbar(points, ax=ax, ticks=range(len(classes))).ax.set_yticklabels(
-            [str(c) for c in classes])
+            [str(c) for c in classes]
+        )
     ax.set_title(title, fontsize=9)
     return save_figure(fig, path)

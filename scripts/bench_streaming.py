@@ -53,13 +53,12 @@ def generate(root, count, size, seed=0):
     rectangle of random colour; returns bytes written. Encoded in parallel by tf.data."""
 
     def make(i):
-        g = tf.random.stateless_uniform([size, size, 3], seed=[seed, i], maxval=256,
-                                        dtype=tf.int32)
-        box = tf.random.stateless_uniform([4], seed=[seed + 1, i], maxval=size // 2,
-                                          dtype=tf.int32)
+        g = tf.random.stateless_uniform([size, size, 3], seed=[seed, i], maxval=256, dtype=tf.int32)
+        box = tf.random.stateless_uniform([4], seed=[seed + 1, i], maxval=size // 2, dtype=tf.int32)
         yy, xx = tf.meshgrid(tf.range(size), tf.range(size), indexing="ij")
-        inside = ((yy >= box[0]) & (yy < box[0] + box[2]) & (xx >= box[1])
-                  & (xx < box[1] + box[3]))[..., None]
+        inside = (
+            (yy >= box[0]) & (yy < box[0] + box[2]) & (xx >= box[1]) & (xx < box[1] + box[3])
+        )[..., None]
         colour = tf.random.stateless_uniform([3], seed=[seed + 2, i], maxval=256, dtype=tf.int32)
         image = tf.where(inside, colour, g)
         return tf.io.encode_png(tf.cast(image, tf.uint8))
@@ -115,16 +114,27 @@ def streaming(args):
         stream_peak = peak_rss_gb()
         print(f"streaming: {stream_sps:.1f} samples/s, peak RSS {stream_peak:.2f} GB", flush=True)
         parts = sorted(work.iterdir())[: max(1, args.memory_count // PER_FOLDER)]
-        x = np.concatenate([(datasets.load(f"images:{p}") * 255).round().astype(np.uint8)
-                            for p in parts])[: args.memory_count]
+        x = np.concatenate(
+            [(datasets.load(f"images:{p}") * 255).round().astype(np.uint8) for p in parts]
+        )[: args.memory_count]
         mem_ds = datasets.make_dataset(x, batch_size=args.batch_size, seed=0)
         model.fit(mem_ds.take(2), epochs=1, verbose=0, shuffle=False)
         mem_sps, mem_loss = timed_fit(model, mem_ds, len(x))
         print(f"in memory: {mem_sps:.1f} samples/s on {len(x)}", flush=True)
-        return dict(count=args.count, gb=nbytes / 1e9, gen_s=gen_s, check_s=check_s,
-                    rss_before=rss_before, stream_peak=stream_peak, stream_sps=stream_sps,
-                    stream_loss=stream_loss, mem_n=len(x), mem_sps=mem_sps, mem_loss=mem_loss,
-                    mem_gb=x.nbytes / 1e9)
+        return dict(
+            count=args.count,
+            gb=nbytes / 1e9,
+            gen_s=gen_s,
+            check_s=check_s,
+            rss_before=rss_before,
+            stream_peak=stream_peak,
+            stream_sps=stream_sps,
+            stream_loss=stream_loss,
+            mem_n=len(x),
+            mem_sps=mem_sps,
+            mem_loss=mem_loss,
+            mem_gb=x.nbytes / 1e9,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -150,8 +160,14 @@ def input_speed(args):
     train = datasets.make_dataset(x[: args.train_count], **kw)
     model.fit(train.take(2), epochs=1, verbose=0, shuffle=False)
     fit_sps, loss = timed_fit(model, train, min(len(x), args.train_count))
-    return dict(folder_sps=folder_sps, tfds_sps=tfds_sps, fit_sps=fit_sps, fit_loss=loss,
-                check_s=check_s, train_count=min(len(x), args.train_count))
+    return dict(
+        folder_sps=folder_sps,
+        tfds_sps=tfds_sps,
+        fit_sps=fit_sps,
+        fit_loss=loss,
+        check_s=check_s,
+        train_count=min(len(x), args.train_count),
+    )
 
 
 def main(argv=None):
@@ -165,10 +181,15 @@ def main(argv=None):
     p.add_argument("--train-count", type=int, default=10_000, help="32x32 images trained on")
     p.add_argument("--data-dir", default=os.environ.get("KERAS_AE_DATA_DIR"))
     p.add_argument("--allow-small", action="store_true", help="for a quick try under 2 GB")
-    p.add_argument("--skip-streaming", action="store_true",
-                   help="reuse the streaming figures saved in --streaming-json by an earlier run")
-    p.add_argument("--streaming-json", default=str(ROOT / "docs" / "benchmarks" /
-                                                   "input_sources_streaming.json"))
+    p.add_argument(
+        "--skip-streaming",
+        action="store_true",
+        help="reuse the streaming figures saved in --streaming-json by an earlier run",
+    )
+    p.add_argument(
+        "--streaming-json",
+        default=str(ROOT / "docs" / "benchmarks" / "input_sources_streaming.json"),
+    )
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "input_sources.md"))
     args = p.parse_args(argv)
 
@@ -183,9 +204,11 @@ def main(argv=None):
     speed = input_speed(args)
     print(speed, flush=True)
     gpus = tf.config.list_physical_devices("GPU")
-    machine = (f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, "
-               f"{f'{len(gpus)} GPU' if gpus else 'CPU only'}; TensorFlow {tf.__version__}, "
-               f"Keras {keras.__version__}; shared with other jobs, so absolute figures are rough.")
+    machine = (
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores visible, "
+        f"{f'{len(gpus)} GPU' if gpus else 'CPU only'}; TensorFlow {tf.__version__}, "
+        f"Keras {keras.__version__}; shared with other jobs, so absolute figures are rough."
+    )
     lines = [
         "# Image sources: streaming memory and input speed",
         "",
@@ -202,13 +225,20 @@ def main(argv=None):
             f"{s['count']:,} generated 128x128 RGB PNGs (noise with a flat rectangle), "
             f"{s['gb']:.2f} GB on disk, generated in {s['gen_s']:.0f} s and deleted after. "
             f"`ConvAutoencoder(input_shape=(128, 128, 3), latent_dim=64, filters=({f}))`, "
-            f"batch {args.batch_size}, one epoch, `make_dataset(\"images:DIR\")` (file list -> "
+            f'batch {args.batch_size}, one epoch, `make_dataset("images:DIR")` (file list -> '
             "shuffle -> map(read + decode, AUTOTUNE) -> batch -> prefetch). The up-front "
             "check that decodes every file once (unreadable files, sizes) took "
             f"{s['check_s']:.0f} s.",
             "",
-            *([f"Streaming figures from an earlier run (`--skip-streaming` reused "
-                f"`{Path(args.streaming_json).name}`).", ""] if args.skip_streaming else []),
+            *(
+                [
+                    f"Streaming figures from an earlier run (`--skip-streaming` reused "
+                    f"`{Path(args.streaming_json).name}`).",
+                    "",
+                ]
+                if args.skip_streaming
+                else []
+            ),
             "| what | value |",
             "|---|---:|",
             f"| peak resident memory of the process after the streamed epoch (ru_maxrss) | "
@@ -232,9 +262,9 @@ def main(argv=None):
         "",
         "| what | samples/s | / training |",
         "|---|---:|---:|",
-        f"| `make_dataset(\"cifar10_jpeg\")` (image-folder code, streamed) | "
+        f'| `make_dataset("cifar10_jpeg")` (image-folder code, streamed) | '
         f"{speed['folder_sps']:,.0f} | **{speed['folder_sps'] / speed['fit_sps']:.1f}x** |",
-        f"| `make_dataset(tfds.folder_dataset.ImageFolder(dir), split=\"train\")` (tfds) | "
+        f'| `make_dataset(tfds.folder_dataset.ImageFolder(dir), split="train")` (tfds) | '
         f"{speed['tfds_sps']:,.0f} | **{speed['tfds_sps'] / speed['fit_sps']:.1f}x** |",
         f"| conv AE training (`fit`, final loss {speed['fit_loss']:.1f}) | "
         f"{speed['fit_sps']:,.0f} | 1.0x |",

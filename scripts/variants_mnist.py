@@ -46,23 +46,33 @@ def main():
 
     variants = {
         "Autoencoder (784-d-784, linear code)": lambda: models.Autoencoder(
-            input_shape=(784,), latent_dim=d),
-        "TiedAutoencoder (linear)": lambda: models.TiedAutoencoder(input_shape=(784,), latent_dim=d),
+            input_shape=(784,), latent_dim=d
+        ),
+        "TiedAutoencoder (linear)": lambda: models.TiedAutoencoder(
+            input_shape=(784,), latent_dim=d
+        ),
         "DeepAutoencoder (784-512-256-d)": lambda: models.DeepAutoencoder(
-            input_shape=(784,), latent_dim=d),
+            input_shape=(784,), latent_dim=d
+        ),
         "ConvAutoencoder (32-64 filters)": lambda: models.ConvAutoencoder(
-            input_shape=(28, 28, 1), latent_dim=d),
+            input_shape=(28, 28, 1), latent_dim=d
+        ),
         "SparseAutoencoder (kl, rho 0.05)": lambda: models.SparseAutoencoder(
-            input_shape=(784,), latent_dim=d, mode="kl"),
+            input_shape=(784,), latent_dim=d, mode="kl"
+        ),
         "SparseAutoencoder (l1)": lambda: models.SparseAutoencoder(
-            input_shape=(784,), latent_dim=d, mode="l1"),
+            input_shape=(784,), latent_dim=d, mode="l1"
+        ),
         "DenoisingAutoencoder (dropout 0.5)": lambda: models.DenoisingAutoencoder(
-            input_shape=(784,), latent_dim=d, hidden_units=(512, 256)),
+            input_shape=(784,), latent_dim=d, hidden_units=(512, 256)
+        ),
         "ContractiveAutoencoder (sigmoid)": lambda: models.ContractiveAutoencoder(
-            input_shape=(784,), latent_dim=d),
+            input_shape=(784,), latent_dim=d
+        ),
         "VAE (Bernoulli, 784-512-256-d)": lambda: models.VAE(input_shape=(784,), latent_dim=d),
         "SemanticHashingAE (d bits)": lambda: models.SemanticHashingAE(
-            input_shape=(784,), latent_dim=d),
+            input_shape=(784,), latent_dim=d
+        ),
     }
     rows = []
     for name, make in variants.items():
@@ -84,8 +94,10 @@ def main():
             elbo = -model.evaluate(binary, batch_size=500, verbose=0, return_dict=True)["loss"]
             extra = f"test ELBO {elbo:.2f} nats (static binarization)"
         rows.append((name, model.count_params(), mse, mse / pca_mse, seconds, extra))
-        print(f"{name:42s} mse={mse:.5f} ({mse / pca_mse:.2f}x PCA) {seconds:.0f}s {extra}",
-              flush=True)
+        print(
+            f"{name:42s} mse={mse:.5f} ({mse / pca_mse:.2f}x PCA) {seconds:.0f}s {extra}",
+            flush=True,
+        )
 
     lines = [
         "# Every variant after a short MNIST training, next to PCA",
@@ -102,7 +114,9 @@ def main():
         "|---|---:|---:|---:|---:|---|",
     ]
     for name, params, mse, ratio, seconds, extra in rows:
-        lines.append(f"| {name} | {params:,} | {mse:.5f} | {ratio:.2f}x | {seconds:.0f} | {extra} |")
+        lines.append(
+            f"| {name} | {params:,} | {mse:.5f} | {ratio:.2f}x | {seconds:.0f} | {extra} |"
+        )
     lines += ["", "Regenerate: `KERAS_AE_DATA_DIR=../shared/data python scripts/variants_mnist.py`"]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")

@@ -51,8 +51,9 @@ class ContractiveAutoencoder(Autoencoder):
     def jacobian_norm(self, x, h=None):
         """Per-sample squared Frobenius norm of the Jacobian dh/dx, shape (batch,)
         (`keras_ae.losses.squared_jacobian_norm`)."""
-        return losses.squared_jacobian_norm(lambda t: self._encode(t, training=False), x,
-                                            self._closed_form_layer(), h)
+        return losses.squared_jacobian_norm(
+            lambda t: self._encode(t, training=False), x, self._closed_form_layer(), h
+        )
 
     def regularization_losses(self, x, out, training=False):
         norm = self.jacobian_norm(x, out["code"])

@@ -2,8 +2,8 @@
 
 import warnings
 
-import numpy as np
 import keras
+import numpy as np
 
 from keras_ae.models.base import Autoencoder
 
@@ -35,14 +35,13 @@ class DenoisingAutoencoder(Autoencoder):
         denoising autoencoders", ICML 2008.
     """
 
-    def __init__(self, input_shape=None, latent_dim=None, *, noise="dropout",
-                 noise_params=None, **kwargs):
+    def __init__(
+        self, input_shape=None, latent_dim=None, *, noise="dropout", noise_params=None, **kwargs
+    ):
         from keras_ae import corruption
 
         if noise not in corruption.CORRUPTIONS:
-            raise ValueError(
-                f"noise must be one of {corruption.CORRUPTIONS}, got {noise!r}"
-            )
+            raise ValueError(f"noise must be one of {corruption.CORRUPTIONS}, got {noise!r}")
         self.noise = noise
         self.noise_params = dict(noise_params or {})
         if self.noise == "block" and input_shape is not None and len(input_shape) == 1:
@@ -52,23 +51,33 @@ class DenoisingAutoencoder(Autoencoder):
         super().__init__(input_shape, latent_dim, **kwargs)
         if self.input_shape_:  # fails now, not in the first train_step, when a parameter is wrong
             try:
-                corruption.corrupt(keras.ops.zeros((1,) + self.input_shape_), self.noise,
-                                   seed=0, **self.noise_params)
+                corruption.corrupt(
+                    keras.ops.zeros((1,) + self.input_shape_),
+                    self.noise,
+                    seed=0,
+                    **self.noise_params,
+                )
             except ValueError as err:
-                raise ValueError(f"noise={noise!r}, noise_params={noise_params!r} for "
-                                 f"input_shape={self.input_shape_}: {err}") from None
+                raise ValueError(
+                    f"noise={noise!r}, noise_params={noise_params!r} for "
+                    f"input_shape={self.input_shape_}: {err}"
+                ) from None
 
     def fit(self, x=None, y=None, *args, **kwargs):
         # The plain-Keras idiom for an autoencoder, fit(x, x) or fit(x, x.copy()):
         # pairs whose input is the clean target itself.
-        same = y is not None and (y is x or (
-            isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and np.array_equal(x, y)))
+        same = y is not None and (
+            y is x
+            or (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and np.array_equal(x, y))
+        )
         if same:
             warnings.warn(
                 "fit(x, x) gives (input, target) pairs, which a DenoisingAutoencoder uses as "
                 "they are: no noise is drawn and it trains as a plain autoencoder. Call "
-                "fit(x) to train on fresh corruption, or fit(noisy, clean).", UserWarning,
-                stacklevel=2)
+                "fit(x) to train on fresh corruption, or fit(noisy, clean).",
+                UserWarning,
+                stacklevel=2,
+            )
         return super().fit(x, y, *args, **kwargs)
 
     def corrupt(self, x):

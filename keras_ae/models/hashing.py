@@ -1,7 +1,7 @@
 """Semantic hashing (Salakhutdinov & Hinton 2009): binary codes for search."""
 
-import numpy as np
 import keras
+import numpy as np
 from keras import ops
 
 from keras_ae.models.arguments import defeated_argument, is_activation
@@ -54,7 +54,8 @@ def itq_rotation(v, iterations=50, seed=0):
     check_positive_int("iterations", iterations)
     if v.ndim != 2 or len(v) < 2:
         raise ValueError(
-            f"itq_rotation needs an (n, d) array with n >= 2 rows, got shape {v.shape}")
+            f"itq_rotation needs an (n, d) array with n >= 2 rows, got shape {v.shape}"
+        )
     if not np.all(np.isfinite(v)):
         raise ValueError("itq_rotation got NaN or infinite values")
     d = v.shape[1]
@@ -102,8 +103,9 @@ class SemanticHashingAE(Autoencoder):
 
     defaults = {**Autoencoder.defaults, "hidden_units": (512,), "latent_activation": "linear"}
 
-    def __init__(self, input_shape=None, latent_dim=None, *, binarization="noise",
-                 noise_std=2.0, **kwargs):
+    def __init__(
+        self, input_shape=None, latent_dim=None, *, binarization="noise", noise_std=2.0, **kwargs
+    ):
         self.binarization = check_choice("binarization", binarization, BINARIZATIONS)
         self.noise_std = check_number("noise_std", noise_std)
         if not is_activation(kwargs.get("latent_activation"), "linear"):
@@ -118,11 +120,14 @@ class SemanticHashingAE(Autoencoder):
         super().build(input_shape)  # sets latent_dim for user-supplied networks
         if not hasattr(self, "code_rotation"):
             self.code_offset = self.add_weight(
-                shape=(self.latent_dim,), initializer="zeros", trainable=False,
-                name="code_offset")
+                shape=(self.latent_dim,), initializer="zeros", trainable=False, name="code_offset"
+            )
             self.code_rotation = self.add_weight(
-                shape=(self.latent_dim, self.latent_dim), initializer="identity",
-                trainable=False, name="code_rotation")
+                shape=(self.latent_dim, self.latent_dim),
+                initializer="identity",
+                trainable=False,
+                name="code_rotation",
+            )
 
     def load_own_variables(self, store):
         # A file saved before `fit_rotation` existed has none of the model's
@@ -212,5 +217,8 @@ class SemanticHashingAE(Autoencoder):
         return self
 
     def get_config(self):
-        return {**super().get_config(), "binarization": self.binarization,
-                "noise_std": self.noise_std}
+        return {
+            **super().get_config(),
+            "binarization": self.binarization,
+            "noise_std": self.noise_std,
+        }

@@ -34,8 +34,16 @@ class SparseAutoencoder(Autoencoder):
     loss_names = ("loss", "reconstruction_loss", "sparsity_loss")
     defaults = {**Autoencoder.defaults, "latent_activation": "sigmoid"}
 
-    def __init__(self, input_shape=None, latent_dim=None, *, mode="kl",
-                 sparsity_weight=None, rho=0.05, **kwargs):
+    def __init__(
+        self,
+        input_shape=None,
+        latent_dim=None,
+        *,
+        mode="kl",
+        sparsity_weight=None,
+        rho=0.05,
+        **kwargs,
+    ):
         self.mode = check_choice("mode", mode, SPARSITY_MODES)
         self.rho = check_number("rho", rho, 0.0, 1.0, open_low=True)
         if sparsity_weight is None:
@@ -60,5 +68,9 @@ class SparseAutoencoder(Autoencoder):
         return {"sparsity_loss": self.sparsity_weight * penalty}
 
     def get_config(self):
-        return {**super().get_config(), "mode": self.mode,
-                "sparsity_weight": self.sparsity_weight, "rho": self.rho}
+        return {
+            **super().get_config(),
+            "mode": self.mode,
+            "sparsity_weight": self.sparsity_weight,
+            "rho": self.rho,
+        }

@@ -30,13 +30,15 @@ class TiedDense(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
 
     def build(self, input_shape):
-        self.bias = self.add_weight(shape=(math.prod(self.target_shape),),
-                                    initializer="zeros", name="bias")
+        self.bias = self.add_weight(
+            shape=(math.prod(self.target_shape),), initializer="zeros", name="bias"
+        )
 
     def call(self, h):
         if len(h.shape) != 2:  # the reshape below would fold extra axes into the batch
-            raise ValueError(f"TiedDense takes codes of shape (batch, units), got shape "
-                             f"{tuple(h.shape)}")
+            raise ValueError(
+                f"TiedDense takes codes of shape (batch, units), got shape {tuple(h.shape)}"
+            )
         kernel = ops.cast(self._tied.layer.kernel, self.compute_dtype)
         x = self.activation(ops.matmul(h, ops.transpose(kernel)) + self.bias)
         return ops.reshape(x, (-1,) + self.target_shape)
@@ -73,10 +75,16 @@ class TiedAutoencoder(Autoencoder):
     def build_networks(self):
         encoder, _ = super().build_networks()
         decoder = keras.Sequential(
-            [keras.Input(shape=(self.latent_dim,)),
-             TiedDense(encoder.get_layer("code"), self.input_shape_,
-                       activation=layer_activation(self.output_activation), dtype="float32",
-                       name="tied_output")],
+            [
+                keras.Input(shape=(self.latent_dim,)),
+                TiedDense(
+                    encoder.get_layer("code"),
+                    self.input_shape_,
+                    activation=layer_activation(self.output_activation),
+                    dtype="float32",
+                    name="tied_output",
+                ),
+            ],
             name="decoder",
         )
         return encoder, decoder

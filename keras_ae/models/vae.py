@@ -3,8 +3,8 @@
 import math
 import os
 
-import numpy as np
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -73,13 +73,23 @@ class VAE(Autoencoder):
     loss_names = ("loss", "reconstruction_loss", "kl_loss")
     defaults = {**Autoencoder.defaults, "hidden_units": (512, 256)}
 
-    def __init__(self, input_shape=None, latent_dim=None, *, beta=1.0, likelihood="bernoulli",
-                 observation_std=0.1, kl_warmup_steps=0, **kwargs):
+    def __init__(
+        self,
+        input_shape=None,
+        latent_dim=None,
+        *,
+        beta=1.0,
+        likelihood="bernoulli",
+        observation_std=0.1,
+        kl_warmup_steps=0,
+        **kwargs,
+    ):
         self.likelihood = check_choice("likelihood", likelihood, LIKELIHOODS)
         beta = check_number("beta", beta)
         observation_std = check_number("observation_std", observation_std, open_low=True)
         steps_ok = isinstance(kl_warmup_steps, (int, np.integer)) and not isinstance(
-            kl_warmup_steps, bool)
+            kl_warmup_steps, bool
+        )
         if not steps_ok or kl_warmup_steps < 0:
             raise ValueError(f"kl_warmup_steps must be an integer >= 0, got {kl_warmup_steps!r}")
         self.beta = float(beta)
@@ -101,8 +111,11 @@ class VAE(Autoencoder):
                 "a VAE's code layer outputs z_mean and z_log_var, which must be unbounded: "
                 f"latent_activation must be 'linear', got {kwargs['latent_activation']!r}"
             )
-        if likelihood == "bernoulli" and kwargs.get("output_activation") is not None and not (
-                is_activation(kwargs["output_activation"], "sigmoid")):
+        if (
+            likelihood == "bernoulli"
+            and kwargs.get("output_activation") is not None
+            and not (is_activation(kwargs["output_activation"], "sigmoid"))
+        ):
             defeated_argument(
                 "with likelihood='bernoulli' the decoder outputs logits and decode applies the "
                 "sigmoid; output_activation must be left unset, got "
@@ -201,9 +214,11 @@ class VAE(Autoencoder):
         size = n * math.prod(self.input_shape_) * 4  # float32 bytes
         memory = _physical_memory()
         if memory and size > memory:
-            raise ValueError(f"sample(n={n}) would return {size / 2**30:.3g} GiB of images, more "
-                             f"than this machine's {memory / 2**30:.3g} GiB of memory: draw fewer "
-                             "(in a loop, with seed=None for fresh draws)")
+            raise ValueError(
+                f"sample(n={n}) would return {size / 2**30:.3g} GiB of images, more "
+                f"than this machine's {memory / 2**30:.3g} GiB of memory: draw fewer "
+                "(in a loop, with seed=None for fresh draws)"
+            )
         # One generator for the whole call: an int seed's first draw is
         # keras.random's for that int, as before sampling was batched.
         if seed is None or isinstance(seed, keras.random.SeedGenerator):
@@ -257,14 +272,15 @@ class VAE(Autoencoder):
                 while done < num_samples:  # a running logsumexp: memory of one chunk
                     k = min(chunk, num_samples - done)
                     part = tf.reduce_logsumexp(fn(xb, tf.constant(k)), axis=0)  # (batch,)
-                    total = part if total is None else tf.experimental.numpy.logaddexp(
-                        total, part)
+                    total = part if total is None else tf.experimental.numpy.logaddexp(total, part)
                     done += k
                 out.append(total.numpy() - math.log(num_samples))
         except tf.errors.ResourceExhaustedError:
-            raise ValueError(f"log_likelihood ran out of memory with batch_size={batch_size} and "
-                             f"chunk={chunk} ({batch_size * chunk} decoded samples at once): "
-                             "pass smaller ones") from None
+            raise ValueError(
+                f"log_likelihood ran out of memory with batch_size={batch_size} and "
+                f"chunk={chunk} ({batch_size * chunk} decoded samples at once): "
+                "pass smaller ones"
+            ) from None
         return check_output(np.concatenate(out), "log_likelihood")
 
     def _log_weights(self, x, k):
@@ -283,8 +299,12 @@ class VAE(Autoencoder):
 
     def get_config(self):
         config = super().get_config()
-        config.update(beta=self.beta, likelihood=self.likelihood,
-                      observation_std=self.observation_std, kl_warmup_steps=self.kl_warmup_steps)
+        config.update(
+            beta=self.beta,
+            likelihood=self.likelihood,
+            observation_std=self.observation_std,
+            kl_warmup_steps=self.kl_warmup_steps,
+        )
         return config
 
 

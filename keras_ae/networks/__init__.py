@@ -51,9 +51,19 @@ def _layer_args(network, hidden_units, filters, strides, code_layer, activation)
     return args
 
 
-def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=(),
-                  strides=None, code_layer="dense", activation="relu", code_activation=None,
-                  name="encoder"):
+def build_encoder(
+    network,
+    input_shape,
+    code_units,
+    *,
+    hidden_units=(),
+    filters=(),
+    strides=None,
+    code_layer="dense",
+    activation="relu",
+    code_activation=None,
+    name="encoder",
+):
     """Builds an encoder mapping `input_shape` to `code_units` values.
 
     Args:
@@ -73,17 +83,29 @@ def build_encoder(network, input_shape, code_units, *, hidden_units=(), filters=
         name: the model's name.
     """
     args = _layer_args(network, hidden_units, filters, strides, code_layer, activation)
-    return BUILDERS[network][0](input_shape, code_units, code_activation=code_activation,
-                                name=name, **args)
+    return BUILDERS[network][0](
+        input_shape, code_units, code_activation=code_activation, name=name, **args
+    )
 
 
-def build_decoder(network, code_units, output_shape, *, hidden_units=(), filters=(),
-                  strides=None, code_layer="dense", activation="relu",
-                  output_activation="sigmoid", name="decoder"):
+def build_decoder(
+    network,
+    code_units,
+    output_shape,
+    *,
+    hidden_units=(),
+    filters=(),
+    strides=None,
+    code_layer="dense",
+    activation="relu",
+    output_activation="sigmoid",
+    name="decoder",
+):
     """Builds the mirror image of `build_encoder`: `code_units` to `output_shape`."""
     args = _layer_args(network, hidden_units, filters, strides, code_layer, activation)
-    return BUILDERS[network][1](code_units, output_shape, output_activation=output_activation,
-                                name=name, **args)
+    return BUILDERS[network][1](
+        code_units, output_shape, output_activation=output_activation, name=name, **args
+    )
 
 
 __all__ = [

@@ -69,17 +69,23 @@ def code_channels(code_units, grid):
     return code_units // cells
 
 
-def code_layers(code_layer, code_units, grid, conv, *, hidden_units, activation,
-                code_activation):
+def code_layers(code_layer, code_units, grid, conv, *, hidden_units, activation, code_activation):
     """A conv encoder's last layers: a kernel-1 convolution `conv` to a spatial code
     over `grid`, flattened; or flatten -> Dense(hidden_units...) -> Dense code."""
     if code_layer == "conv":
-        return [conv(code_channels(code_units, grid), 1, activation=code_activation,
-                     name="code"), keras.layers.Flatten()]
-    hidden = [keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")
-              for i, units in enumerate(hidden_units)]
-    return [keras.layers.Flatten(), *hidden,
-            keras.layers.Dense(code_units, activation=code_activation, name="code")]
+        return [
+            conv(code_channels(code_units, grid), 1, activation=code_activation, name="code"),
+            keras.layers.Flatten(),
+        ]
+    hidden = [
+        keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")
+        for i, units in enumerate(hidden_units)
+    ]
+    return [
+        keras.layers.Flatten(),
+        *hidden,
+        keras.layers.Dense(code_units, activation=code_activation, name="code"),
+    ]
 
 
 def code_input_layers(code_layer, code_units, grid, channels, *, hidden_units, activation):
@@ -88,17 +94,28 @@ def code_input_layers(code_layer, code_units, grid, channels, *, hidden_units, a
     layers = [keras.Input(shape=(code_units,))]
     if code_layer == "conv":
         return layers + [keras.layers.Reshape(tuple(grid) + (code_channels(code_units, grid),))]
-    layers += [keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")
-               for i, units in enumerate(reversed(tuple(hidden_units)))]
+    layers += [
+        keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")
+        for i, units in enumerate(reversed(tuple(hidden_units)))
+    ]
     return layers + [
         keras.layers.Dense(math.prod(grid) * channels, activation=activation, name="project"),
         keras.layers.Reshape(tuple(grid) + (channels,)),
     ]
 
 
-def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=None,
-                       hidden_units=(), activation="relu", code_activation=None,
-                       code_layer="dense", name="encoder"):
+def build_conv_encoder(
+    input_shape,
+    code_units,
+    *,
+    filters=(32, 64),
+    strides=None,
+    hidden_units=(),
+    activation="relu",
+    code_activation=None,
+    code_layer="dense",
+    name="encoder",
+):
     """Conv2D stack -> dense code (via `hidden_units`) or 1x1-conv spatial code."""
     input_shape = tuple(input_shape)
     _check_image_shape(input_shape)
@@ -107,17 +124,33 @@ def build_conv_encoder(input_shape, code_units, *, filters=(32, 64), strides=Non
     if len(input_shape) == 2:
         layers.append(keras.layers.Reshape(input_shape + (1,)))
     for i, (f, s) in enumerate(zip(filters, strides, strict=True)):
-        layers.append(Conv2D(f, 3, strides=s, padding="same", activation=activation,
-                             name=f"conv_{i}"))
-    layers += code_layers(code_layer, code_units, code_grid(input_shape, strides), Conv2D,
-                          hidden_units=hidden_units, activation=activation,
-                          code_activation=code_activation)
+        layers.append(
+            Conv2D(f, 3, strides=s, padding="same", activation=activation, name=f"conv_{i}")
+        )
+    layers += code_layers(
+        code_layer,
+        code_units,
+        code_grid(input_shape, strides),
+        Conv2D,
+        hidden_units=hidden_units,
+        activation=activation,
+        code_activation=code_activation,
+    )
     return keras.Sequential(layers, name=name)
 
 
-def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), strides=None,
-                       hidden_units=(), activation="relu", output_activation="sigmoid",
-                       code_layer="dense", name="decoder"):
+def build_conv_decoder(
+    code_units,
+    output_shape,
+    *,
+    filters=(32, 64),
+    strides=None,
+    hidden_units=(),
+    activation="relu",
+    output_activation="sigmoid",
+    code_layer="dense",
+    name="decoder",
+):
     """Dense projection (or reshape of a spatial code) -> transposed convs -> crop -> Conv2D."""
     output_shape = tuple(output_shape)
     _check_image_shape(output_shape)
@@ -125,18 +158,38 @@ def build_conv_decoder(code_units, output_shape, *, filters=(32, 64), strides=No
     height, width = output_shape[:2]
     channels = output_shape[2] if len(output_shape) == 3 else 1
     h0, w0 = code_grid(output_shape, strides)
-    layers = code_input_layers(code_layer, code_units, (h0, w0), filters[-1],
-                               hidden_units=hidden_units, activation=activation)
+    layers = code_input_layers(
+        code_layer,
+        code_units,
+        (h0, w0),
+        filters[-1],
+        hidden_units=hidden_units,
+        activation=activation,
+    )
     for i, (f, s) in enumerate(zip(reversed(tuple(filters)), reversed(strides), strict=True)):
-        layers.append(keras.layers.Conv2DTranspose(f, 3, strides=s, padding="same",
-                                                   activation=activation, name=f"deconv_{i}"))
+        layers.append(
+            keras.layers.Conv2DTranspose(
+                f, 3, strides=s, padding="same", activation=activation, name=f"deconv_{i}"
+            )
+        )
     scale = 2 ** sum(s == 2 for s in strides)
     crop_h, crop_w = h0 * scale - height, w0 * scale - width
     if crop_h or crop_w:
-        layers.append(keras.layers.Cropping2D(((crop_h // 2, crop_h - crop_h // 2),
-                                               (crop_w // 2, crop_w - crop_w // 2))))
-    layers.append(Conv2D(channels, 3, padding="same", activation=output_activation,
-                         dtype="float32", name="output"))
+        layers.append(
+            keras.layers.Cropping2D(
+                ((crop_h // 2, crop_h - crop_h // 2), (crop_w // 2, crop_w - crop_w // 2))
+            )
+        )
+    layers.append(
+        Conv2D(
+            channels,
+            3,
+            padding="same",
+            activation=output_activation,
+            dtype="float32",
+            name="output",
+        )
+    )
     if len(output_shape) == 2:
         layers.append(keras.layers.Reshape(output_shape, dtype="float32"))
     return keras.Sequential(layers, name=name)

@@ -5,8 +5,15 @@ import math
 import keras
 
 
-def build_mlp_encoder(input_shape, code_units, *, hidden_units=(), activation="relu",
-                      code_activation=None, name="encoder"):
+def build_mlp_encoder(
+    input_shape,
+    code_units,
+    *,
+    hidden_units=(),
+    activation="relu",
+    code_activation=None,
+    name="encoder",
+):
     """`input_shape` -> flatten -> Dense(hidden_units...) -> Dense(code_units).
 
     With no hidden units this is the lecture's one-layer encoder
@@ -21,8 +28,15 @@ def build_mlp_encoder(input_shape, code_units, *, hidden_units=(), activation="r
     return keras.Sequential(layers, name=name)
 
 
-def build_mlp_decoder(code_units, output_shape, *, hidden_units=(), activation="relu",
-                      output_activation="sigmoid", name="decoder"):
+def build_mlp_decoder(
+    code_units,
+    output_shape,
+    *,
+    hidden_units=(),
+    activation="relu",
+    output_activation="sigmoid",
+    name="decoder",
+):
     """Dense(reversed hidden_units...) -> Dense(prod(output_shape)) -> reshape.
 
     The output layer computes in float32 so that a `mixed_float16` model
@@ -32,8 +46,11 @@ def build_mlp_decoder(code_units, output_shape, *, hidden_units=(), activation="
     layers = [keras.Input(shape=(code_units,))]
     for i, units in enumerate(reversed(tuple(hidden_units))):
         layers.append(keras.layers.Dense(units, activation=activation, name=f"hidden_{i}"))
-    layers.append(keras.layers.Dense(math.prod(output_shape), activation=output_activation,
-                                     dtype="float32", name="output"))
+    layers.append(
+        keras.layers.Dense(
+            math.prod(output_shape), activation=output_activation, dtype="float32", name="output"
+        )
+    )
     if len(output_shape) > 1:
         layers.append(keras.layers.Reshape(output_shape, dtype="float32"))
     return keras.Sequential(layers, name=name)

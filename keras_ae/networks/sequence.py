@@ -65,47 +65,97 @@ def code_length(steps, strides):
     return math.ceil(steps / 2 ** sum(s == 2 for s in strides))
 
 
-def build_conv1d_encoder(input_shape, code_units, *, filters=(32, 64), strides=None,
-                         hidden_units=(), activation="relu", code_activation=None,
-                         code_layer="dense", name="encoder"):
+def build_conv1d_encoder(
+    input_shape,
+    code_units,
+    *,
+    filters=(32, 64),
+    strides=None,
+    hidden_units=(),
+    activation="relu",
+    code_activation=None,
+    code_layer="dense",
+    name="encoder",
+):
     """Conv1D stack -> dense code (via `hidden_units`) or kernel-1 spatial code."""
     shape = tuple(input_shape)
     steps, _ = _sequence_shape(shape)
     strides = check_conv_args(filters, strides, code_layer, hidden_units)
     layers = _as_sequence(shape)
     for i, (f, s) in enumerate(zip(filters, strides, strict=True)):
-        layers.append(keras.layers.Conv1D(f, KERNEL_SIZE, strides=s, padding="same",
-                                          activation=activation, name=f"conv_{i}"))
-    layers += code_layers(code_layer, code_units, (code_length(steps, strides),),
-                          keras.layers.Conv1D, hidden_units=hidden_units,
-                          activation=activation, code_activation=code_activation)
+        layers.append(
+            keras.layers.Conv1D(
+                f, KERNEL_SIZE, strides=s, padding="same", activation=activation, name=f"conv_{i}"
+            )
+        )
+    layers += code_layers(
+        code_layer,
+        code_units,
+        (code_length(steps, strides),),
+        keras.layers.Conv1D,
+        hidden_units=hidden_units,
+        activation=activation,
+        code_activation=code_activation,
+    )
     return keras.Sequential(layers, name=name)
 
 
-def build_conv1d_decoder(code_units, output_shape, *, filters=(32, 64), strides=None,
-                         hidden_units=(), activation="relu", output_activation="sigmoid",
-                         code_layer="dense", name="decoder"):
+def build_conv1d_decoder(
+    code_units,
+    output_shape,
+    *,
+    filters=(32, 64),
+    strides=None,
+    hidden_units=(),
+    activation="relu",
+    output_activation="sigmoid",
+    code_layer="dense",
+    name="decoder",
+):
     """Dense projection (or reshape of a spatial code) -> transposed Conv1Ds -> crop -> Conv1D."""
     shape = tuple(output_shape)
     steps, features = _sequence_shape(shape)
     strides = check_conv_args(filters, strides, code_layer, hidden_units)
     length = code_length(steps, strides)
-    layers = code_input_layers(code_layer, code_units, (length,), filters[-1],
-                               hidden_units=hidden_units, activation=activation)
+    layers = code_input_layers(
+        code_layer,
+        code_units,
+        (length,),
+        filters[-1],
+        hidden_units=hidden_units,
+        activation=activation,
+    )
     for i, (f, s) in enumerate(zip(reversed(tuple(filters)), reversed(strides), strict=True)):
-        layers.append(keras.layers.Conv1DTranspose(f, KERNEL_SIZE, strides=s, padding="same",
-                                                   activation=activation, name=f"deconv_{i}"))
+        layers.append(
+            keras.layers.Conv1DTranspose(
+                f, KERNEL_SIZE, strides=s, padding="same", activation=activation, name=f"deconv_{i}"
+            )
+        )
     crop = length * 2 ** sum(s == 2 for s in strides) - steps
     if crop:
         layers.append(keras.layers.Cropping1D((crop // 2, crop - crop // 2)))
-    layers.append(keras.layers.Conv1D(features, KERNEL_SIZE, padding="same",
-                                      activation=output_activation, dtype="float32",
-                                      name="output"))
+    layers.append(
+        keras.layers.Conv1D(
+            features,
+            KERNEL_SIZE,
+            padding="same",
+            activation=output_activation,
+            dtype="float32",
+            name="output",
+        )
+    )
     return keras.Sequential(_to_shape(layers, shape), name=name)
 
 
-def build_lstm_encoder(input_shape, code_units, *, hidden_units=(), activation="tanh",
-                       code_activation=None, name="encoder"):
+def build_lstm_encoder(
+    input_shape,
+    code_units,
+    *,
+    hidden_units=(),
+    activation="tanh",
+    code_activation=None,
+    name="encoder",
+):
     """LSTM(hidden_units...) over the steps -> Dense(code_units) of the last output.
 
     `activation` is the LSTMs' own (Keras's default, tanh, keeps the fast
@@ -116,22 +166,34 @@ def build_lstm_encoder(input_shape, code_units, *, hidden_units=(), activation="
     units = tuple(hidden_units) or DEFAULT_LSTM_UNITS
     layers = _as_sequence(shape)
     for i, width in enumerate(units):
-        layers.append(keras.layers.LSTM(width, activation=activation,
-                                        return_sequences=i < len(units) - 1, name=f"lstm_{i}"))
+        layers.append(
+            keras.layers.LSTM(
+                width, activation=activation, return_sequences=i < len(units) - 1, name=f"lstm_{i}"
+            )
+        )
     layers.append(keras.layers.Dense(code_units, activation=code_activation, name="code"))
     return keras.Sequential(layers, name=name)
 
 
-def build_lstm_decoder(code_units, output_shape, *, hidden_units=(), activation="tanh",
-                       output_activation="sigmoid", name="decoder"):
+def build_lstm_decoder(
+    code_units,
+    output_shape,
+    *,
+    hidden_units=(),
+    activation="tanh",
+    output_activation="sigmoid",
+    name="decoder",
+):
     """The code repeated at every step -> LSTM(reversed hidden_units) -> Dense per step."""
     shape = tuple(output_shape)
     steps, features = _sequence_shape(shape)
     units = tuple(hidden_units) or DEFAULT_LSTM_UNITS
     layers = [keras.Input(shape=(code_units,)), keras.layers.RepeatVector(steps)]
     for i, width in enumerate(reversed(units)):
-        layers.append(keras.layers.LSTM(width, activation=activation, return_sequences=True,
-                                        name=f"lstm_{i}"))
-    layers.append(keras.layers.Dense(features, activation=output_activation, dtype="float32",
-                                     name="output"))
+        layers.append(
+            keras.layers.LSTM(width, activation=activation, return_sequences=True, name=f"lstm_{i}")
+        )
+    layers.append(
+        keras.layers.Dense(features, activation=output_activation, dtype="float32", name="output")
+    )
     return keras.Sequential(_to_shape(layers, shape), name=name)

@@ -75,9 +75,7 @@ def check_mask(mask, x, name="mask"):
         if not np.issubdtype(mask.dtype, np.number):
             raise ValueError(f"{name} must hold 0/1 values, got dtype {mask.dtype}")
         if not np.isin(mask, (0, 1)).all():
-            raise ValueError(
-                f"{name} must hold only 0 and 1 (1 = missing), got other values"
-            )
+            raise ValueError(f"{name} must hold only 0 and 1 (1 = missing), got other values")
     return mask.astype(bool)
 
 

@@ -36,7 +36,8 @@ class AnomalyDetector:
     def __init__(self, model, k=1.0, error="mse"):
         if not hasattr(model, "reconstruct"):
             raise ValueError(
-                f"model must be a keras_ae Autoencoder (with reconstruct()), got {type(model).__name__}"
+                "model must be a keras_ae Autoencoder (with reconstruct()), got "
+                f"{type(model).__name__}"
             )
         try:
             k = float(k)

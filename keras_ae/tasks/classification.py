@@ -44,8 +44,9 @@ class AEKNNClassifier(ClassifierMixin, BaseEstimator):
     def _check_params(self):
         # Checked when built and again in fit, since set_params (GridSearchCV) skips __init__.
         model, k, weights = self.model, self.k, self.weights
-        if model is not None and (isinstance(model, (str, bytes))
-                                  or not (hasattr(model, "encode") or callable(model))):
+        if model is not None and (
+            isinstance(model, (str, bytes)) or not (hasattr(model, "encode") or callable(model))
+        ):
             raise ValueError(
                 f"model must be a keras_ae Autoencoder, an encoder (callable) or None, "
                 f"got {type(model).__name__}"
@@ -53,9 +54,7 @@ class AEKNNClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         if weights not in ("uniform", "distance"):
-            raise ValueError(
-                f"weights must be 'uniform' or 'distance', got {weights!r}"
-            )
+            raise ValueError(f"weights must be 'uniform' or 'distance', got {weights!r}")
 
     def __sklearn_clone__(self):
         # scikit-learn's clone would deep-copy the Keras encoder; fit never changes it.
@@ -81,8 +80,10 @@ class AEKNNClassifier(ClassifierMixin, BaseEstimator):
                 shape = ()
             if shape and None not in shape and x.shape[1:] != shape:
                 if int(np.prod(x.shape[1:])) != int(np.prod(shape)):
-                    raise ValueError(f"x must have samples of {int(np.prod(shape))} values for an "
-                                     f"encoder with input shape {shape}; got shape {x.shape}")
+                    raise ValueError(
+                        f"x must have samples of {int(np.prod(shape))} values for an "
+                        f"encoder with input shape {shape}; got shape {x.shape}"
+                    )
                 x = x.reshape((len(x),) + shape)
             codes = self.model.predict(x.astype("float32"), verbose=0)
         else:

@@ -10,9 +10,11 @@ def _labels(y, pred):
     for name, a in (("y", y), ("pred", pred)):
         # None gave 1.0, and a 2-D array was flattened into other labels
         if a.ndim != 1 or a.dtype == object:
-            raise ValueError(f"{name} must be a 1-D array of labels, got "
-                             f"{a.dtype if a.dtype == object else 'shape'} "
-                             f"{'' if a.dtype == object else a.shape}".rstrip())
+            raise ValueError(
+                f"{name} must be a 1-D array of labels, got "
+                f"{a.dtype if a.dtype == object else 'shape'} "
+                f"{'' if a.dtype == object else a.shape}".rstrip()
+            )
     if len(y) != len(pred) or len(y) == 0:
         raise ValueError(
             f"y and pred must be non-empty and of equal length, got {len(y)} and {len(pred)}"

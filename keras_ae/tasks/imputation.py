@@ -41,12 +41,12 @@ def impute(model, x, mask=None, fill="mean", iterations=1):
         if not np.issubdtype(arr.dtype, np.number):  # (bool, or a list of numbers as objects)
             arr = arr.astype("float32")
     except (TypeError, ValueError) as e:
-        raise ValueError(
-            f"x must be a numeric array, could not convert it: {e}"
-        ) from None
+        raise ValueError(f"x must be a numeric array, could not convert it: {e}") from None
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"x must hold real numbers, got complex dtype {arr.dtype}: pass x.real "
-                         "if that is what you mean")
+        raise ValueError(
+            f"x must hold real numbers, got complex dtype {arr.dtype}: pass x.real "
+            "if that is what you mean"
+        )
     refuse_integers(arr)  # (float64 stays: the cast to float32 is checked after the fill)
     nan = np.isnan(arr)
     if mask is None:
@@ -58,14 +58,8 @@ def impute(model, x, mask=None, fill="mean", iterations=1):
                 + (f" ({inf} infinite value(s): only NaN marks a missing entry)" if inf else "")
             )
         mask = nan
-    elif (
-        nan.any()
-        and np.shape(mask) == arr.shape
-        and not np.asarray(mask, dtype=bool)[nan].all()
-    ):
+    elif nan.any() and np.shape(mask) == arr.shape and not np.asarray(mask, dtype=bool)[nan].all():
         raise ValueError("x has NaN entries that the mask marks as observed (0)")
     if fill is None:
-        raise ValueError(
-            "fill must be 'mean', a number or per-feature values, got None"
-        )
+        raise ValueError("fill must be 'mean', a number or per-feature values, got None")
     return fill_missing(model, arr, mask, fill=fill, iterations=iterations)

@@ -90,9 +90,7 @@ def _fill_values(x, mask, fill):
         observed = np.where(mask, 0.0, x)
         counts = (~mask).sum(axis=0)
         overall = float(x[~mask].mean()) if (~mask).any() else 0.0
-        means = np.where(
-            counts > 0, observed.sum(axis=0) / np.maximum(counts, 1), overall
-        )
+        means = np.where(counts > 0, observed.sum(axis=0) / np.maximum(counts, 1), overall)
         return np.broadcast_to(means.astype("float32"), x.shape)
     values = np.asarray(fill, dtype="float32")
     if values.ndim == 0:
@@ -127,8 +125,10 @@ def inpaint(model, x, mask, fill=None, iterations=1):
         >>> restored = inpaint(model, np.asarray(x_bad), np.asarray(mask))  # doctest: +SKIP
     """
     if mask is None:
-        raise ValueError("inpaint needs a mask of x's shape, 1 where a pixel is missing; got None "
-                         "(impute takes NaN as the missing entries instead)")
+        raise ValueError(
+            "inpaint needs a mask of x's shape, 1 where a pixel is missing; got None "
+            "(impute takes NaN as the missing entries instead)"
+        )
     return fill_missing(model, x, mask, fill=fill, iterations=iterations)
 
 
@@ -147,9 +147,7 @@ def _image_layout(shape, channels=None, name="x"):
         return shape[0], shape[1], 1
     if len(shape) == 3:
         return tuple(shape)
-    raise ValueError(
-        f"{name} samples must be flat, (H, W) or (H, W, C); got shape {shape}"
-    )
+    raise ValueError(f"{name} samples must be flat, (H, W) or (H, W, C); got shape {shape}")
 
 
 def _check_clip(clip):

@@ -59,11 +59,7 @@ class HammingIndex:
         self.n_bytes = codes.shape[1]
         if n_bits is None:
             n_bits = 8 * self.n_bytes
-        if (
-            isinstance(n_bits, bool)
-            or not isinstance(n_bits, (int, np.integer))
-            or n_bits < 1
-        ):
+        if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)) or n_bits < 1:
             raise ValueError(f"n_bits must be a positive integer, got {n_bits!r}")
         if -(-n_bits // 8) != self.n_bytes:
             raise ValueError(
@@ -87,9 +83,7 @@ class HammingIndex:
                 f"got dtype {codes.dtype}"
             )
         if codes.ndim != 2:
-            raise ValueError(
-                f"{name} must be 2-D (n, n_bytes), got shape {codes.shape}"
-            )
+            raise ValueError(f"{name} must be 2-D (n, n_bytes), got shape {codes.shape}")
         if n_bytes is not None and codes.shape[1] != n_bytes:
             raise ValueError(
                 f"{name} must be {n_bytes} bytes wide to match the index's "
@@ -124,16 +118,14 @@ class HammingIndex:
             qb = q_words[start : start + block]
             dist = np.zeros((len(qb), n), dtype=dtype)
             for w in range(self._words.shape[1]):
-                dist += _popcount(qb[:, w, None] ^ self._words[None, :, w]).astype(
-                    dtype
-                )
+                dist += _popcount(qb[:, w, None] ^ self._words[None, :, w]).astype(dtype)
             yield start, dist
 
     def distances(self, q):
         """All Hamming distances `(n_queries, N)` (for small problems and tests)."""
         q_words, single = self._queries(q)
         blocks = [d for _, d in self._blocks(q_words)]
-        out = (np.concatenate(blocks, axis=0) if blocks else np.zeros((0, len(self))))
+        out = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, len(self)))
         out = out.astype(np.int64)
         return out[0] if single else out
 
@@ -192,11 +184,7 @@ class HammingIndex:
             by index), and with `return_distance` a matching list of
             distances. A 1-D `q` gives the arrays of that query alone.
         """
-        if (
-            isinstance(radius, bool)
-            or not isinstance(radius, (int, np.integer))
-            or radius < 0
-        ):
+        if isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 0:
             raise ValueError(f"radius must be an integer >= 0, got {radius!r}")
         q_words, single = self._queries(q)
         indices, distances = [], []
@@ -247,22 +235,30 @@ def retrieval_precision(neighbors, query_labels, db_labels, empty=0.0):
     if isinstance(neighbors, np.ndarray) and neighbors.ndim == 1 and neighbors.dtype == object:
         neighbors = list(neighbors)  # within()'s rows as an array
     if isinstance(neighbors, np.ndarray) and neighbors.ndim != 2:
-        raise ValueError("neighbors must be (n_queries, k) indices or a list of index arrays "
-                         f"(one per query), got an array of shape {neighbors.shape}")
+        raise ValueError(
+            "neighbors must be (n_queries, k) indices or a list of index arrays "
+            f"(one per query), got an array of shape {neighbors.shape}"
+        )
     if len(neighbors) != len(query_labels) or not len(query_labels):
         raise ValueError(
             f"neighbors and query_labels must hold the same, non-zero number of queries; "
             f"got {len(neighbors)} and {len(query_labels)}"
         )
-    flat = [np.asarray(nb) for nb in neighbors] if not isinstance(neighbors, np.ndarray) else [
-        neighbors]
+    flat = (
+        [np.asarray(nb) for nb in neighbors]
+        if not isinstance(neighbors, np.ndarray)
+        else [neighbors]
+    )
     for nb in flat:
-        if nb.size and (not np.issubdtype(nb.dtype, np.integer) or nb.min() < 0
-                        or nb.max() >= len(db_labels)):
+        if nb.size and (
+            not np.issubdtype(nb.dtype, np.integer) or nb.min() < 0 or nb.max() >= len(db_labels)
+        ):
             # a negative index wrapped around to the end of the database
-            raise ValueError(f"neighbors must be integer indices in [0, {len(db_labels)}) "
-                             f"into the database; got {nb.dtype} values from {nb.min()} "
-                             f"to {nb.max()}")
+            raise ValueError(
+                f"neighbors must be integer indices in [0, {len(db_labels)}) "
+                f"into the database; got {nb.dtype} values from {nb.min()} "
+                f"to {nb.max()}"
+            )
     multi = query_labels.ndim == 2
     if isinstance(neighbors, np.ndarray) and neighbors.ndim == 2:
         rows = [neighbors[i : i + 1024] for i in range(0, len(neighbors), 1024)]

@@ -34,8 +34,9 @@ def _philox_seed(generator):
         # Folded in (hashed), not added: the generator steps its state by
         # [0, 1], so an added id would alias replica r now with replica 0
         # r draws later.
-        seed = tf.random.experimental.stateless_fold_in(seed, context.replica_id_in_sync_group,
-                                                        alg="philox")
+        seed = tf.random.experimental.stateless_fold_in(
+            seed, context.replica_id_in_sync_group, alg="philox"
+        )
     return seed
 
 
@@ -49,6 +50,7 @@ def uniform(shape, seed=None, dtype="float32"):
 def normal(shape, seed=None, stddev=1.0, dtype="float32"):
     """N(0, stddev^2) values of `shape`; see the module docstring for `seed`."""
     if isinstance(seed, keras.random.SeedGenerator):
-        return tf.random.stateless_normal(shape, _philox_seed(seed), stddev=stddev, dtype=dtype,
-                                          alg="philox")
+        return tf.random.stateless_normal(
+            shape, _philox_seed(seed), stddev=stddev, dtype=dtype, alg="philox"
+        )
     return keras.random.normal(shape, stddev=stddev, dtype=dtype, seed=seed)

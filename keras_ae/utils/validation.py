@@ -18,7 +18,8 @@ def check_number(name, value, low=0.0, high=None, open_low=False):
         raise ValueError(f"{name} must be a number, got {value!r}")
     value = float(value)
     bound = (f"> {low:g}" if open_low else f">= {low:g}") + (
-        "" if high is None else f" and < {high:g}")
+        "" if high is None else f" and < {high:g}"
+    )
     too_low = value <= low if open_low else value < low
     if not np.isfinite(value) or too_low or (high is not None and not value < high):
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
@@ -48,7 +49,9 @@ def check_shape(name, shape):
 def is_low_precision_float(dtype):
     """float16, or a float type numpy knows only through ml_dtypes (bfloat16, float8)."""
     dtype = np.dtype(dtype)
-    return dtype == np.float16 or (dtype.kind == "V" and dtype.name.startswith(("bfloat", "float8")))
+    return dtype == np.float16 or (
+        dtype.kind == "V" and dtype.name.startswith(("bfloat", "float8"))
+    )
 
 
 def check_array(x, sample_shape, name="x", dtype=None):
@@ -72,15 +75,19 @@ def check_array(x, sample_shape, name="x", dtype=None):
     if is_low_precision_float(arr.dtype) and not np.issubdtype(arr.dtype, np.number):
         arr = arr.astype(np.float32)  # bfloat16 (ml_dtypes), e.g. a mixed_bfloat16 model's codes
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{name} must hold real numbers, got complex dtype {arr.dtype}: "
-                         f"pass {name}.real or np.abs({name}) if that is what you mean")
+        raise ValueError(
+            f"{name} must hold real numbers, got complex dtype {arr.dtype}: "
+            f"pass {name}.real or np.abs({name}) if that is what you mean"
+        )
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
     ):
         raise ValueError(f"{name} must have a numeric dtype, got dtype {arr.dtype}")
     if arr.ndim == 0:
-        raise ValueError(f"{name} must be a batch of samples, shaped (batch, ...), got the "
-                         f"single value {arr.item()!r} (shape ())")
+        raise ValueError(
+            f"{name} must be a batch of samples, shaped (batch, ...), got the "
+            f"single value {arr.item()!r} (shape ())"
+        )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}): expected at least one sample")
     if sample_shape is not None and tuple(arr.shape[1:]) != tuple(sample_shape):
@@ -107,7 +114,8 @@ def cast_finite(arr, dtype, name="x"):
         raise ValueError(
             f"{name} holds values up to {peak:g} in magnitude, beyond the range of {out.dtype} "
             f"(the model's compute dtype; at most {limit:g}): they would become infinite. "
-            "Scale the data (or compute in float32 rather than mixed float16)")
+            "Scale the data (or compute in float32 rather than mixed float16)"
+        )
     return out
 
 
@@ -118,7 +126,8 @@ def refuse_integers(arr, name="x"):
         raise ValueError(
             f"{name} has integer dtype {arr.dtype}; keras_ae models read floats. Divide "
             f"uint8 images by 255 (or use keras_ae.datasets.preprocess / make_dataset), or "
-            f"pass {name}.astype('float32') if the integers are the values you mean")
+            f"pass {name}.astype('float32') if the integers are the values you mean"
+        )
     return arr
 
 
@@ -171,6 +180,6 @@ SCALE_FACTOR = 10
 
 
 def other_scale(x, low, high):
-    """`(min, max)` of `x` when it lies far outside `[low, high]` (see `SCALE_FACTOR`), else None."""
+    """`(min, max)` of `x` when it lies far outside `[low, high]` (`SCALE_FACTOR`), else None."""
     width = (high - low) * SCALE_FACTOR
     return range_violation(x, low - width, high + width)

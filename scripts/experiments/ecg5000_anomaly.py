@@ -37,10 +37,8 @@ MLP = "keras_ae Autoencoder 140-64-32-8"
 #: split of the training split (normal and anomalous beats), never on the test
 #: split; the best of each network is then trained on all normal training beats.
 SEQUENCE_CANDIDATES = [
-    ("conv1d (32, 16), kernel 7", dict(network="conv1d", filters=(32, 16)),
-     (10, 20, 50, 100, 150)),
-    ("conv1d (16, 8), kernel 7", dict(network="conv1d", filters=(16, 8)),
-     (10, 20, 50, 100, 150)),
+    ("conv1d (32, 16), kernel 7", dict(network="conv1d", filters=(32, 16)), (10, 20, 50, 100, 150)),
+    ("conv1d (16, 8), kernel 7", dict(network="conv1d", filters=(16, 8)), (10, 20, 50, 100, 150)),
     ("lstm (64)", dict(network="lstm", hidden_units=(64,)), (10, 20, 40, 60)),
 ]
 
@@ -51,8 +49,9 @@ def build(kwargs):
     from keras_ae import models
 
     seed_all(0)
-    model = models.Autoencoder(input_shape=(140,), latent_dim=8, reconstruction_loss="mse",
-                               seed=0, **kwargs)
+    model = models.Autoencoder(
+        input_shape=(140,), latent_dim=8, reconstruction_loss="mse", seed=0, **kwargs
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
 
@@ -64,8 +63,9 @@ def select_on_validation(x_train, y_train):
 
     from keras_ae import tasks
 
-    x_fit, x_val, y_fit, y_val = train_test_split(x_train, y_train, test_size=0.2,
-                                                  random_state=0, stratify=y_train)
+    x_fit, x_val, y_fit, y_val = train_test_split(
+        x_train, y_train, test_size=0.2, random_state=0, stratify=y_train
+    )
     normal_fit = x_fit[y_fit == 1]
     rows, best = [], {}
     for name, kwargs, checkpoints in SEQUENCE_CANDIDATES:
@@ -76,8 +76,10 @@ def select_on_validation(x_train, y_train):
             detector = tasks.AnomalyDetector(model, k=1.0, error="mae").fit(normal_fit)
             m = metrics(1 - detector.predict(x_val), y_val, detector.score(x_val))
             rows.append([name, epochs, m["accuracy"], m["auroc"]])
-            print(f"validation: {name}, {epochs} epochs: accuracy {m['accuracy']:.4f}, "
-                  f"AUROC {m['auroc']:.4f}")
+            print(
+                f"validation: {name}, {epochs} epochs: accuracy {m['accuracy']:.4f}, "
+                f"AUROC {m['auroc']:.4f}"
+            )
             network = kwargs["network"]
             if m["accuracy"] > best.get(network, (-1.0,))[0]:
                 best[network] = (m["accuracy"], name, kwargs, epochs)
@@ -116,17 +118,28 @@ def main():
 
     # The tutorial's model, as written there (Keras Sequential, MAE, 20 epochs).
     seed_all(0)
-    enc = keras.Sequential([keras.layers.Dense(32, activation="relu"),
-                            keras.layers.Dense(16, activation="relu"),
-                            keras.layers.Dense(8, activation="relu")])
-    dec = keras.Sequential([keras.layers.Dense(16, activation="relu"),
-                            keras.layers.Dense(32, activation="relu"),
-                            keras.layers.Dense(140, activation="sigmoid")])
+    enc = keras.Sequential(
+        [
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(8, activation="relu"),
+        ]
+    )
+    dec = keras.Sequential(
+        [
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(140, activation="sigmoid"),
+        ]
+    )
     tutorial = keras.Sequential([keras.Input((140,)), enc, dec])
     tutorial.compile(optimizer="adam", loss="mae")
     with Timer() as t:
         tutorial.fit(normal_train, normal_train, epochs=20, batch_size=512, verbose=0)
-    mae = lambda m, x: np.mean(np.abs(m.predict(x, verbose=0) - x), axis=1)
+
+    def mae(m, x):
+        return np.mean(np.abs(m.predict(x, verbose=0) - x), axis=1)
+
     train_loss = mae(tutorial, normal_train)
     thr = train_loss.mean() + train_loss.std()
     s = mae(tutorial, x_test)
@@ -153,7 +166,10 @@ def main():
     model, detector = mlp_model, mlp_detector
 
     pca = PCA(8).fit(normal_train)
-    rec = lambda x: pca.inverse_transform(pca.transform(x))
+
+    def rec(x):
+        return pca.inverse_transform(pca.transform(x))
+
     pl = np.mean(np.abs(rec(normal_train) - normal_train), axis=1)
     ps = np.mean(np.abs(rec(x_test) - x_test), axis=1)
     results["PCA (8 components)"] = metrics((ps < pl.mean() + pl.std()).astype(int), y_test, ps)
@@ -166,8 +182,15 @@ def main():
     for name, m in results.items():
         rows.append([name, m["accuracy"], m["precision"], m["recall"], m["auroc"]])
     rows.append(["isolation forest", "-", "-", "-", iso_auc])
-    rows.append(["tutorial (published run)", TUTORIAL["accuracy"], TUTORIAL["precision"],
-                 TUTORIAL["recall"], "-"])
+    rows.append(
+        [
+            "tutorial (published run)",
+            TUTORIAL["accuracy"],
+            TUTORIAL["precision"],
+            TUTORIAL["recall"],
+            "-",
+        ]
+    )
     ours = results[MLP]
     bars = [
         ("accuracy > 0.94", ours["accuracy"] > 0.94),
@@ -176,8 +199,12 @@ def main():
         ("AUROC >= 0.99", ours["auroc"] >= 0.99),
     ]
     sequence = [results[name] for name, kwargs, _ in keras_ae_models if "network" in kwargs]
-    bars.append(("a sequence model (conv1d or lstm) at AUROC >= 0.99 and accuracy >= 0.95",
-                 any(m["auroc"] >= 0.99 and m["accuracy"] >= 0.95 for m in sequence)))
+    bars.append(
+        (
+            "a sequence model (conv1d or lstm) at AUROC >= 0.99 and accuracy >= 0.95",
+            any(m["auroc"] >= 0.99 and m["accuracy"] >= 0.95 for m in sequence),
+        )
+    )
     body = (
         "Protocol: TensorFlow tutorial (80/20 split, `random_state=21`, min-max scaling with "
         "the training split, trained on normal training beats only, threshold = mean + 1 std "
@@ -189,8 +216,9 @@ def main():
         + ".\n\nThe sequence models' settings (size, epochs) were chosen by accuracy on a "
         "validation split of the training split (20%, stratified, `random_state=0`; trained "
         "on its other 80%'s normal beats, same threshold rule), never on the test split:\n\n"
-        + markdown_table(["candidate", "epochs", "validation accuracy", "validation AUROC"],
-                         val_rows)
+        + markdown_table(
+            ["candidate", "epochs", "validation accuracy", "validation AUROC"], val_rows
+        )
         + "\n\n![ECG5000 reconstruction errors](ecg5000_anomaly.png)\n"
     )
     write_result("ecg5000_anomaly", "ECG5000 anomaly detection", body)

@@ -57,8 +57,9 @@ def train_imputer(x_train, rate, model_kwargs, epochs, batch_size):
     from keras_ae import models
 
     seed_all(0)
-    model = models.DenoisingAutoencoder(noise="dropout", noise_params={"rate": rate}, seed=0,
-                                        **model_kwargs)
+    model = models.DenoisingAutoencoder(
+        noise="dropout", noise_params={"rate": rate}, seed=0, **model_kwargs
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     with Timer() as t:
         model.fit(x_train, epochs=epochs, batch_size=batch_size, verbose=0)
@@ -103,7 +104,8 @@ def run(name, x_train, x_test, rate, model_kwargs, epochs, batch_size, knn_train
         filled[it] = tasks.impute(model, x_missing, mask, fill=0.0, iterations=it)
         assert np.array_equal(filled[it][~mask], x_missing[~mask])
         results[f"AE, tasks.impute ({it} pass{'es' if it > 1 else ''})"] = rmse(
-            filled[it], x_test, mask)
+            filled[it], x_test, mask
+        )
     for k, v in results.items():
         print(f"{name}: {k}: RMSE {v:.4f}")
     return results, x_missing, mask, filled[5], x_knn
@@ -117,17 +119,28 @@ def main():
     sx, sxt = ((sx - mu) / sd).astype("float32"), ((sxt - mu) / sd).astype("float32")
     chosen, val_scores = choose_satimage_setting(sx, 0.3)
     model_kwargs, epochs = sat_setting(chosen)
-    sat, *_ = run("satimage", sx, sxt, 0.3, model_kwargs, epochs=epochs, batch_size=64,
-                  knn_train=sx)
+    sat, *_ = run(
+        "satimage", sx, sxt, 0.3, model_kwargs, epochs=epochs, batch_size=64, knn_train=sx
+    )
 
     (mx, _), (mxt, _) = datasets.load_mnist(data_dir())
     mx = (mx.reshape(len(mx), -1) / 255.0).astype("float32")
     mxt = (mxt.reshape(len(mxt), -1) / 255.0).astype("float32")[:2000]
     mn, x_missing, mask, x_ae, x_knn = run(
-        "MNIST", mx, mxt, 0.5,
-        {"input_shape": (784,), "latent_dim": 128, "hidden_units": (512,),
-         "reconstruction_loss": "bce"},
-        epochs=2, batch_size=128, knn_train=mx[:10000])
+        "MNIST",
+        mx,
+        mxt,
+        0.5,
+        {
+            "input_shape": (784,),
+            "latent_dim": 128,
+            "hidden_units": (512,),
+            "reconstruction_loss": "bce",
+        },
+        epochs=2,
+        batch_size=128,
+        knn_train=mx[:10000],
+    )
 
     methods = list(sat)
     rows = [[m, sat[m], mn[m]] for m in methods]
@@ -147,7 +160,8 @@ def main():
         + f" ({ae_mn:.4f} vs {best_base['mn']:.4f}).\n\n"
         f"Models: satimage `DenoisingAutoencoder`, dropout 0.3, {chosen}, chosen by "
         "validation RMSE (a seeded 20% of the training rows, models trained on the other "
-        "80%): " + "; ".join(f"{k}: {v:.4f}" for k, v in val_scores.items())
+        "80%): "
+        + "; ".join(f"{k}: {v:.4f}" for k, v in val_scores.items())
         + ". MNIST 784-512-128, dropout 0.5, BCE, 2 epochs.\n\n"
         "![MNIST imputation](imputation.png)\n"
     )
@@ -158,8 +172,14 @@ def main():
     fig, axes = plt.subplots(4, n, figsize=(n * 1.1, 4.8))
     shown = np.where(mask, 0.5, x_missing)  # missing pixels grey
     for j in range(n):
-        for i, (img, label) in enumerate(((mxt[j], "original"), (shown[j], "50% missing (grey)"),
-                                          (x_knn[j], "kNN imputer"), (x_ae[j], "AE impute, 5 passes"))):
+        for i, (img, label) in enumerate(
+            (
+                (mxt[j], "original"),
+                (shown[j], "50% missing (grey)"),
+                (x_knn[j], "kNN imputer"),
+                (x_ae[j], "AE impute, 5 passes"),
+            )
+        ):
             axes[i, j].imshow(img.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
             axes[i, j].axis("off")
             if j == 0:

@@ -40,8 +40,9 @@ def main():
         holes = model.reconstruct(x_drop)
         mse_clean = float(np.mean((clean - xt) ** 2))
         mse_drop = float(np.mean((holes - xt) ** 2))
-        rows.append([name, what, model.latent_dim, mse_clean, mse_drop,
-                     f"{tasks.psnr(xt, holes):.2f}"])
+        rows.append(
+            [name, what, model.latent_dim, mse_clean, mse_drop, f"{tasks.psnr(xt, holes):.2f}"]
+        )
         print(f"{name}: clean MSE {mse_clean:.5f}, dropout-input MSE {mse_drop:.5f}")
         outputs[name] = (clean, holes)
         if name in KERNELS:
@@ -52,8 +53,18 @@ def main():
         "Zoo models on the 10,000 MNIST test images; `dropout input` = the lecture's "
         "dropout mask (p = 0.5) applied to the input, error measured against the clean "
         f"image (the corrupted images themselves: MSE {corrupted_mse:.5f}).\n\n"
-        + markdown_table(["model", "what", "code size", "clean MSE", "dropout-input MSE",
-                          "dropout-input PSNR (dB)"], rows, "{:.5f}")
+        + markdown_table(
+            [
+                "model",
+                "what",
+                "code size",
+                "clean MSE",
+                "dropout-input MSE",
+                "dropout-input PSNR (dB)",
+            ],
+            rows,
+            "{:.5f}",
+        )
         + "\n\nThe over-complete standard model reconstructs clean digits best and copies "
         "the holes of a corrupted one (its error is the corrupted input's). The denoising "
         "model fills the holes; it is calibrated to half-masked inputs, so a clean digit "

@@ -84,8 +84,13 @@ def main():
         pca_codes[d] = pca.transform(xt)
         pca_mse = float(np.mean((pca.inverse_transform(pca_codes[d]) - xt) ** 2))
         seed_all(0)
-        model = models.DeepAutoencoder(input_shape=(784,), latent_dim=d, hidden_units=(512, 256),
-                                       reconstruction_loss="bce", seed=0)
+        model = models.DeepAutoencoder(
+            input_shape=(784,),
+            latent_dim=d,
+            hidden_units=(512, 256),
+            reconstruction_loss="bce",
+            seed=0,
+        )
         secs = train(model, x, EPOCHS)
         ae_models[d] = model
         codes[d] = model.encode(xt)
@@ -103,12 +108,19 @@ def main():
     sx, sxt = ((sx - mu) / sd).astype("float32"), ((sxt - mu) / sd).astype("float32")
     s_pca = PCA(2, random_state=0).fit(sx).transform(sxt)
     seed_all(0)
-    s_ae = models.Autoencoder(input_shape=(36,), latent_dim=2, hidden_units=(128, 64),
-                              output_activation="linear", seed=0)
+    s_ae = models.Autoencoder(
+        input_shape=(36,), latent_dim=2, hidden_units=(128, 64), output_activation="linear", seed=0
+    )
     train(s_ae, sx, 40, batch_size=64)
     seed_all(0)
-    s_vae = models.VAE(input_shape=(36,), latent_dim=2, hidden_units=(128, 64),
-                       likelihood="gaussian", output_activation="linear", seed=0)
+    s_vae = models.VAE(
+        input_shape=(36,),
+        latent_dim=2,
+        hidden_units=(128, 64),
+        likelihood="gaussian",
+        output_activation="linear",
+        seed=0,
+    )
     train(s_vae, sx, 40, batch_size=64)
 
     bar = all(r[3] == "yes" for r in mse_rows)
@@ -125,10 +137,14 @@ def main():
 
     plt = pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(13, 8))
-    maps = [("MNIST PCA", pca_codes[2], yt), ("MNIST AE (d=2)", codes[2], yt),
-            ("MNIST VAE (d=2, means)", vae_codes, yt), ("satimage PCA", s_pca, syt),
-            ("satimage AE (d=2)", s_ae.encode(sxt), syt),
-            ("satimage VAE (d=2, means)", s_vae.encode(sxt), syt)]
+    maps = [
+        ("MNIST PCA", pca_codes[2], yt),
+        ("MNIST AE (d=2)", codes[2], yt),
+        ("MNIST VAE (d=2, means)", vae_codes, yt),
+        ("satimage PCA", s_pca, syt),
+        ("satimage AE (d=2)", s_ae.encode(sxt), syt),
+        ("satimage VAE (d=2, means)", s_vae.encode(sxt), syt),
+    ]
     for ax, (title, z, lab) in zip(axes.ravel(), maps, strict=True):
         sc = ax.scatter(z[:, 0], z[:, 1], c=lab, cmap="tab10", s=2, alpha=0.6)
         ax.set_title(title)
@@ -139,9 +155,11 @@ def main():
 
     # --- clustering
     rows = []
-    for name, feats in (("raw pixels (784)", xt), (f"PCA codes (d={CLUSTER_D})",
-                                                   pca_codes[CLUSTER_D]),
-                        (f"AE codes (d={CLUSTER_D})", codes[CLUSTER_D])):
+    for name, feats in (
+        ("raw pixels (784)", xt),
+        (f"PCA codes (d={CLUSTER_D})", pca_codes[CLUSTER_D]),
+        (f"AE codes (d={CLUSTER_D})", codes[CLUSTER_D]),
+    ):
         with Timer() as t:
             pred = KMeans(10, n_init=10, random_state=0).fit_predict(feats)
         acc, score = tasks.cluster_accuracy(yt, pred), tasks.nmi(yt, pred)

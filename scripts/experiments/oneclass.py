@@ -42,8 +42,13 @@ def main():
     for digit in range(10):
         normal = x[y == digit]
         seed_all(digit)
-        model = models.Autoencoder(input_shape=(784,), latent_dim=32, hidden_units=(256,),
-                                   reconstruction_loss="bce", seed=digit)
+        model = models.Autoencoder(
+            input_shape=(784,),
+            latent_dim=32,
+            hidden_units=(256,),
+            reconstruction_loss="bce",
+            seed=digit,
+        )
         model.compile(optimizer=keras.optimizers.Adam(1e-3))
         with Timer() as t:
             model.fit(normal, epochs=EPOCHS, batch_size=64, verbose=0)
@@ -52,19 +57,23 @@ def main():
         pca = PCA(32, random_state=0).fit(normal)
         rec = pca.inverse_transform(pca.transform(xt))
         pca_auc.append(100 * roc_auc_score(yt != digit, np.mean((rec - xt) ** 2, axis=1)))
-        print(f"digit {digit}: AE AUROC {ae_auc[-1]:.1f}  PCA {pca_auc[-1]:.1f}  "
-              f"Deep SVDD {DEEP_SVDD[digit]}  ({t.seconds:.0f} s)")
+        print(
+            f"digit {digit}: AE AUROC {ae_auc[-1]:.1f}  PCA {pca_auc[-1]:.1f}  "
+            f"Deep SVDD {DEEP_SVDD[digit]}  ({t.seconds:.0f} s)"
+        )
         rows.append([digit, ae_auc[-1], pca_auc[-1], DEEP_SVDD[digit]])
-    rows.append(["mean", float(np.mean(ae_auc)), float(np.mean(pca_auc)),
-                 float(np.mean(DEEP_SVDD))])
+    rows.append(
+        ["mean", float(np.mean(ae_auc)), float(np.mean(pca_auc)), float(np.mean(DEEP_SVDD))]
+    )
     bar = np.mean(ae_auc) > np.mean(DEEP_SVDD)
     body = (
         "AUROC (%) over the 10,000 MNIST test images, normal = the digit; the detector "
         f"is trained on that digit's training images only (autoencoder 784-256-32, BCE, "
         f"{EPOCHS} epochs; score = reconstruction MSE). PCA (32 components) measured in "
         "the same run; Deep SVDD as published (different preprocessing, see the script).\n\n"
-        + markdown_table(["normal digit", "keras_ae AE", "PCA", "Deep SVDD (published)"],
-                         rows, "{:.1f}")
+        + markdown_table(
+            ["normal digit", "keras_ae AE", "PCA", "Deep SVDD (published)"], rows, "{:.1f}"
+        )
         + f"\n\nBar (mean above Deep SVDD's 94.75): {'met' if bar else 'MISSED'} "
         f"({np.mean(ae_auc):.2f}).\n\n![AUROC per digit](oneclass.png)\n"
     )

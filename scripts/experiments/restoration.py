@@ -71,15 +71,22 @@ def corruptions(x, seed):
     rng = np.random.default_rng(seed)
     drop_mask = (rng.random(x.shape) < 0.5).astype("float32")
     x_drop = x * (1 - drop_mask)
-    x_block, block_mask = corruption.block_mask(x, 8, seed=seed, value=0.5,
-                                                image_shape=(28, 28), return_mask=True)
+    x_block, block_mask = corruption.block_mask(
+        x, 8, seed=seed, value=0.5, image_shape=(28, 28), return_mask=True
+    )
     x_gauss = np.clip(x + rng.normal(0, 0.3, x.shape), 0, 1).astype("float32")
     return (x_drop, drop_mask), (np.asarray(x_block), np.asarray(block_mask)), (x_gauss, None)
 
 
 # The fully convolutional model of the 2x super-resolution task.
-SR_SPATIAL = dict(latent_dim=14 * 14 * 16, filters=(64, 64), strides=(1, 2), code_layer="conv",
-                  output_activation="linear", reconstruction_loss="mse")
+SR_SPATIAL = dict(
+    latent_dim=14 * 14 * 16,
+    filters=(64, 64),
+    strides=(1, 2),
+    code_layer="conv",
+    output_activation="linear",
+    reconstruction_loss="mse",
+)
 SR_SPATIAL_EPOCHS = 8
 DENSE = dict(latent_dim=CODE, filters=(32, 64), reconstruction_loss="bce")
 
@@ -96,8 +103,15 @@ def fit_pairs(x_in, x_out, epochs, config=DENSE, seed=0):
     images = (-1, 28, 28, 1)
     decay = keras.callbacks.LearningRateScheduler(lambda epoch: 1e-3 * 0.8**epoch)
     with Timer() as t:
-        model.fit(x_in.reshape(images), x_out.reshape(images), epochs=epochs, batch_size=128,
-                  verbose=2, shuffle=True, callbacks=[decay])
+        model.fit(
+            x_in.reshape(images),
+            x_out.reshape(images),
+            epochs=epochs,
+            batch_size=128,
+            verbose=2,
+            shuffle=True,
+            callbacks=[decay],
+        )
     print(f"model trained in {t.seconds:.0f} s")
     return model
 
@@ -113,8 +127,10 @@ def opencv_inpaint(x_bad, mask, flag):
 def nlmeans(x_noisy, h):
     import cv2
 
-    out = [cv2.fastNlMeansDenoising(i, None, h=float(h), templateWindowSize=7,
-                                    searchWindowSize=21) for i in to_u8(x_noisy)]
+    out = [
+        cv2.fastNlMeansDenoising(i, None, h=float(h), templateWindowSize=7, searchWindowSize=21)
+        for i in to_u8(x_noisy)
+    ]
     return np.stack(out).reshape(len(out), -1).astype("float32") / 255.0
 
 
@@ -125,8 +141,9 @@ def denoising(x, xt):
 
     third = len(x) // 3
     parts = corruptions(x, seed=1)
-    x_in = np.concatenate([parts[0][0][:third], parts[1][0][third:2 * third],
-                           parts[2][0][2 * third:]])
+    x_in = np.concatenate(
+        [parts[0][0][:third], parts[1][0][third : 2 * third], parts[2][0][2 * third :]]
+    )
     model = fit_pairs(x_in, x, EPOCHS)
 
     (t_drop, m_drop), (t_block, m_block), (t_gauss, _) = corruptions(xt, seed=2)
@@ -159,8 +176,7 @@ def denoising(x, xt):
         for m, (p, s) in scores.items():
             rows.append([case, m, p, s])
             print(f"{case} | {m}: PSNR {p:.2f} SSIM {s:.4f}")
-        classical = max(p for m, (p, _) in scores.items()
-                        if m.startswith("OpenCV"))
+        classical = max(p for m, (p, _) in scores.items() if m.startswith("OpenCV"))
         ae = next(p for m, (p, _) in scores.items() if m.startswith("AE"))
         bars.append((case, ae - classical))
     return rows, bars, cases
@@ -171,8 +187,9 @@ def super_resolution(name, x, xt):
 
     rows, bars, shown = [], [], {}
     for f, label in ((2, "14x14 -> 28x28"), (4, "7x7 -> 28x28")):
-        up = tasks.upsample(np.asarray(corruption.downsample(x, f, image_shape=(28, 28))), 28,
-                            clip=(0, 1))
+        up = tasks.upsample(
+            np.asarray(corruption.downsample(x, f, image_shape=(28, 28))), 28, clip=(0, 1)
+        )
         residual = f == 2
         if residual:
             model = fit_pairs(up, x - up, SR_SPATIAL_EPOCHS, SR_SPATIAL)
@@ -181,8 +198,9 @@ def super_resolution(name, x, xt):
         low = np.asarray(corruption.downsample(xt, f, image_shape=(28, 28)))
         side = 28 // f
         bicubic = tasks.upsample(low, 28, clip=(0, 1))
-        ae = tasks.upscale(model, low.reshape(-1, side, side), residual=residual,
-                           clip=(0, 1)).reshape(len(xt), -1)
+        ae = tasks.upscale(
+            model, low.reshape(-1, side, side), residual=residual, clip=(0, 1)
+        ).reshape(len(xt), -1)
         pb, pa = tasks.psnr(xt, bicubic), tasks.psnr(xt, ae)
         sb, sa = tasks.ssim(xt, bicubic), tasks.ssim(xt, ae)
         rows.append([name, label, pb, sb, pa, sa, pa - pb])
@@ -224,7 +242,8 @@ def denoising_part():
     r = 1
     for case, outs in cases.items():
         for m in [k for k in outs if k.startswith(("corrupted", "AE"))] + [
-                k for k in outs if k.startswith("OpenCV")][:1]:
+            k for k in outs if k.startswith("OpenCV")
+        ][:1]:
             for j in range(n):
                 axes[r, j].imshow(outs[m][j].reshape(28, 28), cmap="gray", vmin=0, vmax=1)
             axes[r, 0].set_title(f"{case}: {m}", fontsize=7, loc="left")
@@ -240,8 +259,10 @@ def super_resolution_part():
     plt = pyplot()
     n = 6
     sr_rows, sr_bars, figs = [], [], {}
-    for name, loader in (("MNIST", datasets.load_mnist),
-                         ("Fashion-MNIST", datasets.load_fashion_mnist)):
+    for name, loader in (
+        ("MNIST", datasets.load_mnist),
+        ("Fashion-MNIST", datasets.load_fashion_mnist),
+    ):
         (fx, _), (fxt, _) = loader(data_dir())
         rws, brs, shown = super_resolution(name, prep(fx)[:N_TRAIN], prep(fxt)[:N_TEST])
         sr_rows += rws
@@ -252,7 +273,7 @@ def super_resolution_part():
         "convolutional autoencoder per dataset and factor, trained on (bicubic upsample, "
         f"original) pairs of the {N_TRAIN:,} training images: 14x14 -> 28x28 with a fully "
         "convolutional one (Conv 64 stride 1, Conv 64 stride 2, a 14x14x16 spatial code "
-        f"via `code_layer=\"conv\"`, linear output, MSE, {SR_SPATIAL_EPOCHS} epochs) trained "
+        f'via `code_layer="conv"`, linear output, MSE, {SR_SPATIAL_EPOCHS} epochs) trained '
         "on the residual (original - bicubic) and applied with "
         "`tasks.upscale(..., residual=True, clip=(0, 1))`, 7x7 -> 28x28 with a "
         f"dense-code one (Conv 32-64, code {CODE}, BCE, {EPOCHS} epochs) reconstructing "
@@ -264,8 +285,11 @@ def super_resolution_part():
         "On held-out Fashion training images (the choice is the script's docstring) the "
         "residual target gained 0.9 dB over whole images with the same 32-channel "
         "network.\n\n"
-        + markdown_table(["dataset", "scale", "bicubic PSNR", "bicubic SSIM", "AE PSNR",
-                          "AE SSIM", "gain (dB)"], sr_rows, "{:.3f}")
+        + markdown_table(
+            ["dataset", "scale", "bicubic PSNR", "bicubic SSIM", "AE PSNR", "AE SSIM", "gain (dB)"],
+            sr_rows,
+            "{:.3f}",
+        )
         + "\n\nBar (AE >= bicubic + 3 dB): "
         + "; ".join(f"{c}: {'met' if d >= 3 else 'MISSED'}" for c, d in sr_bars)
         + ".\n\n![super-resolution](super_resolution.png)\n"
@@ -289,8 +313,12 @@ def super_resolution_part():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("all", "denoising", "super_resolution"),
-                        default="all", help="which table to regenerate (default: both)")
+    parser.add_argument(
+        "--part",
+        choices=("all", "denoising", "super_resolution"),
+        default="all",
+        help="which table to regenerate (default: both)",
+    )
     part = parser.parse_args().part
     if part in ("all", "denoising"):
         denoising_part()

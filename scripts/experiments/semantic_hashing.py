@@ -74,11 +74,13 @@ def load(name):
         y, y_t = np.asarray(y), np.asarray(y_t)
     else:
         (docs, top), (docs_t, top_t), names = datasets.load_reuters21578(
-            data_dir(), drop_empty=True)
+            data_dir(), drop_empty=True
+        )
         y, y_t = datasets.multi_hot(top, names), datasets.multi_hot(top_t, names)
     # Without column 0, the count of out-of-vocabulary words (vectorize_text's docstring).
-    x, x_t, _ = datasets.vectorize_text(docs, docs_t, vocab_size=10000, mode="tf_idf",
-                                        oov_column=False)
+    x, x_t, _ = datasets.vectorize_text(
+        docs, docs_t, vocab_size=10000, mode="tf_idf", oov_column=False
+    )
     return x, x_t, y, y_t
 
 
@@ -132,8 +134,10 @@ def main():
     for name in ("20NG", "Reuters"):
         with Timer() as t:
             x, x_t, y, y_t = load(name)
-        print(f"{name}: {x.shape[0]} train / {x_t.shape[0]} test docs, vectorized in "
-              f"{t.seconds:.0f} s")
+        print(
+            f"{name}: {x.shape[0]} train / {x_t.shape[0]} test docs, vectorized in "
+            f"{t.seconds:.0f} s"
+        )
         results = {}
         for key, (db, q) in baselines(x, x_t, BITS, rng).items():
             results[key] = evaluate(db, q, y, y_t)
@@ -145,10 +149,15 @@ def main():
         xn, xtn = (xn - mean).astype("float32"), (xtn - mean).astype("float32")
         for b in BITS:
             seed_all(0)
-            model = models.SemanticHashingAE(input_shape=(x.shape[1],), latent_dim=b,
-                                             hidden_units=(), output_activation="linear",
-                                             reconstruction_loss="mse", binarization="noise",
-                                             seed=0)
+            model = models.SemanticHashingAE(
+                input_shape=(x.shape[1],),
+                latent_dim=b,
+                hidden_units=(),
+                output_activation="linear",
+                reconstruction_loss="mse",
+                binarization="noise",
+                seed=0,
+            )
             model.compile(optimizer=keras.optimizers.Adam(1e-3))
             with Timer() as t:
                 model.fit(dropped_inputs(xn, INPUT_DROPOUT), epochs=EPOCHS, verbose=0)
@@ -175,16 +184,26 @@ def main():
         for metric, col in (("precision@100", 0), ("precision within radius 2", 1)):
             for m in methods:
                 rows.append([metric, m] + [results[(m, b)][col] for b in BITS])
-        beats = {row: {b: all(results[(row, b)][c] > results[(m, b)][c]
-                              for m in methods[:3] for c in (0, 1)) for b in BITS}
-                 for row in AE_ROWS}
+        beats = {
+            row: {
+                b: all(
+                    results[(row, b)][c] > results[(m, b)][c] for m in methods[:3] for c in (0, 1)
+                )
+                for b in BITS
+            }
+            for row in AE_ROWS
+        }
         curves[name] = {m: [results[(m, b)][0] for b in BITS] for m in methods}
         sections.append(
             f"## {name} ({x.shape[0]} train documents = database, {x_t.shape[0]} test queries)"
-            "\n\n" + markdown_table(["metric", "method"] + [f"{b} bits" for b in BITS], rows)
+            "\n\n"
+            + markdown_table(["metric", "method"] + [f"{b} bits" for b in BITS], rows)
             + "\n\nBar (AE beats LSH, PCA hashing and ITQ on both metrics), with the ITQ "
-            "rotation: " + verdict(beats[AE_ROWS[1]]) + "; thresholded at 0.5 without it: "
-            + verdict(beats[AE_ROWS[0]]) + ".\n"
+            "rotation: "
+            + verdict(beats[AE_ROWS[1]])
+            + "; thresholded at 0.5 without it: "
+            + verdict(beats[AE_ROWS[0]])
+            + ".\n"
         )
     n_q, n_db, t_query, t_within = timing
     body = (
@@ -250,8 +269,13 @@ def plot_curves(curves):
             ax.plot(BITS, vals, "o-", label=m)
         ax.set_xscale("log", base=2)
         ax.minorticks_off()
-        ax.set(xticks=BITS, xticklabels=[str(b) for b in BITS], xlabel="bits",
-               ylabel="precision@100", title=name)
+        ax.set(
+            xticks=BITS,
+            xticklabels=[str(b) for b in BITS],
+            xlabel="bits",
+            ylabel="precision@100",
+            title=name,
+        )
         ax.legend(fontsize=7)
     save_figure(fig, "semantic_hashing")
 

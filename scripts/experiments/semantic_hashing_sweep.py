@@ -42,8 +42,16 @@ from semantic_hashing import baselines, dropped_inputs, evaluate, l2, load
 
 
 def options(variant):
-    opts = dict(hidden=(128,), epochs=10, drop=0.0, batch=64, lr=1e-3,
-                binarization="straight_through", mse=False, centre=False)
+    opts = dict(
+        hidden=(128,),
+        epochs=10,
+        drop=0.0,
+        batch=64,
+        lr=1e-3,
+        binarization="straight_through",
+        mse=False,
+        centre=False,
+    )
     for part in variant.split("+"):
         key, _, value = part.partition("=")
         if key == "h":
@@ -72,12 +80,18 @@ def train(x, opts):
     else:
         head = dict(output_activation="softmax", reconstruction_loss="bce")
         target = opts["target"]
-    model = models.SemanticHashingAE(input_shape=(x.shape[1],), latent_dim=opts["bits"],
-                                     hidden_units=opts["hidden"],
-                                     binarization=opts["binarization"], seed=0, **head)
+    model = models.SemanticHashingAE(
+        input_shape=(x.shape[1],),
+        latent_dim=opts["bits"],
+        hidden_units=opts["hidden"],
+        binarization=opts["binarization"],
+        seed=0,
+        **head,
+    )
     model.compile(optimizer=keras.optimizers.Adam(opts["lr"]))
-    model.fit(dropped_inputs(x, opts["drop"], target, opts["batch"]), epochs=opts["epochs"],
-              verbose=0)
+    model.fit(
+        dropped_inputs(x, opts["drop"], target, opts["batch"]), epochs=opts["epochs"], verbose=0
+    )
     return model
 
 
@@ -91,8 +105,7 @@ def main(name, bits, variants):
     xn, xqn = (10 * l2(xd)).astype("float32"), (10 * l2(xq)).astype("float32")
     l1_target = (xd / np.maximum(xd.sum(axis=1, keepdims=True), 1e-12)).astype("float32")
     for b in bits:
-        print(name, b, "ITQ p@100 {:.4f}  p@r2 {:.4f}".format(
-            *evaluate(*itq[("ITQ", b)], yd, yq)))
+        print(name, b, "ITQ p@100 {:.4f}  p@r2 {:.4f}".format(*evaluate(*itq[("ITQ", b)], yd, yq)))
         for variant in variants:
             opts = {**options(variant), "bits": b, "target": l1_target}
             mean = xn.mean(axis=0) if opts["centre"] else 0
@@ -102,9 +115,13 @@ def main(name, bits, variants):
             plain = evaluate(model.hash(xin), model.hash(xqin), yd, yq)
             model.fit_rotation(xin)
             rotated = evaluate(model.hash(xin), model.hash(xqin), yd, yq)
-            print(name, b, f"{variant:28s} threshold p@100 {plain[0]:.4f} p@r2 {plain[1]:.4f}"
-                  f" | rotation p@100 {rotated[0]:.4f} p@r2 {rotated[1]:.4f} "
-                  f"| {t.seconds:.0f} s")
+            print(
+                name,
+                b,
+                f"{variant:28s} threshold p@100 {plain[0]:.4f} p@r2 {plain[1]:.4f}"
+                f" | rotation p@100 {rotated[0]:.4f} p@r2 {rotated[1]:.4f} "
+                f"| {t.seconds:.0f} s",
+            )
 
 
 if __name__ == "__main__":

@@ -28,12 +28,27 @@ from _common import data_dir
 from restoration import fit_pairs
 
 CONFIGS = {
-    "base": dict(latent_dim=14 * 14 * 12, filters=(32, 32), strides=(1, 2), code_layer="conv",
-                 reconstruction_loss="mse"),
-    "wide": dict(latent_dim=14 * 14 * 16, filters=(64, 64), strides=(1, 2), code_layer="conv",
-                 reconstruction_loss="mse"),
-    "deep": dict(latent_dim=14 * 14 * 12, filters=(32, 32, 32), strides=(1, 2, 1),
-                 code_layer="conv", reconstruction_loss="mse"),
+    "base": dict(
+        latent_dim=14 * 14 * 12,
+        filters=(32, 32),
+        strides=(1, 2),
+        code_layer="conv",
+        reconstruction_loss="mse",
+    ),
+    "wide": dict(
+        latent_dim=14 * 14 * 16,
+        filters=(64, 64),
+        strides=(1, 2),
+        code_layer="conv",
+        reconstruction_loss="mse",
+    ),
+    "deep": dict(
+        latent_dim=14 * 14 * 12,
+        filters=(32, 32, 32),
+        strides=(1, 2, 1),
+        code_layer="conv",
+        reconstruction_loss="mse",
+    ),
 }
 
 
@@ -54,8 +69,9 @@ def main(names, epochs):
             config["output_activation"] = "linear"
         target = x - up if residual else x
         model = fit_pairs(up[fit], target[fit], epochs, config)
-        out = tasks.upscale(model, low[held], residual=residual,
-                            clip=(0, 1)).reshape(len(low[held]), -1)
+        out = tasks.upscale(model, low[held], residual=residual, clip=(0, 1)).reshape(
+            len(low[held]), -1
+        )
         gain = tasks.psnr(x[held], out) - bicubic
         print(f"{name}, {epochs} epochs: gain over bicubic {gain:.3f} dB")
 
