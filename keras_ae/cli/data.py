@@ -35,49 +35,40 @@ SCALER_FILE = "scaler.json"
 KEYS = ("image_size", "color_mode", "label_column", "scale", "validation_split", "sequence_length")
 
 
-def add_arguments(p):
-    """Adds the data arguments of `train` to its parser `p`."""
-    p.add_argument("--dataset", default="mnist", metavar="SOURCE", help=f"{FORMS} (default mnist)")
-    p.add_argument(
-        "--image-size",
-        default=None,
-        metavar="H,W",
-        help="resize images to H,W (or HxW); images of several sizes need it",
-    )
-    p.add_argument(
-        "--color-mode",
+#: The data options of `train`: flag -> `add_argument` keywords (each defaults to None).
+OPTIONS = {
+    "--image-size": dict(
+        metavar="H,W", help="resize images to H,W (or HxW); images of several sizes need it"
+    ),
+    "--color-mode": dict(
         choices=("rgb", "grayscale"),
-        default=None,
         help="images: 3 or 1 channels (default: rgb for folders, tfds's own)",
-    )
-    p.add_argument(
-        "--label-column",
-        default=None,
-        metavar="NAME_OR_INDEX",
-        help="csv: the column of labels, left out of the model's input",
-    )
-    p.add_argument(
-        "--scale",
+    ),
+    "--label-column": dict(
+        metavar="NAME_OR_INDEX", help="csv: the column of labels, left out of the model's input"
+    ),
+    "--scale": dict(
         choices=("minmax", "standard"),
-        default=None,
         help="tables: per-feature scaling fitted on the training rows "
         "(default minmax), saved as scaler.json in the run folder",
-    )
-    p.add_argument(
-        "--validation-split",
+    ),
+    "--validation-split": dict(
         type=float,
-        default=None,
         metavar="F",
         help="hold out this fraction (0 < F < 1) of the training data for "
         "validation; default: the source's test split where it has one, else none",
-    )
-    p.add_argument(
-        "--sequence-length",
-        type=int,
-        default=None,
-        metavar="N",
-        help="csv: windows of N consecutive rows, (N, features) sequences",
-    )
+    ),
+    "--sequence-length": dict(
+        type=int, metavar="N", help="csv: windows of N consecutive rows, (N, features) sequences"
+    ),
+}
+
+
+def add_arguments(p):
+    """Adds the data arguments of `train` to its parser `p`."""
+    p.add_argument("--dataset", default="mnist", metavar="SOURCE", help=f"{FORMS} (default mnist)")
+    for flag, keywords in OPTIONS.items():
+        p.add_argument(flag, default=None, **keywords)
 
 
 def kind_of(source):
@@ -230,43 +221,40 @@ def _natural(record, split, data_dir, scaler, batch_size, shuffle, seed, limit, 
     return ds, x.shape[1:]
 
 
+#: Per sample rank: what such samples are, the networks that read them so (the
+#: first is a ConvAutoencoder's default), how a sample is shaped for them, and
+#: how they are named when another network is asked for.
+_LAYOUTS = {
+    3: ("image", ("conv",), lambda s: s, "images of shape {shape}"),
+    2: (
+        "sequence",
+        ("conv1d", "lstm"),
+        lambda s: s,
+        "sequences of shape {shape} (steps, features)",
+    ),
+    # each row one sequence of one feature
+    1: ("sequence", ("conv1d", "lstm"), lambda s: (*s, 1), "rows of {shape} features"),
+}
+_READS = {"conv": "images", "conv1d": "sequences", "lstm": "sequences"}
+
+
 def _layout(kind, shape, network, variant_cls, source):
     """(layout, network, the model's input shape) for samples of `shape`."""
     if kind in IMAGE_ARRAYS and len(shape) == 2:
         shape = (*shape, 1)
-    conv_default = issubclass(variant_cls, ConvAutoencoder)
-    if len(shape) == 3:
-        net = network or ("conv" if conv_default else "mlp")
-        if net == "conv":
-            return "image", net, shape
-        if net == "mlp":
-            return "flat", net, (int(np.prod(shape)),)
-        raise UsageError(
-            f"--network {net} is for sequences; {source} gives images of shape "
-            f"{shape}: use --network conv or mlp"
-        )
-    if len(shape) == 2:
-        net = network or ("conv1d" if conv_default else "mlp")
-        if net in ("conv1d", "lstm"):
-            return "sequence", net, shape
-        if net == "mlp":
-            return "flat", net, (int(np.prod(shape)),)
-        raise UsageError(
-            f"--network conv is for images; {source} gives sequences of shape "
-            f"{shape} (steps, features): use --network conv1d, lstm or mlp"
-        )
-    if len(shape) == 1:
-        net = network or ("conv1d" if conv_default else "mlp")
-        if net in ("conv1d", "lstm"):  # each row one sequence of one feature
-            return "sequence", net, (*shape, 1)
-        if net == "mlp":
-            return "flat", net, shape
-        raise UsageError(
-            f"--network conv is for images; {source} gives rows of {shape[0]} "
-            "features: use --network mlp, or conv1d / lstm to read each row as "
-            "a sequence"
-        )
-    raise UsageError(f"{source} gives samples of shape {shape}, which no network takes")
+    if len(shape) not in _LAYOUTS:
+        raise UsageError(f"{source} gives samples of shape {shape}, which no network takes")
+    layout, structured, as_input, what = _LAYOUTS[len(shape)]
+    net = network or (structured[0] if issubclass(variant_cls, ConvAutoencoder) else "mlp")
+    if net in structured:
+        return layout, net, as_input(shape)
+    if net == "mlp":
+        return "flat", net, (int(np.prod(shape)),)
+    shown = shape if len(shape) > 1 else shape[0]
+    raise UsageError(
+        f"--network {net} is for {_READS[net]}; {source} gives {what.format(shape=shown)}: "
+        f"use --network {' or '.join(structured)}, or mlp"
+    )
 
 
 def _reshaped(ds, shape):

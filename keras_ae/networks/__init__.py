@@ -7,14 +7,15 @@ returns a built `keras.Sequential`, so any Keras layer or model a user passes
 instead is treated the same way by the models.
 """
 
-from keras_ae.networks.conv import CODE_LAYERS, build_conv_decoder, build_conv_encoder
-from keras_ae.networks.mlp import build_mlp_decoder, build_mlp_encoder
-from keras_ae.networks.sequence import (
+from keras_ae.networks.conv import (
+    CODE_LAYERS,
     build_conv1d_decoder,
     build_conv1d_encoder,
-    build_lstm_decoder,
-    build_lstm_encoder,
+    build_conv_decoder,
+    build_conv_encoder,
 )
+from keras_ae.networks.mlp import build_mlp_decoder, build_mlp_encoder
+from keras_ae.networks.sequence import build_lstm_decoder, build_lstm_encoder
 
 NETWORKS = ("mlp", "conv", "conv1d", "lstm")
 #: The networks built of convolutions: they take `filters`, `strides`, `code_layer`.
@@ -35,34 +36,23 @@ BUILDERS = {
 }
 
 
-def _layer_args(network, hidden_units, filters, strides, code_layer, activation):
+def _layout(network, filters=(), strides=None, code_layer="dense", **layers):
     """The layer arguments `network`'s builders take, refusing those it would ignore."""
     if network not in NETWORKS:
         raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
-    args = dict(hidden_units=hidden_units, activation=activation)
     if network in CONV_NETWORKS:
-        return dict(args, filters=filters, strides=strides, code_layer=code_layer)
+        return dict(layers, filters=filters, strides=strides, code_layer=code_layer)
     if tuple(filters) or strides is not None or code_layer != "dense":
         raise ValueError(
             f"filters, strides and code_layer apply to network='conv' or 'conv1d'; "
             f"{NETWORK_NAMES[network]} got filters={tuple(filters)!r}, strides={strides!r}, "
             f"code_layer={code_layer!r} (its layers are hidden_units)"
         )
-    return args
+    return layers
 
 
 def build_encoder(
-    network,
-    input_shape,
-    code_units,
-    *,
-    hidden_units=(),
-    filters=(),
-    strides=None,
-    code_layer="dense",
-    activation="relu",
-    code_activation=None,
-    name="encoder",
+    network, input_shape, code_units, *, code_activation=None, name="encoder", **layers
 ):
     """Builds an encoder mapping `input_shape` to `code_units` values.
 
@@ -72,39 +62,28 @@ def build_encoder(
             layer) or `"lstm"` (LSTM layers of `hidden_units`, default (64,)).
         input_shape: shape of one sample, e.g. `(784,)` or `(28, 28, 1)`.
         code_units: width of the encoder's output.
-        hidden_units: dense widths from the input towards the code.
-        filters: convolution widths, one layer each.
-        strides: the stride (1 or 2) of each convolution; default 2 for all.
-        code_layer: `"dense"` (a Dense code layer) or `"conv"` (a spatial code:
-            1x1 convolution at the last resolution, flattened; `code_units`
-            must be a multiple of that grid's size). Conv networks only.
-        activation: activation of the hidden layers.
         code_activation: activation of the output (None: linear).
         name: the model's name.
+        **layers: `hidden_units` (dense or LSTM widths from the input towards
+            the code), `activation` (of the hidden layers); for conv networks
+            also `filters` (one convolution each), `strides` (1 or 2 each;
+            default 2) and `code_layer` (`"dense"`, or `"conv"`: a spatial
+            code, a kernel-1 convolution at the last resolution, flattened;
+            `code_units` must then be a multiple of that grid's size).
     """
-    args = _layer_args(network, hidden_units, filters, strides, code_layer, activation)
+    layout = _layout(network, **layers)
     return BUILDERS[network][0](
-        input_shape, code_units, code_activation=code_activation, name=name, **args
+        input_shape, code_units, code_activation=code_activation, name=name, **layout
     )
 
 
 def build_decoder(
-    network,
-    code_units,
-    output_shape,
-    *,
-    hidden_units=(),
-    filters=(),
-    strides=None,
-    code_layer="dense",
-    activation="relu",
-    output_activation="sigmoid",
-    name="decoder",
+    network, code_units, output_shape, *, output_activation="sigmoid", name="decoder", **layers
 ):
     """Builds the mirror image of `build_encoder`: `code_units` to `output_shape`."""
-    args = _layer_args(network, hidden_units, filters, strides, code_layer, activation)
+    layout = _layout(network, **layers)
     return BUILDERS[network][1](
-        code_units, output_shape, output_activation=output_activation, name=name, **args
+        code_units, output_shape, output_activation=output_activation, name=name, **layout
     )
 
 
