@@ -53,6 +53,16 @@ def mnist_small(mnist):
     return x_train[:1024], x_test[:256]
 
 
+@pytest.fixture(scope="session")
+def strategies():
+    """A one-device and a two-device (mirrored) strategy, one of each for the
+    whole session: TensorFlow's collective keys clash between several
+    MirroredStrategy objects in one process."""
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    assert len(devices) == 2
+    return tf.distribute.OneDeviceStrategy(devices[0]), tf.distribute.MirroredStrategy(devices)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -9,13 +9,13 @@ import sys
 import textwrap
 import warnings
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import CASES, data
 
 from keras_ae import models
-from test_models import CASES, NAMES, _data
 
 
 def test_numpy_tf_data_and_pairs_train_the_same_model(mnist_small):
@@ -120,27 +120,17 @@ def test_a_save_to_a_name_keras_refuses_names_the_users_path(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_jit_compile(name, mnist_small):
-    model = CASES[name]()
-    model.compile(optimizer="adam", jit_compile=True)
-    x = _data(model, mnist_small[0][:256])
-    history = model.fit(x, epochs=2, batch_size=128, verbose=0)
-    assert np.isfinite(history.history["loss"]).all()
-    assert history.history["loss"][-1] < history.history["loss"][0]
-
-
 def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small, tmp_path):
     """Built MLP networks compile with XLA by default (measured faster on
     CPU); conv and user-supplied networks, an explicit choice and eager mode
     are left to Keras."""
-    for name in NAMES:
-        model = CASES[name]()
+    for name, (cls, kwargs) in CASES.items():
+        model = cls(**kwargs)
         model.compile(optimizer="adam")
         assert model.jit_compile is (model.network == "mlp"), name
     cae = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16, seed=0)
     cae.compile(optimizer="adam")
-    x = _data(cae, mnist_small[0][:256])
+    x = data(cae, mnist_small[0][:256])
     history = cae.fit(x, epochs=2, batch_size=128, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     cae.save(tmp_path / "cae.keras")
@@ -361,21 +351,6 @@ def test_the_models_dtype_policy_reaches_its_layers_and_survives_loading(tmp_pat
     loaded = keras.saving.load_model(tmp_path / "full.keras")
     assert loaded.encoder.get_layer("code").compute_dtype == "float32"
     np.testing.assert_array_equal(loaded.encode(x), full.encode(x))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_mixed_float16_scales_the_loss_and_stays_finite(name, mnist_small, mixed_precision):
-    model = CASES[name]()
-    model.compile(optimizer="adam")
-    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
-    x = _data(model, mnist_small[0][:256])
-    # Dynamic loss scaling starts at 2**15 and skips the steps whose fp16
-    # gradients overflow while it halves the scale: give it steps to settle.
-    history = model.fit(x, epochs=2, batch_size=16, verbose=0)
-    assert np.isfinite(history.history["loss"]).all()
-    assert history.history["loss"][-1] < history.history["loss"][0]
-    out = model.predict(x[:4], verbose=0)
-    assert out.dtype == np.float32
 
 
 def _free_ports(n):
