@@ -46,14 +46,14 @@ def test_private_attribute_of_a_compiled_model(name):
     assert hasattr(model, name), f"{VERSIONS}: a compiled keras.Model has no {name}"
 
 
-def test_the_attributes_mean_what_keras_ae_reads_them_as():
+def test_the_attributes_mean_what_keras_ae_reads_them_as(strategies):
     model = _compiled()
     assert isinstance(kc.compile_config(model), dict), "_compile_config.config is no dict"
     assert kc.compile_config(model)["steps_per_execution"] == 3, (
         "_compile_config.config holds steps_per_execution no more")
     assert kc.creation_strategy(model) is None, "_distribute_strategy outside a strategy"
     assert not kc.compiles_keras_losses(model), "_compile_loss / _compile_metrics with no loss"
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = strategies[1]  # mirrored over 2 CPUs (one per session: conftest.py)
     with strategy.scope():
         inside = _compiled()
     assert kc.creation_strategy(inside) is strategy, "_distribute_strategy under a strategy"
