@@ -47,11 +47,31 @@ def satimage_csv(tmp_path_factory, shared_data):
 
 def test_image_folder_run_exports_on_its_own_images(tmp_path, image_folder, capsys):
     out = tmp_path / "run"
-    code, printed, err = run(capsys, "train", "ConvAutoencoder", "--dataset",
-                             f"images:{image_folder}", "--image-size", "16x16", "--network",
-                             "conv", "--latent-dim", "8", "--epochs", "2", "--batch-size", "16",
-                             "--limit", "48", "--validation-split", "0.25", "--out", out,
-                             "--verbose", "0")
+    code, printed, err = run(
+        capsys,
+        "train",
+        "ConvAutoencoder",
+        "--dataset",
+        f"images:{image_folder}",
+        "--image-size",
+        "16x16",
+        "--network",
+        "conv",
+        "--latent-dim",
+        "8",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "16",
+        "--limit",
+        "48",
+        "--validation-split",
+        "0.25",
+        "--out",
+        out,
+        "--verbose",
+        "0",
+    )
     assert code == 0, err
     record = json.loads((out / "run.json").read_text())
     assert record["dataset"] == f"images:{image_folder.resolve()}"
@@ -65,18 +85,30 @@ def test_image_folder_run_exports_on_its_own_images(tmp_path, image_folder, caps
     assert model.input_shape_ == (16, 16, 3)
 
     # export verifies on the 16 held-out images of the folder (64 * 0.25), from run.json
-    held = datasets.load(f"images:{image_folder}", "validation", validation_split=0.25,
-                         image_size=(16, 16))
+    held = datasets.load(
+        f"images:{image_folder}", "validation", validation_split=0.25, image_size=(16, 16)
+    )
     assert held.shape == (16, 16, 16, 3)
     mse = float(np.mean((model.reconstruct(held) - held) ** 2))
-    code, printed, err = run(capsys, "export", out / "model.keras", "--format", "tflite",
-                             "--quantize", "int8", "--out", tmp_path / "exported")
+    code, printed, err = run(
+        capsys,
+        "export",
+        out / "model.keras",
+        "--format",
+        "tflite",
+        "--quantize",
+        "int8",
+        "--out",
+        tmp_path / "exported",
+    )
     assert code == 0, err
-    assert (f"verified on 16 validation images of images:{image_folder.resolve()} "
-            f"({out / 'run.json'})") in printed, printed
+    assert (
+        f"verified on 16 validation images of images:{image_folder.resolve()} ({out / 'run.json'})"
+    ) in printed, printed
     assert "int8 calibrated on 48 training images of images:" in printed, printed
-    code, printed, err = run(capsys, "export", out / "model.keras", "--format", "tflite",
-                             "--out", tmp_path / "exported")
+    code, printed, err = run(
+        capsys, "export", out / "model.keras", "--format", "tflite", "--out", tmp_path / "exported"
+    )
     assert code == 0 and f"mse keras {mse:.6g}" in printed, printed
 
     # zoo evaluate on the run folder measures the same images
@@ -86,9 +118,27 @@ def test_image_folder_run_exports_on_its_own_images(tmp_path, image_folder, caps
     assert f"measured on 16 validation samples of images:{image_folder.resolve()}" in printed
 
     # resuming with other data settings is refused; the same ones continue
-    base = ["train", "ConvAutoencoder", "--dataset", f"images:{image_folder}", "--network", "conv",
-            "--latent-dim", "8", "--batch-size", "16", "--limit", "48", "--out", out,
-            "--verbose", "0", "--resume", "--epochs", "3"]
+    base = [
+        "train",
+        "ConvAutoencoder",
+        "--dataset",
+        f"images:{image_folder}",
+        "--network",
+        "conv",
+        "--latent-dim",
+        "8",
+        "--batch-size",
+        "16",
+        "--limit",
+        "48",
+        "--out",
+        out,
+        "--verbose",
+        "0",
+        "--resume",
+        "--epochs",
+        "3",
+    ]
     code, _, err = run(capsys, *base, "--image-size", "12,12", "--validation-split", "0.25")
     assert code == 2 and "image_size" in err, err
     code, _, err = run(capsys, *base, "--image-size", "16,16")
@@ -100,10 +150,27 @@ def test_image_folder_run_exports_on_its_own_images(tmp_path, image_folder, caps
 
 def test_csv_run_saves_its_scaler_and_export_reuses_it(tmp_path, satimage_csv, capsys):
     out = tmp_path / "sat"
-    code, printed, err = run(capsys, "train", "Autoencoder", "--dataset", f"csv:{satimage_csv}",
-                             "--label-column", "class", "--scale", "standard",
-                             "--validation-split", "0.2", "--latent-dim", "4", "--epochs", "3",
-                             "--out", out, "--verbose", "0")
+    code, printed, err = run(
+        capsys,
+        "train",
+        "Autoencoder",
+        "--dataset",
+        f"csv:{satimage_csv}",
+        "--label-column",
+        "class",
+        "--scale",
+        "standard",
+        "--validation-split",
+        "0.2",
+        "--latent-dim",
+        "4",
+        "--epochs",
+        "3",
+        "--out",
+        out,
+        "--verbose",
+        "0",
+    )
     assert code == 0, err
     assert "scaler scaler.json" in printed
     history = np.genfromtxt(out / "history.csv", delimiter=",", names=True)
@@ -133,26 +200,78 @@ def test_csv_run_saves_its_scaler_and_export_reuses_it(tmp_path, satimage_csv, c
 
 def test_sequences_built_in_ecg_and_csv_windows(tmp_path, shared_data, capsys):
     out = tmp_path / "ecg"
-    code, printed, err = run(capsys, "train", "Autoencoder", "--dataset", "ecg5000", "--network",
-                             "conv1d", "--latent-dim", "8", "--epochs", "1", "--limit", "256",
-                             "--data-dir", shared_data, "--out", out, "--verbose", "0")
+    code, printed, err = run(
+        capsys,
+        "train",
+        "Autoencoder",
+        "--dataset",
+        "ecg5000",
+        "--network",
+        "conv1d",
+        "--latent-dim",
+        "8",
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--data-dir",
+        shared_data,
+        "--out",
+        out,
+        "--verbose",
+        "0",
+    )
     assert code == 0, err
     data = json.loads((out / "run.json").read_text())["data"]
-    assert (data["input_shape"], data["layout"], data["network"]) == ([140, 1], "sequence",
-                                                                     "conv1d")
+    assert (data["input_shape"], data["layout"], data["network"]) == (
+        [140, 1],
+        "sequence",
+        "conv1d",
+    )
     assert data["splits"]["validation"] == "test" and (out / "scaler.json").is_file()
-    code, printed, err = run(capsys, "export", out / "model.keras", "--format", "saved_model",
-                             "--data-dir", shared_data, "--out", tmp_path / "e")
+    code, printed, err = run(
+        capsys,
+        "export",
+        out / "model.keras",
+        "--format",
+        "saved_model",
+        "--data-dir",
+        shared_data,
+        "--out",
+        tmp_path / "e",
+    )
     assert code == 0 and "verified on 512 test samples of ecg5000" in printed, printed
 
     table = tmp_path / "sensor.csv"
     t = np.arange(300)
-    np.savetxt(table, np.stack([np.sin(t / 5), np.cos(t / 7)], 1), fmt="%.5f", delimiter=",",
-               header="a,b", comments="")
+    np.savetxt(
+        table,
+        np.stack([np.sin(t / 5), np.cos(t / 7)], 1),
+        fmt="%.5f",
+        delimiter=",",
+        header="a,b",
+        comments="",
+    )
     out = tmp_path / "windows"
-    code, printed, err = run(capsys, "train", "Autoencoder", "--dataset", f"csv:{table}",
-                             "--sequence-length", "16", "--network", "lstm", "--latent-dim", "4",
-                             "--epochs", "1", "--out", out, "--verbose", "0")
+    code, printed, err = run(
+        capsys,
+        "train",
+        "Autoencoder",
+        "--dataset",
+        f"csv:{table}",
+        "--sequence-length",
+        "16",
+        "--network",
+        "lstm",
+        "--latent-dim",
+        "4",
+        "--epochs",
+        "1",
+        "--out",
+        out,
+        "--verbose",
+        "0",
+    )
     assert code == 0, err
     data = json.loads((out / "run.json").read_text())["data"]
     assert data["input_shape"] == [16, 2] and data["splits"]["validation"] is None
@@ -163,37 +282,60 @@ def test_sequences_built_in_ecg_and_csv_windows(tmp_path, shared_data, capsys):
     assert "the run has no validation or test data" in printed
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--dataset", "photos"], "--dataset 'photos' is none of the forms: a built-in name "
-                              "(mnist, fashion_mnist, cifar10_jpeg, satimage, ecg5000), "
-                              "tfds:NAME[/CONFIG][:VERSION], images:DIR or csv:PATH"),
-    (["--dataset", "images:"], "is none of the forms"),
-    (["--dataset", "images:{tmp}/missing"], "--dataset images:{tmp}/missing: no such folder"),
-    (["--dataset", "csv:{tmp}/missing.csv"], "no such file '{tmp}/missing.csv'"),
-    (["--dataset", "images:{photos}", "--image-size", "16"],
-     "--image-size expects H,W or HxW of positive integers (e.g. 64,64), got '16'"),
-    (["--dataset", "images:{photos}", "--image-size", "0,16"], "got '0,16'"),
-    (["--dataset", "images:{photos}", "--image-size", "a,b"], "got 'a,b'"),
-    (["--dataset", "images:{photos}", "--validation-split", "1"],
-     "--validation-split must be a fraction between 0 and 1 (exclusive), got 1.0"),
-    (["--dataset", "images:{photos}", "--validation-split", "0"], "got 0.0"),
-    (["--dataset", "images:{photos}", "--validation-split", "nan"], "got nan"),
-    (["--dataset", "mnist", "--image-size", "16,16"],
-     "--image-size applies to image sources (images:, tfds:, cifar10_jpeg), not to mnist"),
-    (["--dataset", "images:{photos}", "--label-column", "class"],
-     "--label-column applies to csv: sources"),
-    (["--dataset", "csv:{sat}", "--label-column", "klass"],
-     "label_column='klass' is not a column of"),
-    (["--dataset", "images:{photos}", "--network", "lstm"], "--network lstm is for sequences"),
-    (["--dataset", "csv:{sat}", "--label-column", "class", "--network", "conv"],
-     "--network conv is for images"),
-    (["--dataset", "images:{empty}"], "holds no image files"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--dataset", "photos"],
+            "--dataset 'photos' is none of the forms: a built-in name "
+            "(mnist, fashion_mnist, cifar10_jpeg, satimage, ecg5000), "
+            "tfds:NAME[/CONFIG][:VERSION], images:DIR or csv:PATH",
+        ),
+        (["--dataset", "images:"], "is none of the forms"),
+        (["--dataset", "images:{tmp}/missing"], "--dataset images:{tmp}/missing: no such folder"),
+        (["--dataset", "csv:{tmp}/missing.csv"], "no such file '{tmp}/missing.csv'"),
+        (
+            ["--dataset", "images:{photos}", "--image-size", "16"],
+            "--image-size expects H,W or HxW of positive integers (e.g. 64,64), got '16'",
+        ),
+        (["--dataset", "images:{photos}", "--image-size", "0,16"], "got '0,16'"),
+        (["--dataset", "images:{photos}", "--image-size", "a,b"], "got 'a,b'"),
+        (
+            ["--dataset", "images:{photos}", "--validation-split", "1"],
+            "--validation-split must be a fraction between 0 and 1 (exclusive), got 1.0",
+        ),
+        (["--dataset", "images:{photos}", "--validation-split", "0"], "got 0.0"),
+        (["--dataset", "images:{photos}", "--validation-split", "nan"], "got nan"),
+        (
+            ["--dataset", "mnist", "--image-size", "16,16"],
+            "--image-size applies to image sources (images:, tfds:, cifar10_jpeg), not to mnist",
+        ),
+        (
+            ["--dataset", "images:{photos}", "--label-column", "class"],
+            "--label-column applies to csv: sources",
+        ),
+        (
+            ["--dataset", "csv:{sat}", "--label-column", "klass"],
+            "label_column='klass' is not a column of",
+        ),
+        (["--dataset", "images:{photos}", "--network", "lstm"], "--network lstm is for sequences"),
+        (
+            ["--dataset", "csv:{sat}", "--label-column", "class", "--network", "conv"],
+            "--network conv is for images",
+        ),
+        (["--dataset", "images:{empty}"], "holds no image files"),
+    ],
+)
 def test_bad_data_arguments_are_refused_before_anything_is_written(
-        tmp_path, image_folder, satimage_csv, capsys, argv, message):
+    tmp_path, image_folder, satimage_csv, capsys, argv, message
+):
     (tmp_path / "empty").mkdir()
-    subs = {"tmp": tmp_path, "photos": image_folder, "sat": satimage_csv,
-            "empty": tmp_path / "empty"}
+    subs = {
+        "tmp": tmp_path,
+        "photos": image_folder,
+        "sat": satimage_csv,
+        "empty": tmp_path / "empty",
+    }
     argv = [a.format(**subs) for a in argv]
     out = tmp_path / "run"
     code, _, err = run(capsys, "train", "Autoencoder", *argv, "--epochs", "1", "--out", out)

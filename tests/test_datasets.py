@@ -93,9 +93,7 @@ def test_ecg5000():
     assert a.shape == (3998, 140) and c.shape == (1000, 140)
     assert len(b) == 3998 and len(d) == 1000
     # The tutorial split is a permutation of the rows.
-    np.testing.assert_allclose(
-        np.sort(np.concatenate([a, c]).sum(1)), np.sort(x.sum(1)), rtol=1e-5
-    )
+    np.testing.assert_allclose(np.sort(np.concatenate([a, c]).sum(1)), np.sort(x.sum(1)), rtol=1e-5)
     (a2, _), _ = datasets.load_ecg5000(DATA_DIR, split="tutorial")
     np.testing.assert_array_equal(a, a2)
     with pytest.raises(ValueError, match="tutorial"):
@@ -124,9 +122,7 @@ def test_reuters21578():
     y = datasets.multi_hot(topics, names)
     assert y.shape == (9603, len(names)) and y.dtype == np.float32
     assert y[0, names.index("cocoa")] == 1 and y[0].sum() == 1
-    (docs2, topics2), (docs2_t, _), _ = datasets.load_reuters21578(
-        DATA_DIR, drop_empty=True
-    )
+    (docs2, topics2), (docs2_t, _), _ = datasets.load_reuters21578(DATA_DIR, drop_empty=True)
     assert len(docs2) == 7775 and len(docs2_t) == 3019 and all(topics2)
     with pytest.raises(ValueError, match="not one of"):
         datasets.multi_hot([["nope"]], names)
@@ -173,8 +169,10 @@ def test_another_datasets_file_of_the_same_name_is_named_not_called_corrupt():
     # MNIST and Fashion-MNIST files share their names; a file verified as
     # Fashion-MNIST's must not pass as MNIST's later in the process
     datasets.load_fashion_mnist(DATA_DIR)
-    with pytest.raises(datasets.DatasetError,
-                       match=r"is the file fashion_mnist/\S+ \(its sha256 matches\), not mnist/"):
+    with pytest.raises(
+        datasets.DatasetError,
+        match=r"is the file fashion_mnist/\S+ \(its sha256 matches\), not mnist/",
+    ):
         datasets.load_mnist(DATA_DIR / "fashion_mnist")
 
 
@@ -248,8 +246,9 @@ def test_an_explicit_data_dir_is_the_only_folder_read(loader, tmp_path, monkeypa
     monkeypatch.setattr(_paths, "_online", lambda url: True)  # and no download either
     (tmp_path / "mnist").mkdir()  # some other dataset's folder is there
     expected = str(tmp_path / LOADERS[loader])
-    with pytest.raises(datasets.DatasetNotFoundError,
-                       match=rf"data_dir '{tmp_path}' lacks .*\n  {expected}\n") as err:
+    with pytest.raises(
+        datasets.DatasetNotFoundError, match=rf"data_dir '{tmp_path}' lacks .*\n  {expected}\n"
+    ) as err:
         getattr(datasets, loader)(tmp_path)
     assert str(DATA_DIR) not in str(err.value)
 
@@ -259,7 +258,9 @@ def test_loader_arguments_of_the_wrong_kind_are_named(loader, tmp_path):
     """load_mnist(5) raised Path's TypeError, naming no argument; "" meant the
     current folder; download="no" was true."""
     fn = getattr(datasets, loader)
-    with pytest.raises(ValueError, match=r"data_dir must be a path \(str or os.PathLike\).*got int 5"):
+    with pytest.raises(
+        ValueError, match=r"data_dir must be a path \(str or os.PathLike\).*got int 5"
+    ):
         fn(5)
     with pytest.raises(ValueError, match='data_dir must name a folder, got ""'):
         fn("")
@@ -283,8 +284,9 @@ def test_other_loader_arguments_are_checked():
 def test_a_mistyped_keras_ae_data_dir_is_named(tmp_path, monkeypatch):
     """A KERAS_AE_DATA_DIR naming no folder used to be skipped for the cache."""
     monkeypatch.setenv("KERAS_AE_DATA_DIR", str(tmp_path / "nothing"))
-    with pytest.raises(datasets.DatasetNotFoundError,
-                       match=r"KERAS_AE_DATA_DIR='.*nothing' is not a directory"):
+    with pytest.raises(
+        datasets.DatasetNotFoundError, match=r"KERAS_AE_DATA_DIR='.*nothing' is not a directory"
+    ):
         datasets.load_satimage()
 
 
@@ -294,9 +296,7 @@ def test_download_into_keras_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("KERAS_HOME", raising=False)
     monkeypatch.delenv("KERAS_AE_DATA_DIR", raising=False)
-    monkeypatch.setitem(
-        _paths.URLS, "satimage/", (DATA_DIR / "satimage").as_uri() + "/"
-    )
+    monkeypatch.setitem(_paths.URLS, "satimage/", (DATA_DIR / "satimage").as_uri() + "/")
     monkeypatch.setattr(_paths, "_online", lambda url: url.startswith("file:"))
     monkeypatch.setattr(_paths, "_download", _real_download)
     with pytest.raises(datasets.DatasetNotFoundError):
@@ -311,9 +311,11 @@ def test_download_into_keras_cache(tmp_path, monkeypatch):
     # a publisher that answers with an error: the file and the remedy are named
     # and no partial download is left in the cache
     monkeypatch.setitem(_paths.URLS, "satimage/", (tmp_path / "gone").as_uri() + "/")
-    with pytest.raises(datasets.DatasetNotFoundError,
-                       match=r"satimage/sat.trn: downloading file:.*gone/sat.trn failed.*"
-                             r"KERAS_AE_DATA_DIR"):
+    with pytest.raises(
+        datasets.DatasetNotFoundError,
+        match=r"satimage/sat.trn: downloading file:.*gone/sat.trn failed.*"
+        r"KERAS_AE_DATA_DIR",
+    ):
         datasets.load_satimage()
     assert not list((tmp_path / ".keras").rglob("*.part"))
     monkeypatch.setitem(_paths.URLS, "satimage/", (DATA_DIR / "satimage").as_uri() + "/")
@@ -346,7 +348,8 @@ def _serve(directory, barrier):
             pass
 
     server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(directory))
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -404,9 +407,13 @@ def test_a_killed_downloads_leftover_is_removed_and_nothing_else(tmp_path, monke
     monkeypatch.setitem(_paths.CHECKSUMS, "tiny/blob.bin", hashlib.sha256(b"payload").hexdigest())
     monkeypatch.setitem(_paths.URLS, "tiny/", www.as_uri() + "/")
     old = time.time() - 2 * _paths.STALE_PART_SECONDS
-    names = {"stale": ".blob.bin.k3j_9xq2.part", "stale_old_style": "blob.bin.part",
-             "live": ".blob.bin.a1b2c3d4.part", "users": ".blob.bin.notes.part",
-             "other_file": ".other.bin.k3j_9xq2.part"}
+    names = {
+        "stale": ".blob.bin.k3j_9xq2.part",
+        "stale_old_style": "blob.bin.part",
+        "live": ".blob.bin.a1b2c3d4.part",
+        "users": ".blob.bin.notes.part",
+        "other_file": ".other.bin.k3j_9xq2.part",
+    }
     for what, name in names.items():
         (cache / name).write_bytes(b"x")
         if what != "live":
@@ -454,7 +461,10 @@ def test_a_changed_file_is_verified_again(tmp_path, monkeypatch):
     os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))
     after = f.stat()
     assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
-        before.st_size, before.st_mtime_ns, before.st_ino)
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
     with pytest.raises(datasets.DatasetError, match="checksum mismatch"):
         _paths.verify(f, "tiny/blob.bin")
 
@@ -480,11 +490,7 @@ def test_vectorize_text_train_only(newsgroups):
         assert x.shape == (250, 1000) and xt.shape == (101, 1000)
         assert x.dtype == xt.dtype == np.float32
         assert "zzqxonlyintest" not in vocab and len(vocab) == 1000
-        assert (
-            "the" in vocab
-            and vocab[0] == "[UNK]"
-            and all(v == v.lower() for v in vocab[1:])
-        )
+        assert "the" in vocab and vocab[0] == "[UNK]" and all(v == v.lower() for v in vocab[1:])
         if mode == "multi_hot":
             assert set(np.unique(x)) <= {0.0, 1.0}
         if mode == "count":
@@ -519,12 +525,8 @@ def test_make_dataset_scale_and_shape(mnist_test, kwargs, shape, lo, hi):
     assert allx.min() == lo and allx.max() == hi
     # Same transform as preprocess, without shuffling.
     unshuffled = datasets.make_dataset(x, batch_size=1000, shuffle=False, **kwargs)
-    np.testing.assert_allclose(
-        _batches(unshuffled)[0], datasets.preprocess(x, **kwargs), atol=1e-6
-    )
-    xb, yb = next(
-        iter(datasets.make_dataset(x, y, batch_size=64, shuffle=False, **kwargs))
-    )
+    np.testing.assert_allclose(_batches(unshuffled)[0], datasets.preprocess(x, **kwargs), atol=1e-6)
+    xb, yb = next(iter(datasets.make_dataset(x, y, batch_size=64, shuffle=False, **kwargs)))
     np.testing.assert_array_equal(yb, y[:64])
     assert xb.shape == (64, *shape[1:])
 
@@ -544,15 +546,11 @@ def test_make_dataset_shuffle_seed_and_drop_remainder(mnist_test):
 @needs_data
 def test_binarization(mnist_test):
     x = mnist_test[0][:512]
-    static = _batches(
-        datasets.make_dataset(x, batch_size=512, shuffle=False, binarize="static")
-    )[0]
+    static = _batches(datasets.make_dataset(x, batch_size=512, shuffle=False, binarize="static"))[0]
     np.testing.assert_array_equal(static, (x / 255.0 > 0.5).astype(np.float32))
 
     def epochs(seed, n=2):
-        ds = datasets.make_dataset(
-            x, batch_size=256, shuffle=False, binarize="dynamic", seed=seed
-        )
+        ds = datasets.make_dataset(x, batch_size=256, shuffle=False, binarize="dynamic", seed=seed)
         return [np.concatenate(_batches(ds)) for _ in range(n)]
 
     e1, e2 = epochs(4)
@@ -598,16 +596,19 @@ def test_vectorize_text_columns_are_its_vocabulary_and_the_oov_column_can_go():
     x, xt, vocab = datasets.vectorize_text(docs, test, vocab_size=10**9, mode="count")
     assert vocab == ["[UNK]", "the", "cat", "sat", "ran", "dog"] and x.shape == (3, 6)
     np.testing.assert_array_equal(xt, [[1, 1, 0, 0, 0, 0]])  # zebra: out of vocabulary
-    x2, xt2, vocab2 = datasets.vectorize_text(docs, test, vocab_size=10**9, mode="count",
-                                              oov_column=False)
+    x2, xt2, vocab2 = datasets.vectorize_text(
+        docs, test, vocab_size=10**9, mode="count", oov_column=False
+    )
     assert vocab2 == vocab[1:]
     np.testing.assert_array_equal(x2, x[:, 1:])
     np.testing.assert_array_equal(xt2, xt[:, 1:])
     gen = (d for d in docs)  # any iterable of str
     np.testing.assert_array_equal(datasets.vectorize_text(gen, mode="count")[0], x)
-    for bad, message in [([1, 2], "train_docs must be a list of str; item 0 is of type int"),
-                         (["a b", None], "item 1 is of type NoneType"),
-                         (5, "train_docs must be a list of str, got int")]:
+    for bad, message in [
+        ([1, 2], "train_docs must be a list of str; item 0 is of type int"),
+        (["a b", None], "item 1 is of type NoneType"),
+        (5, "train_docs must be a list of str, got int"),
+    ]:
         with pytest.raises(ValueError, match=message):
             datasets.vectorize_text(bad)
     with pytest.raises(ValueError, match="test_docs must be a list of str; item 0"):
@@ -631,6 +632,7 @@ def test_a_data_dir_that_is_no_directory_is_named(monkeypatch, tmp_path):
 @pytest.mark.parametrize("call", ["preprocess", "make_dataset"])
 def test_integer_images_are_scaled_by_their_dtypes_range_or_refused(call):
     """uint16 65535 became 257.0 (divided by 255) and int16 -300 became -1.18."""
+
     def run(x, **kwargs):
         if call == "preprocess":
             return datasets.preprocess(x, **kwargs)
@@ -647,8 +649,11 @@ def test_integer_images_are_scaled_by_their_dtypes_range_or_refused(call):
     for dtype in ("int8", "int16", "int32", "int64"):
         x = np.array([[-300, 255] if dtype != "int8" else [-3, 100]], dtype)
         for kwargs in ({}, {"scale": "symmetric"}, {"binarize": "static"}):
-            with pytest.raises(ValueError, match=rf"{call}: x has the signed integer dtype "
-                                                 rf"{dtype}, which has no intensity range"):
+            with pytest.raises(
+                ValueError,
+                match=rf"{call}: x has the signed integer dtype "
+                rf"{dtype}, which has no intensity range",
+            ):
                 run(x, **kwargs)
         raw = run(x, scale=None)  # raw values asked for: kept as they are
         assert raw.dtype == np.float32
@@ -684,11 +689,14 @@ def test_make_dataset_arguments_give_errors_naming_them():
     with pytest.raises(ValueError, match=r"make_dataset: x is empty \(shape \(0, 4, 4\)\)"):
         datasets.make_dataset(x[:0])
     for seed in (2**70, -(2**64), 3.0, True, "1"):
-        with pytest.raises(ValueError, match=r"seed must be (an int, None|an integer in \[-2\*\*63)"):
+        with pytest.raises(
+            ValueError, match=r"seed must be (an int, None|an integer in \[-2\*\*63)"
+        ):
             datasets.make_dataset(x, seed=seed)
     np.testing.assert_array_equal(  # numpy and negative int64 seeds are seeds
         _batches(datasets.make_dataset(x, seed=np.int64(-5))),
-        _batches(datasets.make_dataset(x, seed=-5)))
+        _batches(datasets.make_dataset(x, seed=-5)),
+    )
     with pytest.raises(ValueError, match=r"drop_remainder=True with batch_size=16 > len\(x\)=10"):
         datasets.make_dataset(x, batch_size=16, drop_remainder=True)
     for flag in ("shuffle", "drop_remainder", "prefetch", "cache", "repeat", "flatten", "channels"):
@@ -704,7 +712,9 @@ def test_make_dataset_arguments_give_errors_naming_them():
         fn = getattr(datasets, call)
         with pytest.raises(ValueError, match=rf"{call}: x is complex .*imaginary part"):
             fn(np.ones((2, 3), np.complex64))
-        with pytest.raises(ValueError, match=rf"{call}: x must have a bool, integer or float dtype"):
+        with pytest.raises(
+            ValueError, match=rf"{call}: x must have a bool, integer or float dtype"
+        ):
             fn(np.array([["1", "2"]]))
         with pytest.raises(ValueError, match=rf"{call}: x must be a batch of samples"):
             fn(np.float32(0.5))

@@ -47,8 +47,7 @@ def models(mnist_small):
         # 784*128*2 + ... > 100k parameters, so int8 must shrink the file.
         "dense": Autoencoder(input_shape=(784,), latent_dim=16, hidden_units=(128,), seed=0),
         "vae": VAE(input_shape=(784,), latent_dim=8, hidden_units=(64,), seed=0),
-        "hashing": SemanticHashingAE(input_shape=(784,), latent_dim=12, hidden_units=(64,),
-                                     seed=0),
+        "hashing": SemanticHashingAE(input_shape=(784,), latent_dim=12, hidden_units=(64,), seed=0),
         "tied": TiedAutoencoder(input_shape=(784,), latent_dim=16, seed=0),
         "conv": ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=8, filters=(8, 16), seed=0),
     }
@@ -67,8 +66,9 @@ def mixed_model(mnist_small):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        model = _train(Autoencoder(input_shape=(784,), latent_dim=16, hidden_units=(64,),
-                                   seed=0), x_train)
+        model = _train(
+            Autoencoder(input_shape=(784,), latent_dim=16, hidden_units=(64,), seed=0), x_train
+        )
     finally:
         keras.config.set_dtype_policy(previous)
     assert model.encoder.get_layer("hidden_0").compute_dtype == "float16"
@@ -106,8 +106,7 @@ def test_custom_networks_export_with_the_code_shape_they_produce(mnist_small, tm
     export.export_saved_model(model, tmp_path / "custom", verify_data=x)
     decode = tf.saved_model.load(str(tmp_path / "custom")).signatures["decode"]
     assert tuple(decode.structured_input_signature[1]["z"].shape) == (None, 10)
-    result = export.export_tflite(model, tmp_path / "dec.tflite", part="decoder",
-                                  verify_data=x)
+    result = export.export_tflite(model, tmp_path / "dec.tflite", part="decoder", verify_data=x)
     assert export.TFLiteModel(result.path).input_shape == (10,)
 
 
@@ -116,10 +115,21 @@ def test_saved_model_cli_lists_every_signature(saved_models):
     cli = Path(sys.executable).with_name("saved_model_cli")
     if not cli.exists():
         pytest.skip("saved_model_cli is not installed beside this Python")
-    out = subprocess.run([str(cli), "show", "--dir", path, "--all"], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
-    for name in ("reconstruct", "encode", "decode", "sample", "encode_distribution",
-                 "serving_default"):
+    out = subprocess.run(
+        [str(cli), "show", "--dir", path, "--all"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    for name in (
+        "reconstruct",
+        "encode",
+        "decode",
+        "sample",
+        "encode_distribution",
+        "serving_default",
+    ):
         assert f"signature_def['{name}']" in out
     assert "DT_FLOAT" in out and "(-1, 784)" in out
 
@@ -180,8 +190,7 @@ def test_mixed_float16_model_exports_float32_signatures(mixed_model, tmp_path):
 
 def test_saved_model_runner_batches_and_pins_a_device(models, saved_models):
     model, x = models["conv"]
-    runner = export.SavedModelRunner(saved_models["conv"][0].path, batch_size=100,
-                                     device="/CPU:0")
+    runner = export.SavedModelRunner(saved_models["conv"][0].path, batch_size=100, device="/CPU:0")
     assert runner.input_shape == (28, 28, 1)
     np.testing.assert_allclose(runner.reconstruct(x), model.reconstruct(x), atol=1e-5)
     codes = runner.encode(x)
@@ -189,8 +198,11 @@ def test_saved_model_runner_batches_and_pins_a_device(models, saved_models):
     np.testing.assert_allclose(runner.decode(codes), model.decode(codes), atol=1e-5)
     # A flat batch given to the conv graph is refused here: TensorFlow's CPU
     # convolution would abort the process on it.
-    with pytest.raises(ValueError, match=r"'reconstruct' signature takes batches of shape "
-                                         r"\(n, 28, 28, 1\), got \(3, 784\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"'reconstruct' signature takes batches of shape "
+        r"\(n, 28, 28, 1\), got \(3, 784\)",
+    ):
         runner.reconstruct(np.zeros((3, 784), "float32"))
     with pytest.raises(ValueError, match=r"x is empty \(shape \(0, 28, 28, 1\)\)"):
         runner.encode(np.zeros((0, 28, 28, 1), "float32"))  # refused, as by the Keras model
@@ -214,10 +226,18 @@ def test_saved_model_runs_on_gpu(models, saved_models):
 
 # -------------------------------------------------------------------- LiteRT
 TFLITE_CASES = [
-    ("dense", "full", None), ("dense", "full", "float16"), ("dense", "full", "dynamic"),
-    ("dense", "full", "int8"), ("dense", "encoder", "int8"), ("dense", "decoder", "int8"),
-    ("vae", "full", None), ("vae", "decoder", "int8"), ("hashing", "encoder", None),
-    ("tied", "full", "int8"), ("conv", "full", None), ("conv", "full", "int8"),
+    ("dense", "full", None),
+    ("dense", "full", "float16"),
+    ("dense", "full", "dynamic"),
+    ("dense", "full", "int8"),
+    ("dense", "encoder", "int8"),
+    ("dense", "decoder", "int8"),
+    ("vae", "full", None),
+    ("vae", "decoder", "int8"),
+    ("hashing", "encoder", None),
+    ("tied", "full", "int8"),
+    ("conv", "full", None),
+    ("conv", "full", "int8"),
 ]
 
 
@@ -228,8 +248,9 @@ def tflite_files(models, tmp_path_factory):
     for name, part, quantize in TFLITE_CASES:
         model, x = models[name]
         path = root / f"{name}_{part}_{quantize}.tflite"
-        result = export.export_tflite(model, path, part=part, quantize=quantize,
-                                      representative_data=x, verify_data=x)
+        result = export.export_tflite(
+            model, path, part=part, quantize=quantize, representative_data=x, verify_data=x
+        )
         out[name, part, quantize] = result
     return out
 
@@ -263,8 +284,10 @@ def test_tflite_parity_on_real_data(models, tflite_files, case):
 def test_int8_shrinks_files_over_100k_parameters(models, tflite_files):
     model, _ = models["dense"]
     assert model.count_params() > 100_000
-    sizes = {q: tflite_files["dense", "full", q].path.stat().st_size
-             for q in (None, "float16", "dynamic", "int8")}
+    sizes = {
+        q: tflite_files["dense", "full", q].path.stat().st_size
+        for q in (None, "float16", "dynamic", "int8")
+    }
     assert sizes["int8"] <= 0.3 * sizes[None]
     assert sizes["dynamic"] <= 0.3 * sizes[None]
     assert 0.4 * sizes[None] <= sizes["float16"] <= 0.6 * sizes[None]
@@ -274,9 +297,14 @@ def test_one_scale_per_dense_layer_makes_smaller_int8_files(models, tflite_files
     model, x = models["conv"]
     sizes = {}
     for per_channel in (True, False):
-        result = export.export_tflite(model, tmp_path / f"{per_channel}.tflite",
-                                      quantize="int8", representative_data=x, verify_data=x,
-                                      per_channel_dense=per_channel)
+        result = export.export_tflite(
+            model,
+            tmp_path / f"{per_channel}.tflite",
+            quantize="int8",
+            representative_data=x,
+            verify_data=x,
+            per_channel_dense=per_channel,
+        )
         assert result.report.passed
         sizes[per_channel] = result.path.stat().st_size
     # The 8-unit code projects to 7*7*16 = 784 units: 12 bytes each saved.
@@ -290,8 +318,9 @@ def test_one_scale_per_dense_layer_makes_smaller_int8_files(models, tflite_files
 def test_int8_io_quantizes_inputs_and_outputs(models, tmp_path):
     model, x = models["dense"]
     path = tmp_path / "io.tflite"
-    result = export.export_tflite(model, path, quantize="int8", representative_data=x,
-                                  int8_io=True, verify_data=x)
+    result = export.export_tflite(
+        model, path, quantize="int8", representative_data=x, int8_io=True, verify_data=x
+    )
     runner = export.TFLiteModel(path)
     assert runner.input_dtype == runner.output_dtype == np.int8
     assert runner.quantization == "int8" and result.report.passed
@@ -306,8 +335,9 @@ def test_int8_io_quantizes_inputs_and_outputs(models, tmp_path):
     binary = x > 0.5
     with pytest.raises(ValueError, match="x has integer dtype int64"):
         runner.reconstruct(binary.astype(np.int64))
-    np.testing.assert_array_equal(runner.reconstruct(binary),
-                                  runner.reconstruct(binary.astype(np.float32)))
+    np.testing.assert_array_equal(
+        runner.reconstruct(binary), runner.reconstruct(binary.astype(np.float32))
+    )
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         export.TFLiteModel(path, batch_size=0)
 
@@ -317,8 +347,9 @@ def test_a_tflite_target_named_saved_model_is_written(models, tmp_path):
     path = tmp_path / "saved_model"  # the name of the converter's own staging directory
     export.export_tflite(model, path, verify_data=x[:32])
     assert path.is_file()
-    np.testing.assert_allclose(export.TFLiteModel(path).reconstruct(x[:4]),
-                               model.reconstruct(x[:4]), atol=1e-5)
+    np.testing.assert_allclose(
+        export.TFLiteModel(path).reconstruct(x[:4]), model.reconstruct(x[:4]), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("batch", [1, 3, 257, 600])
@@ -364,14 +395,16 @@ def test_verify_export_reports_and_fails_loudly(models, saved_models, tflite_fil
     assert not err.value.report.passed and err.value.report.max_abs_error > 1e-3
     assert isinstance(err.value, ValueError)
     # An int8 file of the changed model is judged on its metric: far worse.
-    export.export_tflite(changed, tmp_path / "changed.tflite", quantize="int8",
-                         representative_data=x)
+    export.export_tflite(
+        changed, tmp_path / "changed.tflite", quantize="int8", representative_data=x
+    )
     with pytest.raises(export.ExportVerificationError, match="metric"):
         export.verify_export(model, tmp_path / "changed.tflite", x)
     # A float32 export compared with a strict-enough tolerance fails too.
     with pytest.raises(export.ExportVerificationError):
-        export.verify_export(model, tflite_files["dense", "full", "float16"].path, x,
-                             quantized=False)
+        export.verify_export(
+            model, tflite_files["dense", "full", "float16"].path, x, quantized=False
+        )
 
 
 def test_verify_export_bad_arguments(models, saved_models, tmp_path):
@@ -389,45 +422,66 @@ def test_verify_export_bad_arguments(models, saved_models, tmp_path):
 
 # --------------------------------------------------------------- bad input
 def _unbuilt():
-    return Autoencoder(encoder=keras.Sequential([keras.layers.Dense(4)]),
-                       decoder=keras.Sequential([keras.layers.Dense(784)]))
+    return Autoencoder(
+        encoder=keras.Sequential([keras.layers.Dense(4)]),
+        decoder=keras.Sequential([keras.layers.Dense(784)]),
+    )
 
 
 BAD_CALLS = {
-    "unbuilt saved_model": (lambda m, x, p: export.export_saved_model(_unbuilt(), p),
-                            "never built"),
+    "unbuilt saved_model": (
+        lambda m, x, p: export.export_saved_model(_unbuilt(), p),
+        "never built",
+    ),
     "unbuilt tflite": (lambda m, x, p: export.export_tflite(_unbuilt(), p), "never built"),
-    "not a model": (lambda m, x, p: export.export_tflite(keras.Sequential(), p),
-                    "expected a keras_ae Autoencoder"),
-    "unknown part": (lambda m, x, p: export.export_tflite(m, p, part="middle"),
-                     r"part must be one of \('full', 'encoder', 'decoder'\), got 'middle'"),
-    "unknown quantization": (lambda m, x, p: export.export_tflite(m, p, quantize="int4"),
-                             "quantize must be one of .* got 'int4'"),
-    "int8 without data": (lambda m, x, p: export.export_tflite(m, p, quantize="int8"),
-                          "give representative_data"),
+    "not a model": (
+        lambda m, x, p: export.export_tflite(keras.Sequential(), p),
+        "expected a keras_ae Autoencoder",
+    ),
+    "unknown part": (
+        lambda m, x, p: export.export_tflite(m, p, part="middle"),
+        r"part must be one of \('full', 'encoder', 'decoder'\), got 'middle'",
+    ),
+    "unknown quantization": (
+        lambda m, x, p: export.export_tflite(m, p, quantize="int4"),
+        "quantize must be one of .* got 'int4'",
+    ),
+    "int8 without data": (
+        lambda m, x, p: export.export_tflite(m, p, quantize="int8"),
+        "give representative_data",
+    ),
     "wrong representative shape": (
-        lambda m, x, p: export.export_tflite(m, p, quantize="int8",
-                                             representative_data=x[:, :700]),
-        r"representative_data must have shape \(n, 784\) .* got shape \(256, 700\)"),
+        lambda m, x, p: export.export_tflite(m, p, quantize="int8", representative_data=x[:, :700]),
+        r"representative_data must have shape \(n, 784\) .* got shape \(256, 700\)",
+    ),
     "codes for the full model": (
-        lambda m, x, p: export.export_tflite(m, p, quantize="int8",
-                                             representative_data=m.encode(x)),
-        r"must have shape \(n, 784\) with"),
+        lambda m, x, p: export.export_tflite(
+            m, p, quantize="int8", representative_data=m.encode(x)
+        ),
+        r"must have shape \(n, 784\) with",
+    ),
     "empty representative data": (
-        lambda m, x, p: export.export_tflite(m, p, quantize="int8",
-                                             representative_data=x[:0]),
-        r"representative_data is empty \(shape \(0, 784\)\)"),
+        lambda m, x, p: export.export_tflite(m, p, quantize="int8", representative_data=x[:0]),
+        r"representative_data is empty \(shape \(0, 784\)\)",
+    ),
     "non-finite representative data": (
-        lambda m, x, p: export.export_tflite(m, p, quantize="int8",
-                                             representative_data=np.full_like(x, np.nan)),
-        "representative_data contains 200704 NaN or infinite value"),
-    "int8_io without int8": (lambda m, x, p: export.export_tflite(m, p, int8_io=True),
-                             "int8_io=True needs quantize='int8'"),
+        lambda m, x, p: export.export_tflite(
+            m, p, quantize="int8", representative_data=np.full_like(x, np.nan)
+        ),
+        "representative_data contains 200704 NaN or infinite value",
+    ),
+    "int8_io without int8": (
+        lambda m, x, p: export.export_tflite(m, p, int8_io=True),
+        "int8_io=True needs quantize='int8'",
+    ),
     "per_channel_dense not a bool": (
         lambda m, x, p: export.export_tflite(m, p, per_channel_dense="yes"),
-        "per_channel_dense must be True, False or 'auto'"),
-    "wrong verify_data": (lambda m, x, p: export.export_saved_model(m, p, verify_data=x[:, 1:]),
-                          r"verify_data must have shape \(n, 784\)"),
+        "per_channel_dense must be True, False or 'auto'",
+    ),
+    "wrong verify_data": (
+        lambda m, x, p: export.export_saved_model(m, p, verify_data=x[:, 1:]),
+        r"verify_data must have shape \(n, 784\)",
+    ),
 }
 
 
@@ -445,9 +499,14 @@ def test_bad_input_raises_before_writing(models, tmp_path, case):
 def test_decoder_int8_calibrates_on_codes_or_inputs(models, tmp_path):
     model, x = models["dense"]
     for data, name in ((x, "from_inputs"), (model.encode(x), "from_codes")):
-        result = export.export_tflite(model, tmp_path / f"{name}.tflite", part="decoder",
-                                      quantize="int8", representative_data=data,
-                                      verify_data=x)
+        result = export.export_tflite(
+            model,
+            tmp_path / f"{name}.tflite",
+            part="decoder",
+            quantize="int8",
+            representative_data=data,
+            verify_data=x,
+        )
         assert result.report.passed and result.report.parts == ("decoder",)
 
 
@@ -491,8 +550,9 @@ def test_interrupted_tflite_export_leaves_nothing(models, tmp_path, monkeypatch)
             raise RuntimeError("converter crashed")
 
     # The SavedModel that the converter reads is already staged when it fails.
-    monkeypatch.setattr(tf.lite.TFLiteConverter, "from_saved_model",
-                        lambda *args, **kwargs: CrashingConverter())
+    monkeypatch.setattr(
+        tf.lite.TFLiteConverter, "from_saved_model", lambda *args, **kwargs: CrashingConverter()
+    )
     with pytest.raises(RuntimeError, match="converter crashed"):
         export.export_tflite(model, target)
     assert _listing(tmp_path) == []
@@ -550,8 +610,12 @@ def _zoo_test_data(name, model, data_dir, n=256):
     (_, _), (x_test, _) = loaders[dataset](data_dir)
     prep = meta.get("preprocessing", {}) or {}
     layout = prep.get("layout", "flat")
-    x = datasets.preprocess(x_test[:n], scale=prep.get("scale", "unit"),
-                            flatten=layout == "flat", channels=layout == "image")
+    x = datasets.preprocess(
+        x_test[:n],
+        scale=prep.get("scale", "unit"),
+        flatten=layout == "flat",
+        channels=layout == "image",
+    )
     return x.reshape((-1,) + tuple(model.input_shape_)).astype("float32")
 
 
@@ -566,8 +630,9 @@ def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
     assert saved.report.passed and saved.report.errors["full"] <= verify_module.FLOAT_TOLERANCE
     for quantize in (None, "float16", "int8"):
         path = tmp_path / f"{quantize}.tflite"
-        result = export.export_tflite(model, path, quantize=quantize,
-                                      representative_data=x, verify_data=x)
+        result = export.export_tflite(
+            model, path, quantize=quantize, representative_data=x, verify_data=x
+        )
         report = result.report
         assert report.passed, str(report)
         if quantize is None:
@@ -584,8 +649,11 @@ def test_saved_model_export_never_replaces_a_folder_of_other_files(models, tmp_p
     folder = tmp_path / "exports"
     folder.mkdir()
     (folder / "precious.txt").write_text("keep me")
-    with pytest.raises(ValueError, match=r"exports is a directory of other files \(precious"
-                                         r"\.txt\), not a SavedModel.*give a new path"):
+    with pytest.raises(
+        ValueError,
+        match=r"exports is a directory of other files \(precious"
+        r"\.txt\), not a SavedModel.*give a new path",
+    ):
         export.export_saved_model(dense, folder)
     assert _listing(folder) == ["precious.txt"]
     empty = tmp_path / "empty"
@@ -597,7 +665,8 @@ def test_saved_model_export_never_replaces_a_folder_of_other_files(models, tmp_p
 
 
 def test_saved_model_runner_checks_sample_arguments_and_reads_the_distribution(
-        models, saved_models):
+    models, saved_models
+):
     model, x = models["vae"]
     runner = export.SavedModelRunner(saved_models["vae"][0].path)
     for n in (0, -1, 2.7, "3"):
@@ -634,8 +703,9 @@ def test_verifying_decoders_traces_once(models, tmp_path):
     (TensorFlow's retracing warnings filled the log of a few exports)."""
     dense, x = models["dense"]
     for i in range(3):
-        export.export_tflite(dense, tmp_path / f"decoder{i}.tflite", part="decoder",
-                             verify_data=x[:64 + i])
+        export.export_tflite(
+            dense, tmp_path / f"decoder{i}.tflite", part="decoder", verify_data=x[: 64 + i]
+        )
     traced = list(verify_module._DECODERS.get(dense, {}).values())
     assert len(traced) == 1 and traced[0].experimental_get_tracing_count() == 1
 
@@ -645,6 +715,7 @@ def test_dynamic_range_export_of_a_conv_model_warns_of_its_speed(models, tmp_pat
     with pytest.warns(UserWarning, match=r"quantize='dynamic' runs convolutions 40-55x slower"):
         export.export_tflite(conv, tmp_path / "conv_dynamic.tflite", quantize="dynamic")
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         export.export_tflite(dense, tmp_path / "dense_dynamic.tflite", quantize="dynamic")

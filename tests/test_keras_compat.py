@@ -21,8 +21,10 @@ VERSIONS = f"Keras {keras.__version__} / TensorFlow {tf.__version__}"
 
 
 def _signature(owner, name):
-    assert hasattr(owner, name), (f"{VERSIONS}: {owner.__name__}.{name} is gone; keras_ae "
-                                  f"relies on it (see keras_ae/keras_compat.py)")
+    assert hasattr(owner, name), (
+        f"{VERSIONS}: {owner.__name__}.{name} is gone; keras_ae "
+        f"relies on it (see keras_ae/keras_compat.py)"
+    )
     return str(inspect.signature(getattr(owner, name)))
 
 
@@ -30,8 +32,10 @@ def _signature(owner, name):
 def test_keras_hook_has_the_signature_keras_ae_was_checked_with(name):
     expected = {**kc.OVERRIDDEN, **kc.CALLED}[name]
     got = _signature(keras.Model, name)
-    assert got == expected, (f"{VERSIONS}: keras.Model.{name}{got} changed; keras_ae was "
-                             f"checked with {name}{expected} (see keras_ae/keras_compat.py)")
+    assert got == expected, (
+        f"{VERSIONS}: keras.Model.{name}{got} changed; keras_ae was "
+        f"checked with {name}{expected} (see keras_ae/keras_compat.py)"
+    )
 
 
 def _compiled(model=None):
@@ -50,7 +54,8 @@ def test_the_attributes_mean_what_keras_ae_reads_them_as(strategies):
     model = _compiled()
     assert isinstance(kc.compile_config(model), dict), "_compile_config.config is no dict"
     assert kc.compile_config(model)["steps_per_execution"] == 3, (
-        "_compile_config.config holds steps_per_execution no more")
+        "_compile_config.config holds steps_per_execution no more"
+    )
     assert kc.creation_strategy(model) is None, "_distribute_strategy outside a strategy"
     assert not kc.compiles_keras_losses(model), "_compile_loss / _compile_metrics with no loss"
     strategy = strategies[1]  # mirrored over 2 CPUs (one per session: conftest.py)
@@ -64,7 +69,8 @@ def test_the_attributes_mean_what_keras_ae_reads_them_as(strategies):
     outer = keras.Sequential([keras.Input((3,)), inner, keras.layers.Dense(1, name="top")])
     names = [layer.name for layer in kc.flatten_layers(outer)]
     assert kc.flatten_layers(outer)[0] is outer and {"nested", "top"} <= set(names), (
-        f"_flatten_layers gave {names}")
+        f"_flatten_layers gave {names}"
+    )
     assert outer not in kc.flatten_layers(outer, include_self=False), "_flatten_layers self"
 
 
@@ -106,8 +112,9 @@ def test_fit_validates_through_the_kwarg_keras_ae_recognizes(monkeypatch):
     model, x = _tiny_ae()
     model.compile(optimizer="adam", jit_compile=False)
     model.fit(x, validation_data=(x,), epochs=1, batch_size=4, verbose=0)
-    assert seen == [True], (f"{VERSIONS}: fit no longer passes {kc.FIT_VALIDATION_KWARG}=True "
-                            "to evaluate")
+    assert seen == [True], (
+        f"{VERSIONS}: fit no longer passes {kc.FIT_VALIDATION_KWARG}=True to evaluate"
+    )
 
 
 def test_tensorflow_hooks():
@@ -118,7 +125,8 @@ def test_tensorflow_hooks():
     assert _signature(CollectiveAllReduceExtended, "_in_multi_worker_mode") == "(self)"
     function = kc.quiet_retracing(tf.function(lambda t: t))
     assert "_omit_frequent_tracing_warning" in vars(type(function)) or hasattr(
-        function, "_omit_frequent_tracing_warning")
+        function, "_omit_frequent_tracing_warning"
+    )
     assert function._omit_frequent_tracing_warning is True
     spec = tf.TensorSpec((None, 2), tf.float32)
     concrete = tf.function(lambda t: t * 2.0).get_concrete_function(spec)
@@ -150,13 +158,15 @@ def test_the_per_channel_dense_flag_changes_the_int8_file():
         converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: (
-            [np.full((1, 6), i / 10, "float32")] for i in range(10))
+            [np.full((1, 6), i / 10, "float32")] for i in range(10)
+        )
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         kc.set_per_channel_dense(converter, per_channel)
         interpreter = Interpreter(model_content=converter.convert())
         assert "FULLY_CONNECTED" in kc.op_names(interpreter), kc.op_names(interpreter)
-        return max(len(t["quantization_parameters"]["scales"])
-                   for t in interpreter.get_tensor_details())
+        return max(
+            len(t["quantization_parameters"]["scales"]) for t in interpreter.get_tensor_details()
+        )
 
     assert (convert(True), convert(False)) == (4, 1), f"{VERSIONS}: per-channel dense flag"
 
@@ -168,9 +178,13 @@ def _keras_private_names():
     return {n for n in names if n.startswith("_") and not n.startswith("__")}
 
 
-OTHER_PRIVATE = {"_in_multi_worker_mode", "_omit_frequent_tracing_warning",
-                 "_experimental_disable_per_channel_quantization_for_dense_layers",
-                 "_get_ops_details", "_use_cached_eval_dataset"}
+OTHER_PRIVATE = {
+    "_in_multi_worker_mode",
+    "_omit_frequent_tracing_warning",
+    "_experimental_disable_per_channel_quantization_for_dense_layers",
+    "_get_ops_details",
+    "_use_cached_eval_dataset",
+}
 
 
 def test_no_private_keras_name_outside_keras_compat():
@@ -189,8 +203,10 @@ def test_no_private_keras_name_outside_keras_compat():
                 override = name in kc.OVERRIDDEN and f"super().{name}(" in line
                 if name in private and not override:
                     found.append(f"{path.relative_to(package.parent)}:{number}: {name}")
-    assert not found, ("private Keras/TensorFlow names used outside keras_ae/keras_compat.py "
-                       "(route them through it, with the versions checked):\n" + "\n".join(found))
+    assert not found, (
+        "private Keras/TensorFlow names used outside keras_ae/keras_compat.py "
+        "(route them through it, with the versions checked):\n" + "\n".join(found)
+    )
 
 
 def _keras_classes():
@@ -199,8 +215,11 @@ def _keras_classes():
             continue
         module = importlib.import_module(info.name)
         for obj in vars(module).values():
-            if (inspect.isclass(obj) and issubclass(obj, keras.layers.Layer)
-                    and obj.__module__.startswith("keras_ae")):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, keras.layers.Layer)
+                and obj.__module__.startswith("keras_ae")
+            ):
                 yield obj
 
 
@@ -211,7 +230,11 @@ def test_every_override_of_a_private_keras_method_is_listed():
     for cls in set(_keras_classes()):
         base = next(c for c in cls.__mro__ if c.__module__.startswith("keras."))
         for name in vars(cls):
-            if (name.startswith("_") and not name.startswith("__") and hasattr(base, name)
-                    and name not in kc.OVERRIDDEN):
+            if (
+                name.startswith("_")
+                and not name.startswith("__")
+                and hasattr(base, name)
+                and name not in kc.OVERRIDDEN
+            ):
                 unlisted.add(f"{cls.__name__}.{name} overrides {base.__name__}.{name}")
     assert not unlisted, "\n".join(sorted(unlisted))

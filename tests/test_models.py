@@ -21,8 +21,10 @@ def test_a_replica_without_samples_does_not_turn_the_reported_loss_to_nan(strate
             model = models.Autoencoder(input_shape=(20,), latent_dim=4, hidden_units=(8,))
             model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0))
         history = model.fit(x, batch_size=64, shuffle=False, verbose=0).history
-        logs[strategy] = (history["loss"][0],
-                          model.evaluate(x, batch_size=64, verbose=0, return_dict=True)["loss"])
+        logs[strategy] = (
+            history["loss"][0],
+            model.evaluate(x, batch_size=64, verbose=0, return_dict=True)["loss"],
+        )
     one, two = logs.values()
     assert np.isfinite(two).all(), two
     np.testing.assert_allclose(two, one, rtol=1e-5)
@@ -34,8 +36,10 @@ def test_replicas_draw_different_training_noise(strategies):
         vae = models.VAE(input_shape=(64,), latent_dim=8)
     for draw in (lambda: dae.corrupt(tf.ones((4, 64))), lambda: vae.draw_noise((4, 8))):
         draw = tf.function(draw)
-        now, then = ([t.numpy() for t in strategies[1].experimental_local_results(
-            strategies[1].run(draw))] for _ in range(2))
+        now, then = (
+            [t.numpy() for t in strategies[1].experimental_local_results(strategies[1].run(draw))]
+            for _ in range(2)
+        )
         assert not np.array_equal(now[0], now[1]), "both replicas drew the same noise"
         # nor is one replica's stream the other's, a draw later
         assert not np.array_equal(now[1], then[0]), "replica 1 drew replica 0's next noise"
@@ -60,8 +64,13 @@ def test_a_spatial_code_sees_only_its_neighbourhood():
     """code_layer="conv": each code cell depends on a small patch of the image,
     unlike a dense code, where every code unit sees every pixel."""
     keras.utils.set_random_seed(0)
-    spatial = models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=14 * 14 * 2,
-                                     filters=(8, 8), strides=(1, 2), code_layer="conv")
+    spatial = models.ConvAutoencoder(
+        input_shape=(28, 28, 1),
+        latent_dim=14 * 14 * 2,
+        filters=(8, 8),
+        strides=(1, 2),
+        code_layer="conv",
+    )
     dense = models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16, filters=(8, 8))
     assert tuple(spatial.encoder.get_layer("code").output.shape) == (None, 14, 14, 2)
     x = np.random.default_rng(0).random((1, 28, 28, 1)).astype("float32")
@@ -72,25 +81,30 @@ def test_a_spatial_code_sees_only_its_neighbourhood():
     assert (np.abs(dense.encode(poked) - dense.encode(x)) > 0).all()
 
 
-@pytest.mark.parametrize("cin, cout, kernel, strides, fast", [
-    (32, 1, 3, 1, True),    # a decoder's output layer
-    (8, 3, 5, 1, True),
-    (4, 2, 1, 1, True),     # a 1x1 spatial code layer
-    (3, 8, 3, 1, False),    # more channels out than in: Keras's own path is faster
-    (8, 4, 3, 2, False),    # strided
-])
-def test_conv2d_matches_keras_conv2d_with_its_gradients(cin, cout, kernel, strides, fast,
-                                                        tmp_path):
+@pytest.mark.parametrize(
+    "cin, cout, kernel, strides, fast",
+    [
+        (32, 1, 3, 1, True),  # a decoder's output layer
+        (8, 3, 5, 1, True),
+        (4, 2, 1, 1, True),  # a 1x1 spatial code layer
+        (3, 8, 3, 1, False),  # more channels out than in: Keras's own path is faster
+        (8, 4, 3, 2, False),  # strided
+    ],
+)
+def test_conv2d_matches_keras_conv2d_with_its_gradients(cin, cout, kernel, strides, fast, tmp_path):
     from keras_ae.networks.layers import Conv2D
 
     x = tf.constant(np.random.default_rng(0).normal(size=(4, 9, 7, cin)).astype("float32"))
     ours = Conv2D(cout, kernel, strides=strides, padding="same", activation="sigmoid")
-    ref = keras.layers.Conv2D(cout, kernel, strides=strides, padding="same",
-                              activation="sigmoid")
+    ref = keras.layers.Conv2D(cout, kernel, strides=strides, padding="same", activation="sigmoid")
     ours.build(x.shape)
     ref.build(x.shape)
-    ours.set_weights([np.random.default_rng(1).normal(size=w.shape).astype("float32")
-                      for w in ours.get_weights()])
+    ours.set_weights(
+        [
+            np.random.default_rng(1).normal(size=w.shape).astype("float32")
+            for w in ours.get_weights()
+        ]
+    )
     ref.set_weights(ours.get_weights())
     assert ours._transposed_form(x, ours.kernel) is fast
     with tf.GradientTape(persistent=True) as tape:
@@ -98,8 +112,11 @@ def test_conv2d_matches_keras_conv2d_with_its_gradients(cin, cout, kernel, strid
         y_ours, y_ref = ours(x), ref(x)
         loss_ours, loss_ref = tf.reduce_sum(y_ours**2), tf.reduce_sum(y_ref**2)
     np.testing.assert_allclose(y_ours, y_ref, atol=1e-5)
-    for g_ours, g_ref in zip(tape.gradient(loss_ours, [x, *ours.trainable_variables]),
-                             tape.gradient(loss_ref, [x, *ref.trainable_variables]), strict=True):
+    for g_ours, g_ref in zip(
+        tape.gradient(loss_ours, [x, *ours.trainable_variables]),
+        tape.gradient(loss_ref, [x, *ref.trainable_variables]),
+        strict=True,
+    ):
         np.testing.assert_allclose(g_ours, g_ref, rtol=1e-4, atol=1e-4)
     # a user's own model holding it saves and loads with its weights
     net = keras.Sequential([keras.Input((9, 7, cin)), ours])

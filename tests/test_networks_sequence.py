@@ -14,10 +14,20 @@ SEQUENCE_NETWORKS = ("conv1d", "lstm")
 @pytest.mark.parametrize("network", SEQUENCE_NETWORKS)
 @pytest.mark.parametrize("shape", [(140,), (45, 3), (7, 2)])
 def test_networks_map_any_length_back_to_itself(network, shape):
-    encoder = build_encoder(network, shape, 6, hidden_units=(8,) if network == "lstm" else (),
-                            filters=(8, 4) if network == "conv1d" else ())
-    decoder = build_decoder(network, 6, shape, hidden_units=(8,) if network == "lstm" else (),
-                            filters=(8, 4) if network == "conv1d" else ())
+    encoder = build_encoder(
+        network,
+        shape,
+        6,
+        hidden_units=(8,) if network == "lstm" else (),
+        filters=(8, 4) if network == "conv1d" else (),
+    )
+    decoder = build_decoder(
+        network,
+        6,
+        shape,
+        hidden_units=(8,) if network == "lstm" else (),
+        filters=(8, 4) if network == "conv1d" else (),
+    )
     x = np.random.default_rng(0).random((3,) + shape).astype("float32")
     code = encoder(x)
     assert tuple(code.shape) == (3, 6)
@@ -25,12 +35,14 @@ def test_networks_map_any_length_back_to_itself(network, shape):
 
 
 def test_conv1d_spatial_code_is_channels_times_steps():
-    model = models.Autoencoder(input_shape=(140,), latent_dim=70, network="conv1d",
-                               code_layer="conv", filters=(16, 8))
+    model = models.Autoencoder(
+        input_shape=(140,), latent_dim=70, network="conv1d", code_layer="conv", filters=(16, 8)
+    )
     assert model.encoder.output_shape == (None, 70)  # 2 channels x 35 steps
     with pytest.raises(ValueError, match="multiple of 35"):
-        models.Autoencoder(input_shape=(140,), latent_dim=8, network="conv1d",
-                           code_layer="conv", filters=(16, 8))
+        models.Autoencoder(
+            input_shape=(140,), latent_dim=8, network="conv1d", code_layer="conv", filters=(16, 8)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +57,14 @@ def ecg_normal(shared_data):
 @pytest.mark.parametrize("network", SEQUENCE_NETWORKS)
 def test_sequence_model_learns_real_ecg_beats_and_reloads(network, ecg_normal, tmp_path):
     x = ecg_normal[..., None]  # (n, 140, 1): one feature per step
-    model = models.Autoencoder(input_shape=(140, 1), latent_dim=8, network=network,
-                               hidden_units=(16,) if network == "lstm" else (),
-                               filters=(8, 8) if network == "conv1d" else None, seed=0)
+    model = models.Autoencoder(
+        input_shape=(140, 1),
+        latent_dim=8,
+        network=network,
+        hidden_units=(16,) if network == "lstm" else (),
+        filters=(8, 8) if network == "conv1d" else None,
+        seed=0,
+    )
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     before = model.evaluate(x, verbose=0, return_dict=True)["loss"]
     model.fit(x, epochs=4, batch_size=32, verbose=0)

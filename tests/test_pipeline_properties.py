@@ -16,11 +16,22 @@ from hypothesis.extra import numpy as hnp
 
 from keras_ae import datasets
 
-DTYPES = ("uint8", "uint16", "uint32", "int16", "int32", "float16", "float32", "float64",
-          "bool", "complex64")
+DTYPES = (
+    "uint8",
+    "uint16",
+    "uint32",
+    "int16",
+    "int32",
+    "float16",
+    "float32",
+    "float64",
+    "bool",
+    "complex64",
+)
 F32_MAX = float(np.finfo(np.float32).max)
-SETTINGS = settings(max_examples=50, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=50, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -41,11 +52,14 @@ def arrays(draw):
     return draw(hnp.arrays(dtype, shape, elements=elements))
 
 
-thresholds = st.one_of(st.floats(0, 1, exclude_max=True),
-                       st.sampled_from([0.5, 0.5, 0.0, 1.0, 2.0, -0.1, np.nan, np.inf]),
-                       st.floats(allow_nan=True, allow_infinity=True))
-layouts = st.sampled_from([(False, False)] * 3 + [(True, False)] * 2 + [(False, True)] * 2
-                          + [(True, True)])
+thresholds = st.one_of(
+    st.floats(0, 1, exclude_max=True),
+    st.sampled_from([0.5, 0.5, 0.0, 1.0, 2.0, -0.1, np.nan, np.inf]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+layouts = st.sampled_from(
+    [(False, False)] * 3 + [(True, False)] * 2 + [(False, True)] * 2 + [(True, True)]
+)
 
 
 def problems(x, scale, binarize, flatten, channels, threshold, pipeline, seed=None):
@@ -100,7 +114,9 @@ def check(call, x, expected, scale, binarize, flatten, channels, threshold):
             assert np.isin(binary, (0, 1)).all()
             sure = np.abs(ref - (threshold if binarize == "static" else 0.5)) > 1e-6
             if binarize == "static":
-                np.testing.assert_array_equal(binary.reshape(ref.shape)[sure], (ref > threshold)[sure])
+                np.testing.assert_array_equal(
+                    binary.reshape(ref.shape)[sure], (ref > threshold)[sure]
+                )
             else:  # a Bernoulli draw: 0 and 1 intensities are certain
                 np.testing.assert_array_equal(binary.reshape(ref.shape)[ref == 0], 0)
                 np.testing.assert_array_equal(binary.reshape(ref.shape)[ref == 1], 1)
@@ -118,32 +134,51 @@ def check(call, x, expected, scale, binarize, flatten, channels, threshold):
 
 
 @SETTINGS
-@given(x=arrays(), scale=st.sampled_from(datasets.pipeline.SCALES),
-       binarize=st.sampled_from(datasets.pipeline.BINARIZE), layout=layouts,
-       threshold=thresholds)
+@given(
+    x=arrays(),
+    scale=st.sampled_from(datasets.pipeline.SCALES),
+    binarize=st.sampled_from(datasets.pipeline.BINARIZE),
+    layout=layouts,
+    threshold=thresholds,
+)
 def test_preprocess_gives_the_rule_or_a_value_error(x, scale, binarize, layout, threshold):
     flatten, channels = layout
-    kwargs = {"scale": scale, "binarize": binarize, "flatten": flatten, "channels": channels,
-              "threshold": threshold}
+    kwargs = {
+        "scale": scale,
+        "binarize": binarize,
+        "flatten": flatten,
+        "channels": channels,
+        "threshold": threshold,
+    }
     expected = problems(x, pipeline=False, **kwargs)
     check(lambda: datasets.preprocess(x, **kwargs), x, expected, **kwargs)
 
 
 @SETTINGS
-@given(x=arrays(), scale=st.sampled_from(datasets.pipeline.SCALES),
-       binarize=st.sampled_from(datasets.pipeline.BINARIZE), layout=layouts,
-       threshold=thresholds, batch_size=st.integers(1, 5),
-       seed=st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.integers(-(2**80), 2**80)))
-def test_make_dataset_gives_the_rule_or_a_value_error(x, scale, binarize, layout, threshold,
-                                                      batch_size, seed):
+@given(
+    x=arrays(),
+    scale=st.sampled_from(datasets.pipeline.SCALES),
+    binarize=st.sampled_from(datasets.pipeline.BINARIZE),
+    layout=layouts,
+    threshold=thresholds,
+    batch_size=st.integers(1, 5),
+    seed=st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.integers(-(2**80), 2**80)),
+)
+def test_make_dataset_gives_the_rule_or_a_value_error(
+    x, scale, binarize, layout, threshold, batch_size, seed
+):
     flatten, channels = layout
-    kwargs = {"scale": scale, "binarize": binarize, "flatten": flatten, "channels": channels,
-              "threshold": threshold}
+    kwargs = {
+        "scale": scale,
+        "binarize": binarize,
+        "flatten": flatten,
+        "channels": channels,
+        "threshold": threshold,
+    }
     expected = problems(x, pipeline=True, seed=seed, **kwargs)
 
     def run():
-        ds = datasets.make_dataset(x, batch_size=batch_size, shuffle=False, seed=seed,
-                                   **kwargs)
+        ds = datasets.make_dataset(x, batch_size=batch_size, shuffle=False, seed=seed, **kwargs)
         batches = [np.asarray(b) for b in ds]
         assert all(len(b) <= batch_size for b in batches)
         return np.concatenate(batches)

@@ -11,8 +11,12 @@ from keras_ae import corruption, models
 
 FEATURES = 12
 LATENT = 3
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 DTYPES = ("uint8", "int32", "float16", "float32", "float64", "bool", "complex128")
 VALUES = (0.0, 0.5, 1.0, -3.0, 250.0, 7e4, 1e300, -1e300, np.nan, np.inf, -np.inf)
 
@@ -30,8 +34,9 @@ def batches(draw, width=FEATURES):
     elif dtype in ("uint8", "int32"):
         arr = np.array(draw(st.lists(st.integers(0, 255), min_size=n, max_size=n)), dtype)
     else:
-        values = np.array(draw(st.lists(st.sampled_from(VALUES), min_size=n, max_size=n)),
-                          "float64")
+        values = np.array(
+            draw(st.lists(st.sampled_from(VALUES), min_size=n, max_size=n)), "float64"
+        )
         with np.errstate(all="ignore"):
             arr = values.astype(dtype)
     arr = arr.reshape(rows, cols)
@@ -44,11 +49,13 @@ def batches(draw, width=FEATURES):
 def built():
     """Small models of three kinds, built once for every example."""
     return {
-        "ae": models.Autoencoder(input_shape=(FEATURES,), latent_dim=LATENT,
-                                 output_activation="linear"),
+        "ae": models.Autoencoder(
+            input_shape=(FEATURES,), latent_dim=LATENT, output_activation="linear"
+        ),
         "vae": models.VAE(input_shape=(FEATURES,), latent_dim=LATENT, hidden_units=(8,)),
-        "hashing": models.SemanticHashingAE(input_shape=(FEATURES,), latent_dim=LATENT,
-                                            hidden_units=(8,)),
+        "hashing": models.SemanticHashingAE(
+            input_shape=(FEATURES,), latent_dim=LATENT, hidden_units=(8,)
+        ),
     }
 
 
@@ -61,8 +68,12 @@ def _outcome(call):
 
 
 def _check(result, arr, finite, integers_refused=True):
-    ok_input = (finite and arr.ndim == 2 and len(arr) > 0
-                and not (integers_refused and arr.dtype.kind in "iu"))
+    ok_input = (
+        finite
+        and arr.ndim == 2
+        and len(arr) > 0
+        and not (integers_refused and arr.dtype.kind in "iu")
+    )
     if result is None:
         return
     assert ok_input, f"accepted {arr.dtype} {arr.shape} {arr.ravel()[:4]}"
@@ -72,8 +83,11 @@ def _check(result, arr, finite, integers_refused=True):
 
 
 @SETTINGS
-@given(data=batches(), kind=st.sampled_from(("ae", "vae", "hashing")),
-       method=st.sampled_from(("encode", "reconstruct", "predict")))
+@given(
+    data=batches(),
+    kind=st.sampled_from(("ae", "vae", "hashing")),
+    method=st.sampled_from(("encode", "reconstruct", "predict")),
+)
 def test_model_methods_on_random_batches(built, data, kind, method):
     arr, finite = data
     model = built[kind]
@@ -99,10 +113,20 @@ def test_decode_on_random_codes(built, data, kind):
 def test_vae_log_likelihood_on_random_batches(built, data, num_samples):
     arr, finite = data
     result = _outcome(lambda: built["vae"].log_likelihood(arr, num_samples=num_samples))
-    in_range = finite and arr.size and np.nanmin(arr.astype("float64")) >= 0 and (
-        np.nanmax(arr.astype("float64")) <= 1)
-    _check(result, arr, bool(in_range) and arr.shape[1:] == (FEATURES,)
-           and isinstance(num_samples, int) and num_samples > 0)
+    in_range = (
+        finite
+        and arr.size
+        and np.nanmin(arr.astype("float64")) >= 0
+        and (np.nanmax(arr.astype("float64")) <= 1)
+    )
+    _check(
+        result,
+        arr,
+        bool(in_range)
+        and arr.shape[1:] == (FEATURES,)
+        and isinstance(num_samples, int)
+        and num_samples > 0,
+    )
 
 
 @SETTINGS
@@ -116,8 +140,10 @@ def test_hash_on_random_batches(built, data):
 
 
 @SETTINGS
-@given(n=st.one_of(st.integers(-2, 6), st.sampled_from((10**12, 2.0, "3", None))),
-       seed=st.one_of(st.none(), st.integers(-(2**70), 2**70), st.sampled_from((1.5, "0"))))
+@given(
+    n=st.one_of(st.integers(-2, 6), st.sampled_from((10**12, 2.0, "3", None))),
+    seed=st.one_of(st.none(), st.integers(-(2**70), 2**70), st.sampled_from((1.5, "0"))),
+)
 def test_vae_sample_with_random_arguments(built, n, seed):
     result = _outcome(lambda: built["vae"].sample(n, seed=seed))
     valid_n = isinstance(n, int) and 0 < n < 10**6
@@ -139,9 +165,12 @@ CORRUPTIONS = {
 
 
 @SETTINGS
-@given(data=batches(), kind=st.sampled_from(tuple(CORRUPTIONS)),
-       param=st.sampled_from((0.0, 0.3, 0.99, 1.0, -0.5, 1e39, np.nan, np.inf, "0.5", None)),
-       seed=st.one_of(st.integers(-(2**64), 2**64), st.sampled_from((None, 1.5))))
+@given(
+    data=batches(),
+    kind=st.sampled_from(tuple(CORRUPTIONS)),
+    param=st.sampled_from((0.0, 0.3, 0.99, 1.0, -0.5, 1e39, np.nan, np.inf, "0.5", None)),
+    seed=st.one_of(st.integers(-(2**64), 2**64), st.sampled_from((None, 1.5))),
+)
 def test_corruptions_on_random_batches(data, kind, param, seed):
     arr, finite = data
     try:

@@ -25,9 +25,25 @@ BATCHES = 2  # per epoch: --limit 64 at --batch-size 32
 
 
 def args(out, data, *extra):
-    return ["train", "Autoencoder", "--latent-dim", "2", "--limit", "64", "--batch-size", "32",
-            "--param", "hidden_units=(8,)", "--out", str(out), "--data-dir", str(data),
-            "--verbose", "0", *extra]
+    return [
+        "train",
+        "Autoencoder",
+        "--latent-dim",
+        "2",
+        "--limit",
+        "64",
+        "--batch-size",
+        "32",
+        "--param",
+        "hidden_units=(8,)",
+        "--out",
+        str(out),
+        "--data-dir",
+        str(data),
+        "--verbose",
+        "0",
+        *extra,
+    ]
 
 
 def epochs_in_history(out):
@@ -53,7 +69,8 @@ def one_epoch(tmp_path, shared_data):
 
 
 def test_killed_after_the_commit_model_keras_and_history_are_brought_level(
-        one_epoch, shared_data, capsys):
+    one_epoch, shared_data, capsys
+):
     """(a) Killed after the last epoch's backup, before model.keras: --resume
     used to say nothing was left to do and model.keras stayed an epoch behind."""
     out = one_epoch
@@ -65,8 +82,10 @@ def test_killed_after_the_commit_model_keras_and_history_are_brought_level(
     capsys.readouterr()
     assert cli.main(args(out, shared_data, "--epochs", "2", "--resume")) == 0
     printed = capsys.readouterr().out
-    assert "brought model.keras and history.csv level with the run's last finished epoch (2)" \
-        in printed, printed
+    assert (
+        "brought model.keras and history.csv level with the run's last finished epoch (2)"
+        in printed
+    ), printed
     assert "nothing to do" in printed
     assert (out / "model.keras").read_bytes() == level
     assert epochs_in_history(out) == [0, 1]
@@ -80,8 +99,7 @@ def test_killed_between_weights_and_their_record_trains_no_extra_epoch(one_epoch
     assert cli.main(args(out, shared_data, "--epochs", "3", "--resume")) == 0
     assert epochs_in_history(out) == [0, 1, 2]
     assert steps(out / "model.keras") == 3 * BATCHES  # each epoch trained once
-    assert sorted(p.name for p in (out / "state").iterdir()) == ["epoch-000003.keras",
-                                                                 "state.json"]
+    assert sorted(p.name for p in (out / "state").iterdir()) == ["epoch-000003.keras", "state.json"]
 
 
 @pytest.mark.parametrize("name", ["state/state.json", "run.json"])
@@ -101,9 +119,12 @@ def test_killed_during_a_save_leaves_nothing_behind(one_epoch, shared_data):
     """(d) A kill during a checkpoint save left a .model.keras.*.partial/
     folder for good and history.csv lost that epoch's row."""
     out = one_epoch
-    staged = [out / ".model.keras.k2x9a1b_.partial", out / ".history.csv.0pq81zzm.partial",
-              out / "state" / ".epoch-000002.keras.a1b2c3d4.partial",
-              out / "state" / ".state.json.w9w9w9w9.partial"]
+    staged = [
+        out / ".model.keras.k2x9a1b_.partial",
+        out / ".history.csv.0pq81zzm.partial",
+        out / "state" / ".epoch-000002.keras.a1b2c3d4.partial",
+        out / "state" / ".state.json.w9w9w9w9.partial",
+    ]
     for folder in staged:
         folder.mkdir()
         (folder / folder.name.split(".")[1]).write_bytes(b"PK\x03\x04 half a file")
@@ -117,17 +138,31 @@ def test_killed_during_a_save_leaves_nothing_behind(one_epoch, shared_data):
     assert keras.saving.load_model(out / "model.keras") is not None
 
 
-def test_an_older_run_folder_or_a_folder_of_other_files_is_refused(tmp_path, shared_data,
-                                                                   capsys):
+def test_an_older_run_folder_or_a_folder_of_other_files_is_refused(tmp_path, shared_data, capsys):
     """A run folder from before the state record, or a folder holding a
     model.keras of the user's: resuming or starting a run there would replace
     model.keras and history.csv."""
     old = tmp_path / "old"
     (old / "backup").mkdir(parents=True)
-    (old / "run.json").write_text(json.dumps(json.loads(json.dumps(
-        {"variant": "Autoencoder", "dataset": "mnist", "latent_dim": 2, "network": None,
-         "batch_size": 32, "lr": 1e-3, "limit": 64, "seed": 0,
-         "params": {"hidden_units": [8]}}))))
+    (old / "run.json").write_text(
+        json.dumps(
+            json.loads(
+                json.dumps(
+                    {
+                        "variant": "Autoencoder",
+                        "dataset": "mnist",
+                        "latent_dim": 2,
+                        "network": None,
+                        "batch_size": 32,
+                        "lr": 1e-3,
+                        "limit": 64,
+                        "seed": 0,
+                        "params": {"hidden_units": [8]},
+                    }
+                )
+            )
+        )
+    )
     (old / "model.keras").write_bytes(b"the user's")
     assert cli.main(args(old, shared_data, "--epochs", "2", "--resume")) == 2
     assert "started by an older keras-ae" in capsys.readouterr().err
@@ -136,12 +171,14 @@ def test_an_older_run_folder_or_a_folder_of_other_files_is_refused(tmp_path, sha
     (mine / "model.keras").write_bytes(b"the user's")
     assert cli.main(args(mine, shared_data, "--epochs", "1")) == 2
     assert "already holds model.keras but no run.json" in capsys.readouterr().err
-    assert (old / "model.keras").read_bytes() == (mine / "model.keras").read_bytes() \
-        == b"the user's"
+    assert (
+        (old / "model.keras").read_bytes() == (mine / "model.keras").read_bytes() == b"the user's"
+    )
 
 
-def test_a_diverging_run_stops_and_keeps_its_last_good_epoch(tmp_path, shared_data, capsys,
-                                                             monkeypatch):
+def test_a_diverging_run_stops_and_keeps_its_last_good_epoch(
+    tmp_path, shared_data, capsys, monkeypatch
+):
     """--lr 1e30 used to train on through NaN, save NaN weights and exit 0."""
     out = tmp_path / "nan"
     code = cli.main(args(out, shared_data, "--epochs", "3", "--lr", "1e30"))
@@ -199,8 +236,12 @@ def test_sigkill_at_random_points_then_resume(tmp_path, shared_data):
     staging leftovers."""
     epochs, out = 40, tmp_path / "run"
     state = out / "state"  # between commits: state.json and the epoch file it names
-    command = [sys.executable, "-m", "keras_ae.cli", *args(out, shared_data, "--epochs",
-                                                              str(epochs))]
+    command = [
+        sys.executable,
+        "-m",
+        "keras_ae.cli",
+        *args(out, shared_data, "--epochs", str(epochs)),
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     rng = random.Random(23)
     kills, epoch_times = 0, []
@@ -220,8 +261,9 @@ def test_sigkill_at_random_points_then_resume(tmp_path, shared_data):
 
     while kills < 12:
         resume = ["--resume"] if (out / "run.json").exists() else []
-        process = subprocess.Popen(command + resume, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command + resume, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         # Training is under way (and, until an epoch was timed, one epoch is timed):
         # kill moments scale with this machine's epoch time, whatever its speed.
         run_until(process, committed(out) + (1 if epoch_times else 2))
@@ -238,8 +280,9 @@ def test_sigkill_at_random_points_then_resume(tmp_path, shared_data):
         process.wait()
         kills += 1
     assert kills >= 10, f"the run finished after {kills} kills; give it more epochs"
-    final = subprocess.run(command + ["--resume"], env=env, capture_output=True, text=True,
-                           timeout=300, check=False)
+    final = subprocess.run(
+        command + ["--resume"], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert final.returncode == 0, final.stderr[-2000:]
 
     assert committed(out) == epochs

@@ -33,8 +33,18 @@ def _bmp(path, img):
     pixels = np.zeros((h, row), np.uint8)
     pixels[:, : 3 * w] = img[::-1, :, ::-1].reshape(h, -1)
     le = lambda v, n: int(v).to_bytes(n, "little")  # noqa: E731
-    header = (b"BM" + le(54 + pixels.size, 4) + bytes(4) + le(54, 4) + le(40, 4) + le(w, 4)
-              + le(h, 4) + le(1, 2) + le(24, 2) + bytes(24))
+    header = (
+        b"BM"
+        + le(54 + pixels.size, 4)
+        + bytes(4)
+        + le(54, 4)
+        + le(40, 4)
+        + le(w, 4)
+        + le(h, 4)
+        + le(1, 2)
+        + le(24, 2)
+        + bytes(24)
+    )
     path.write_bytes(header + pixels.tobytes())
 
 
@@ -67,8 +77,12 @@ def _listing(path):
 def test_flat_folder_of_every_format_decodes_to_unit_floats(tmp_path, rng):
     img = _images(rng, 4, grey=True)  # grey pixels: GIF's palette keeps them
     img[1] = _smooth(8, 6)
-    for writer, name, im in ((_png, "a.png", img[0]), (_jpeg, "b.JPG", img[1]),
-                             (_bmp, "c.bmp", img[2]), (_gif, "d.gif", img[3])):
+    for writer, name, im in (
+        (_png, "a.png", img[0]),
+        (_jpeg, "b.JPG", img[1]),
+        (_bmp, "c.bmp", img[2]),
+        (_gif, "d.gif", img[3]),
+    ):
         writer(tmp_path / name, im)
     (tmp_path / "notes.txt").write_text("not an image")  # ignored: not an image name
     x = datasets.load(f"images:{tmp_path}")
@@ -86,13 +100,15 @@ def test_class_folders_give_labels_resize_and_stream_into_training(tmp_path, rng
         (tmp_path / c).mkdir()
         for j in range(8):
             _png(tmp_path / c / f"{j}.png", img[8 * i + j])
-    x, y = datasets.load(f"images:{tmp_path}", with_labels=True, image_size=(10, 10),
-                         crop_to_aspect_ratio=True)
+    x, y = datasets.load(
+        f"images:{tmp_path}", with_labels=True, image_size=(10, 10), crop_to_aspect_ratio=True
+    )
     assert x.shape == (24, 10, 10, 3) and 0 <= x.min() and x.max() <= 1
     np.testing.assert_array_equal(y, [0] * 8 + [1] * 8 + [2] * 8)  # ant, bee, cat
     # the crop keeps the centre: a 12x12 centre crop resized is what was resized
-    centre = tf.image.resize(img[8:9, :, 4:16].astype("float32"), (10, 10),
-                             antialias=True).numpy() / 255
+    centre = (
+        tf.image.resize(img[8:9, :, 4:16].astype("float32"), (10, 10), antialias=True).numpy() / 255
+    )
     np.testing.assert_allclose(x[:1], centre, atol=1e-5)
     ds = datasets.make_dataset(f"images:{tmp_path}", batch_size=8, seed=0, image_size=(8, 8))
     assert ds.class_names == ["ant", "bee", "cat"]
@@ -114,8 +130,9 @@ def test_validation_split_is_disjoint_and_repeatable(tmp_path, rng):
     rows = {r.tobytes() for r in every}
     assert {r.tobytes() for r in train} | {r.tobytes() for r in val} == rows
     assert not {r.tobytes() for r in train} & {r.tobytes() for r in val}
-    np.testing.assert_array_equal(val, datasets.load(src, split="validation",
-                                                     validation_split=0.25))
+    np.testing.assert_array_equal(
+        val, datasets.load(src, split="validation", validation_split=0.25)
+    )
     with pytest.raises(ValueError, match="validation_split"):
         datasets.load(src, split="validation")
     with pytest.raises(ValueError, match="no train/ and test/"):
@@ -154,8 +171,11 @@ def test_unreadable_and_truncated_images_are_named_or_skipped(tmp_path, rng, cap
     (tmp_path / "3.jpg").write_bytes(jpeg[: len(jpeg) // 2])  # truncated
     (tmp_path / "4.png").write_text("<html>not found</html>")  # not an image at all
     before = _listing(tmp_path)
-    with pytest.raises(datasets.DatasetError, match=r"3\.jpg is not a readable image.*2 of 5"
-                       r".*on_bad_image=\"skip\""):
+    with pytest.raises(
+        datasets.DatasetError,
+        match=r"3\.jpg is not a readable image.*2 of 5"
+        r".*on_bad_image=\"skip\"",
+    ):
         datasets.make_dataset(f"images:{tmp_path}")
     x = datasets.load(f"images:{tmp_path}", on_bad_image="skip")
     np.testing.assert_array_equal(x, img[:3] / np.float32(255))
@@ -209,9 +229,15 @@ def _fake_cifar_tarball(tmp_path, monkeypatch, members):
 def test_cifar_tarball_extracts_once_and_atomically(tmp_path, monkeypatch, rng):
     img = np.stack([_smooth(32, 32), 255 - _smooth(32, 32)])
     jpg = [tf.io.encode_jpeg(i).numpy() for i in img]
-    data = _fake_cifar_tarball(tmp_path, monkeypatch, [
-        (f"cifar-10-images/{s}/{c}/0000.jpg", jpg[s == "test"])
-        for s in ("train", "test") for c in cifar.CIFAR10_CLASSES])
+    data = _fake_cifar_tarball(
+        tmp_path,
+        monkeypatch,
+        [
+            (f"cifar-10-images/{s}/{c}/0000.jpg", jpg[s == "test"])
+            for s in ("train", "test")
+            for c in cifar.CIFAR10_CLASSES
+        ],
+    )
     (x, y), (xt, yt) = datasets.load_cifar10_jpeg(data)
     assert x.shape == xt.shape == (10, 32, 32, 3) and x.dtype == np.uint8
     np.testing.assert_array_equal(y, np.arange(10))
@@ -225,8 +251,11 @@ def test_cifar_tarball_extracts_once_and_atomically(tmp_path, monkeypatch, rng):
 
 
 def test_cifar_tarball_escaping_its_folder_is_refused(tmp_path, monkeypatch):
-    data = _fake_cifar_tarball(tmp_path, monkeypatch, [
-        ("cifar-10-images/train/a/0.jpg", b"x"), ("cifar-10-images/../../evil.txt", b"x")])
+    data = _fake_cifar_tarball(
+        tmp_path,
+        monkeypatch,
+        [("cifar-10-images/train/a/0.jpg", b"x"), ("cifar-10-images/../../evil.txt", b"x")],
+    )
     with pytest.raises(datasets.DatasetError, match="unexpected member.*evil"):
         datasets.load_cifar10_jpeg(data)
     assert not (tmp_path / "evil.txt").exists() and not list(tmp_path.rglob("evil.txt"))
@@ -252,8 +281,9 @@ def test_real_cifar_jpeg_folder(cifar_folder):
     x = np.concatenate(list(ds.take(3).as_numpy_iterator()))
     assert x.shape == (300, 32, 32, 3) and 0 <= x.min() < 0.1 and 0.9 < x.max() <= 1
     assert 0.3 < x.mean() < 0.6
-    ds = datasets.make_dataset("cifar10_jpeg", data_dir=data_dir(), split="test",
-                               batch_size=50, with_labels=True)
+    ds = datasets.make_dataset(
+        "cifar10_jpeg", data_dir=data_dir(), split="test", batch_size=50, with_labels=True
+    )
     xb, yb = next(iter(ds))
     assert xb.shape == (50, 32, 32, 3) and ds.class_names == list(cifar.CIFAR10_CLASSES)
     assert set(yb.numpy()) <= set(range(10)) and len(set(yb.numpy())) > 3  # shuffled
@@ -282,8 +312,9 @@ def test_satimage_csv_scaled_on_train_only_and_reused(satimage_csv, tmp_path):
     (train_csv, test_csv), (x, y), (xt, yt) = satimage_csv
     src = f"csv:{train_csv}"
     xs, ys = datasets.load(src, label_column="class", with_labels=True, validation_split=0.2)
-    xv, yv = datasets.load(src, split="validation", label_column="class", with_labels=True,
-                           validation_split=0.2)
+    xv, yv = datasets.load(
+        src, split="validation", label_column="class", with_labels=True, validation_split=0.2
+    )
     assert len(xs) + len(xv) == len(x) == 4435 and xs.shape[1] == 36
     assert set(ys) | set(yv) == set(datasets.tabular.SATIMAGE_CLASSES)
     # minmax fitted on the training rows only: they span [0, 1] exactly
@@ -356,24 +387,46 @@ def ecg():
 def test_ecg_rows_as_sequences_and_windows(ecg, tmp_path):
     x, y = ecg
     src = f"csv:{data_dir() / 'ecg5000' / 'ecg.csv'}"
-    seq, labels = datasets.load(src, label_column=140, sample_shape=(140, 1), scale=None,
-                                with_labels=True)
+    seq, labels = datasets.load(
+        src, label_column=140, sample_shape=(140, 1), scale=None, with_labels=True
+    )
     assert seq.shape == (4998, 140, 1)
     np.testing.assert_allclose(seq[..., 0], x, rtol=1e-6)
     np.testing.assert_array_equal(labels, y)
     # one long signal of three beats, a row per time step: windows give the beats back
     long = tmp_path / "signal.csv"
-    np.savetxt(long, np.column_stack([x[:3].reshape(-1), np.repeat(y[:3], 140)]),
-               delimiter=",", header="ecg,label", comments="", fmt="%.9g")
-    w, wy = datasets.load(f"csv:{long}", label_column="label", sequence_length=140,
-                          sequence_stride=140, scale=None, with_labels=True)
+    np.savetxt(
+        long,
+        np.column_stack([x[:3].reshape(-1), np.repeat(y[:3], 140)]),
+        delimiter=",",
+        header="ecg,label",
+        comments="",
+        fmt="%.9g",
+    )
+    w, wy = datasets.load(
+        f"csv:{long}",
+        label_column="label",
+        sequence_length=140,
+        sequence_stride=140,
+        scale=None,
+        with_labels=True,
+    )
     np.testing.assert_allclose(w[..., 0], x[:3], rtol=1e-6)
     np.testing.assert_array_equal(wy, y[:3])
     assert datasets.load(f"csv:{long}", label_column="label", sequence_length=140).shape == (
-        420 - 140 + 1, 140, 1)
+        420 - 140 + 1,
+        140,
+        1,
+    )
     # validation is the end of the signal: no window straddles train and validation
-    val = datasets.load(f"csv:{long}", label_column="label", sequence_length=140,
-                        sequence_stride=140, split="validation", validation_split=1 / 3)
+    val = datasets.load(
+        f"csv:{long}",
+        label_column="label",
+        sequence_length=140,
+        sequence_stride=140,
+        split="validation",
+        validation_split=1 / 3,
+    )
     assert val.shape == (1, 140, 1)
     with pytest.raises(datasets.DatasetError, match="longer than the 420 rows"):
         datasets.load(f"csv:{long}", label_column="label", sequence_length=500)
@@ -397,9 +450,18 @@ def test_tfds_mock_data_by_name(tmp_path):
         x = next(iter(ds))
         assert x.shape == (8, 28, 28, 1) and x.dtype == tf.float32
         assert 0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1
-        x, y = next(iter(datasets.make_dataset("tfds:mnist", data_dir=tmp_path, batch_size=8,
-                                               with_labels=True, color_mode="rgb",
-                                               image_size=(14, 14))))
+        x, y = next(
+            iter(
+                datasets.make_dataset(
+                    "tfds:mnist",
+                    data_dir=tmp_path,
+                    batch_size=8,
+                    with_labels=True,
+                    color_mode="rgb",
+                    image_size=(14, 14),
+                )
+            )
+        )
         assert x.shape == (8, 14, 14, 3) and y.shape == (8,)
         with pytest.raises(ValueError, match="no feature 'picture'.*image, label"):
             datasets.make_dataset("tfds:mnist", data_dir=tmp_path, feature="picture")
@@ -411,7 +473,8 @@ def test_tfds_unknown_or_unprepared_is_explained(tmp_path):
     with pytest.raises(datasets.DatasetNotFoundError, match="not prepared.*tfds build mnist"):
         datasets.make_dataset("tfds:mnist", data_dir=tmp_path, download=False)
     assert list(tmp_path.iterdir()) == [] or all(  # nothing written but tfds's empty folders
-        not f.is_file() for f in tmp_path.rglob("*"))
+        not f.is_file() for f in tmp_path.rglob("*")
+    )
 
 
 def test_tfds_image_folder_builder_reads_local_files(tmp_path, rng):

@@ -34,7 +34,10 @@ def satimage(shared_data):
     """Satimage scaled to [0, 1] with the training split's min and max."""
     (x_train, y_train), (x_test, y_test) = datasets.load_satimage(shared_data)
     lo, hi = x_train.min(axis=0), x_train.max(axis=0)
-    scale = lambda x: ((x - lo) / (hi - lo)).astype("float32")
+
+    def scale(x):
+        return ((x - lo) / (hi - lo)).astype("float32")
+
     return (scale(x_train), y_train), (scale(x_test), y_test)
 
 
@@ -56,18 +59,14 @@ def satimage_model(satimage):
 
 
 # ------------------------------------------------------------------ restoration
-def test_denoise_keeps_layout_and_is_better_than_the_noisy_input(
-    mnist_model, mnist_small
-):
+def test_denoise_keeps_layout_and_is_better_than_the_noisy_input(mnist_model, mnist_small):
     _, x_test = mnist_small
     noisy = np.asarray(corruption.dropout_mask(x_test, 0.3, seed=1))
     images = noisy.reshape(-1, 28, 28)
     out = tasks.denoise(mnist_model, images)
     assert out.shape == (256, 28, 28) and out.dtype == np.float32
     assert np.isfinite(out).all()
-    np.testing.assert_allclose(
-        out.reshape(256, 784), mnist_model.reconstruct(noisy), atol=1e-6
-    )
+    np.testing.assert_allclose(out.reshape(256, 784), mnist_model.reconstruct(noisy), atol=1e-6)
     assert tasks.psnr(x_test, out.reshape(256, 784)) > tasks.psnr(x_test, noisy)
 
 
@@ -100,18 +99,14 @@ def test_inpaint_rejects_a_mask_of_the_wrong_shape(mnist_model, mnist_small):
 
 def test_upsample_and_upscale(mnist_model, mnist_small):
     _, x_test = mnist_small
-    low = np.asarray(
-        corruption.downsample(x_test, 2, image_shape=(28, 28))
-    )  # (256, 196) flat
+    low = np.asarray(corruption.downsample(x_test, 2, image_shape=(28, 28)))  # (256, 196) flat
     up = tasks.upsample(low, 28)
     assert up.shape == (256, 784)
     const = tasks.upsample(np.full((2, 7, 7), 0.25), (28, 28))
     np.testing.assert_allclose(const, 0.25, atol=1e-6)
     out = tasks.upscale(mnist_model, low.reshape(-1, 14, 14))
     assert out.shape == (256, 28, 28) and np.isfinite(out).all()
-    np.testing.assert_allclose(
-        out.reshape(256, 784), mnist_model.reconstruct(up), atol=1e-5
-    )
+    np.testing.assert_allclose(out.reshape(256, 784), mnist_model.reconstruct(up), atol=1e-5)
     with pytest.raises(ValueError, match="at most 28x28"):
         tasks.upscale(mnist_model, np.zeros((2, 32, 32)))
     with pytest.raises(ValueError, match="method must be one of"):
@@ -136,16 +131,29 @@ def test_upsample_and_upscale(mnist_model, mnist_small):
 def test_residual_super_resolution_beats_bicubic(mnist):
     """A conv model trained on (bicubic, original - bicubic) pairs adds detail."""
     (x_train, _), (x_test, _) = mnist
-    down = lambda x: np.asarray(corruption.downsample(x, 2, image_shape=(28, 28)))
+
+    def down(x):
+        return np.asarray(corruption.downsample(x, 2, image_shape=(28, 28)))
+
     up = tasks.upsample(down(x_train[:4096]), 28, clip=(0, 1))
     keras.utils.set_random_seed(0)
     model = models.ConvAutoencoder(
-        input_shape=(28, 28, 1), latent_dim=14 * 14 * 8, filters=(16, 16),
-        strides=(1, 2), code_layer="conv", output_activation="linear", seed=0,
+        input_shape=(28, 28, 1),
+        latent_dim=14 * 14 * 8,
+        filters=(16, 16),
+        strides=(1, 2),
+        code_layer="conv",
+        output_activation="linear",
+        seed=0,
     )
     model.compile(optimizer=keras.optimizers.Adam(2e-3))
-    model.fit(up.reshape(-1, 28, 28, 1), (x_train[:4096] - up).reshape(-1, 28, 28, 1),
-              epochs=3, batch_size=64, verbose=0)
+    model.fit(
+        up.reshape(-1, 28, 28, 1),
+        (x_train[:4096] - up).reshape(-1, 28, 28, 1),
+        epochs=3,
+        batch_size=64,
+        verbose=0,
+    )
     low = down(x_test[:256])
     bicubic = tasks.upsample(low, 28, clip=(0, 1))
     sr = tasks.upscale(model, low, residual=True, clip=(0, 1))
@@ -155,9 +163,7 @@ def test_residual_super_resolution_beats_bicubic(mnist):
 
 
 # ---------------------------------------------------------------------- anomaly
-def test_anomaly_threshold_from_training_data_flags_planted_anomalies(
-    mnist_model, mnist_small
-):
+def test_anomaly_threshold_from_training_data_flags_planted_anomalies(mnist_model, mnist_small):
     x_train, x_test = mnist_small
     detector = tasks.AnomalyDetector(mnist_model, k=1.0).fit(x_train)
     errors = np.mean((mnist_model.reconstruct(x_train) - x_train) ** 2, axis=1)
@@ -302,9 +308,7 @@ def test_hamming_index_matches_brute_force_on_mnist_hashes(mnist_small, n_bits):
     index = tasks.HammingIndex(db, n_bits=n_bits)
     np.testing.assert_array_equal(index.distances(q), dist)
     idx, d = index.query(q, k=25)
-    order = np.lexsort((np.broadcast_to(np.arange(1024), dist.shape), dist), axis=1)[
-        :, :25
-    ]
+    order = np.lexsort((np.broadcast_to(np.arange(1024), dist.shape), dist), axis=1)[:, :25]
     np.testing.assert_array_equal(idx, order)
     np.testing.assert_array_equal(d, np.take_along_axis(dist, order, axis=1))
     radius = int(np.median(dist.min(axis=1))) + 1
@@ -359,9 +363,7 @@ def test_retrieval_precision_single_and_multi_label():
         (2 / 3 + 2 / 3) / 2
     )
     ragged = [np.array([0, 2]), np.array([], dtype=np.int64)]
-    assert tasks.retrieval_precision(ragged, [1, 2], [1, 1, 2, 2]) == pytest.approx(
-        0.25
-    )
+    assert tasks.retrieval_precision(ragged, [1, 2], [1, 1, 2, 2]) == pytest.approx(0.25)
     with pytest.raises(ValueError, match="1-D labels or both 2-D multi-hot"):
         tasks.retrieval_precision(neighbors, q_topics, [1, 1, 2, 2])
 
@@ -372,9 +374,7 @@ def test_cluster_accuracy_is_the_best_matching(rng):
     perm = np.array([2, 0, 3, 1])
     assert tasks.cluster_accuracy(y, perm[y]) == 1.0
     pred = rng.integers(0, 4, 200)
-    best = max(
-        np.mean(np.array(p)[pred] == y) for p in itertools.permutations(range(4))
-    )
+    best = max(np.mean(np.array(p)[pred] == y) for p in itertools.permutations(range(4)))
     assert tasks.cluster_accuracy(y, pred) == pytest.approx(best)
     with pytest.raises(ValueError, match="equal length"):
         tasks.cluster_accuracy(y, pred[:-1])
@@ -398,9 +398,7 @@ def test_psnr_and_ssim(mnist_small, rng):
                 metric(x.reshape(-1, 28, 28), x.reshape(-1, 28, 28), data_range=bad)
     noisy = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
     mse = np.mean((noisy - x) ** 2, axis=1)
-    np.testing.assert_allclose(
-        tasks.psnr(x, noisy, reduction="none"), 10 * np.log10(1 / mse)
-    )
+    np.testing.assert_allclose(tasks.psnr(x, noisy, reduction="none"), 10 * np.log10(1 / mse))
     # The batch value is the PSNR of the mean MSE: finite even when one image is exact.
     exact = noisy.copy()
     exact[0] = x[0]
@@ -412,14 +410,13 @@ def test_psnr_and_ssim(mnist_small, rng):
     s_small = tasks.ssim(x, np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1))
     s_large = tasks.ssim(x, np.clip(x + rng.normal(0, 0.3, x.shape), 0, 1))
     assert 1.0 > s_small > s_large
-    assert tasks.ssim(
-        x.reshape(-1, 28, 28), noisy.reshape(-1, 28, 28), reduction="none"
-    ).shape == (32,)
+    assert tasks.ssim(x.reshape(-1, 28, 28), noisy.reshape(-1, 28, 28), reduction="none").shape == (
+        32,
+    )
     with pytest.raises(ValueError, match="same shape"):
         tasks.psnr(x, noisy[:5])
     with pytest.raises(ValueError, match="square"):
         tasks.ssim(x[:, :700], x[:, :700])
-
 
 
 def test_tasks_refuse_data_on_another_scale(mnist_small):
@@ -430,19 +427,22 @@ def test_tasks_refuse_data_on_another_scale(mnist_small):
     pixels = np.round(x * 255)
     model = models.Autoencoder(input_shape=(784,), latent_dim=4)
     message = r"x holds values in \[0, 255\], far outside \[0, 1\].*divide by 255"
-    for call in (lambda: tasks.denoise(model, pixels),
-                 lambda: tasks.inpaint(model, pixels, np.zeros_like(pixels)),
-                 lambda: tasks.impute(model, pixels, np.zeros_like(pixels)),
-                 lambda: tasks.AnomalyDetector(model).fit(pixels),
-                 lambda: tasks.AEKNNClassifier(model).fit(x, np.arange(64) % 2).predict(pixels)):
+    for call in (
+        lambda: tasks.denoise(model, pixels),
+        lambda: tasks.inpaint(model, pixels, np.zeros_like(pixels)),
+        lambda: tasks.impute(model, pixels, np.zeros_like(pixels)),
+        lambda: tasks.AnomalyDetector(model).fit(pixels),
+        lambda: tasks.AEKNNClassifier(model).fit(x, np.arange(64) % 2).predict(pixels),
+    ):
         with pytest.raises(ValueError, match=message):
             call()
     with pytest.raises(ValueError, match=r"x_low holds values in \[0, 255\]"):
         tasks.upscale(model, pixels.reshape(-1, 28, 28)[:, ::2, ::2])
     with pytest.raises(ValueError, match=r"far outside data_range=1.0: pass data_range=255"):
         tasks.psnr(pixels, pixels * 0.9)
-    np.testing.assert_allclose(tasks.psnr(pixels, pixels * 0.9, data_range=255),
-                               tasks.psnr(x, x * 0.9), rtol=1e-3)
+    np.testing.assert_allclose(
+        tasks.psnr(pixels, pixels * 0.9, data_range=255), tasks.psnr(x, x * 0.9), rtol=1e-3
+    )
     noisy = x + np.random.default_rng(0).normal(0, 0.5, x.shape)  # noise is not another scale
     assert tasks.denoise(model, noisy).shape == x.shape and np.isfinite(tasks.psnr(x, noisy))
 
@@ -454,18 +454,31 @@ def test_task_arguments_that_reached_library_errors_are_named(mnist_small):
         tasks.inpaint(model, x, None)
     # a Keras encoder reads images in its own layout, as the keras_ae model does
     knn = tasks.AEKNNClassifier(model.encoder, k=3).fit(x.reshape(-1, 28, 28), labels)
-    np.testing.assert_array_equal(knn.predict(x.reshape(-1, 28, 28)),
-                                  tasks.AEKNNClassifier(model, k=3).fit(x, labels).predict(x))
-    with pytest.raises(ValueError, match=r"samples of 784 values for an encoder with input "
-                                         r"shape \(784,\); got shape \(40, 10\)"):
+    np.testing.assert_array_equal(
+        knn.predict(x.reshape(-1, 28, 28)),
+        tasks.AEKNNClassifier(model, k=3).fit(x, labels).predict(x),
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"samples of 784 values for an encoder with input "
+        r"shape \(784,\); got shape \(40, 10\)",
+    ):
         tasks.AEKNNClassifier(model.encoder).fit(x[:, :10], labels)
-    for call, message in [(lambda: tasks.cluster_accuracy(None, None), "y must be a 1-D array"),
-                          (lambda: tasks.nmi([[0, 1], [1, 0]], [0, 1, 1, 0]),
-                           r"y must be a 1-D array of labels, got shape \(2, 2\)"),
-                          (lambda: tasks.retrieval_precision(np.array([[0, -1]]), [1], [1, 2]),
-                           r"integer indices in \[0, 2\).*from -1 to 0"),
-                          (lambda: tasks.retrieval_precision(np.zeros((0, 3), int), [], [1]),
-                           "non-zero number of queries")]:
+    for call, message in [
+        (lambda: tasks.cluster_accuracy(None, None), "y must be a 1-D array"),
+        (
+            lambda: tasks.nmi([[0, 1], [1, 0]], [0, 1, 1, 0]),
+            r"y must be a 1-D array of labels, got shape \(2, 2\)",
+        ),
+        (
+            lambda: tasks.retrieval_precision(np.array([[0, -1]]), [1], [1, 2]),
+            r"integer indices in \[0, 2\).*from -1 to 0",
+        ),
+        (
+            lambda: tasks.retrieval_precision(np.zeros((0, 3), int), [], [1]),
+            "non-zero number of queries",
+        ),
+    ]:
         with pytest.raises(ValueError, match=message):
             call()
 
@@ -474,10 +487,13 @@ def test_labels_that_are_not_finite_are_refused():
     """cluster_accuracy of NaN labels returned 0.5 (each NaN its own class),
     and retrieval_precision counted NaN labels as never relevant."""
     pred = np.array([0, 1, 1, 0])
-    for call in (lambda: tasks.cluster_accuracy(np.array([np.nan, np.nan, 1, 0]), pred),
-                 lambda: tasks.nmi(np.array([np.inf, 0, 1, 0]), pred),
-                 lambda: tasks.retrieval_precision(np.array([[0, 1]]), np.array([np.nan]),
-                                                   np.array([1.0, 2.0]))):
+    for call in (
+        lambda: tasks.cluster_accuracy(np.array([np.nan, np.nan, 1, 0]), pred),
+        lambda: tasks.nmi(np.array([np.inf, 0, 1, 0]), pred),
+        lambda: tasks.retrieval_precision(
+            np.array([[0, 1]]), np.array([np.nan]), np.array([1.0, 2.0])
+        ),
+    ):
         with pytest.raises(ValueError, match=r"holds \d NaN or infinite label\(s\)"):
             call()
     with pytest.raises(ValueError, match=r"empty must be a finite number"):
@@ -493,20 +509,25 @@ def test_tasks_refuse_integer_and_complex_input():
     model = models.Autoencoder(input_shape=(16,), latent_dim=2)
     ints = np.zeros((2, 16), "int32")
     message = r"x has integer dtype int32; keras_ae models read floats"
-    for call in (lambda: tasks.denoise(model, ints),
-                 lambda: tasks.impute(model, ints, np.zeros_like(ints)),
-                 lambda: tasks.inpaint(model, ints, np.zeros_like(ints)),
-                 lambda: tasks.AnomalyDetector(model).fit(ints),
-                 lambda: tasks.AEKNNClassifier(model, k=1).fit(ints, [0, 1])):
+    for call in (
+        lambda: tasks.denoise(model, ints),
+        lambda: tasks.impute(model, ints, np.zeros_like(ints)),
+        lambda: tasks.inpaint(model, ints, np.zeros_like(ints)),
+        lambda: tasks.AnomalyDetector(model).fit(ints),
+        lambda: tasks.AEKNNClassifier(model, k=1).fit(ints, [0, 1]),
+    ):
         with pytest.raises(ValueError, match=message):
             call()
     with pytest.raises(ValueError, match=r"x_low has integer dtype"):
         tasks.upscale(model, np.zeros((2, 2, 2), "uint8"))
-    for call in (lambda: tasks.denoise(model, ints + 1j),
-                 lambda: tasks.impute(model, np.full((2, 16), np.nan) + 1j)):
+    for call in (
+        lambda: tasks.denoise(model, ints + 1j),
+        lambda: tasks.impute(model, np.full((2, 16), np.nan) + 1j),
+    ):
         with pytest.raises(ValueError, match=r"real numbers, got complex dtype"):
             call()
     with pytest.raises(ValueError, match=r"beyond the range of float32"):
         tasks.impute(model, np.where(np.eye(2, 16) > 0, np.nan, 1e300))
-    np.testing.assert_array_equal(tasks.AEKNNClassifier(None, k=1).fit(ints, [0, 1]).predict(ints),
-                                  [0, 0])  # no model: plain kNN takes integer features
+    np.testing.assert_array_equal(
+        tasks.AEKNNClassifier(None, k=1).fit(ints, [0, 1]).predict(ints), [0, 0]
+    )  # no model: plain kNN takes integer features

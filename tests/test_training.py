@@ -40,13 +40,15 @@ def test_keras_callbacks_work(mnist_small, tmp_path):
     ckpt = tmp_path / "best.keras"
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True),
-        keras.callbacks.ModelCheckpoint(ckpt, monitor="val_reconstruction_loss",
-                                        mode="min", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(
+            ckpt, monitor="val_reconstruction_loss", mode="min", save_best_only=True
+        ),
         keras.callbacks.TensorBoard(tmp_path / "logs"),
         keras.callbacks.BackupAndRestore(tmp_path / "backup"),
     ]
-    model.fit(x_train, epochs=3, batch_size=128, validation_data=(x_test,),
-              callbacks=callbacks, verbose=0)
+    model.fit(
+        x_train, epochs=3, batch_size=128, validation_data=(x_test,), callbacks=callbacks, verbose=0
+    )
     assert ckpt.exists()
     restored = keras.models.load_model(ckpt)
     assert isinstance(restored, models.DeepAutoencoder)
@@ -72,16 +74,19 @@ def test_backup_and_restore_resumes_an_interrupted_run(mnist_small, tmp_path):
         model.fit(x, epochs=4, batch_size=64, verbose=0, callbacks=[backup, _StopAfter(1)])
     resumed = models.Autoencoder(input_shape=(784,), latent_dim=8)
     resumed.compile(optimizer="adam")
-    history = resumed.fit(x, epochs=4, batch_size=64, verbose=0,
-                          callbacks=[keras.callbacks.BackupAndRestore(tmp_path / "backup")])
+    history = resumed.fit(
+        x,
+        epochs=4,
+        batch_size=64,
+        verbose=0,
+        callbacks=[keras.callbacks.BackupAndRestore(tmp_path / "backup")],
+    )
     assert len(history.history["loss"]) == 2  # epochs 3 and 4 only
     assert history.epoch == [2, 3]
 
 
-@pytest.mark.parametrize("method, file", [("save", "m.keras"),
-                                          ("save_weights", "m.weights.h5")])
-def test_an_interrupted_save_leaves_the_previous_file_whole(method, file, tmp_path,
-                                                           monkeypatch):
+@pytest.mark.parametrize("method, file", [("save", "m.keras"), ("save_weights", "m.weights.h5")])
+def test_an_interrupted_save_leaves_the_previous_file_whole(method, file, tmp_path, monkeypatch):
     def make():
         return models.Autoencoder(input_shape=(6,), latent_dim=2, hidden_units=(4,), seed=0)
 
@@ -113,8 +118,10 @@ def test_an_interrupted_save_leaves_the_previous_file_whole(method, file, tmp_pa
 
 def test_a_save_to_a_name_keras_refuses_names_the_users_path(tmp_path):
     model = models.Autoencoder(input_shape=(6,), latent_dim=2)
-    for save, path in [(model.save, tmp_path / "m.txt"),
-                       (model.save_weights, tmp_path / "m.weights.txt")]:
+    for save, path in [
+        (model.save, tmp_path / "m.txt"),
+        (model.save_weights, tmp_path / "m.weights.txt"),
+    ]:
         with pytest.raises(ValueError, match=f"filepath={re.escape(str(path))}\\.?$"):
             save(path)
     assert os.listdir(tmp_path) == []
@@ -146,8 +153,9 @@ def test_xla_is_the_default_only_where_it_was_measured_faster(mnist_small, tmp_p
         conv = models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16)
         # A deep contractive encoder takes the batched-Jacobian path, whose XLA
         # programs TensorFlow never frees: no XLA by default there.
-        deep_cae = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16,
-                                                 hidden_units=(64,))
+        deep_cae = models.ContractiveAutoencoder(
+            input_shape=(784,), latent_dim=16, hidden_units=(64,)
+        )
         assert deep_cae._closed_form_layer() is None
         for model in (custom, conv, deep_cae):
             model.compile(optimizer="adam")
@@ -174,8 +182,9 @@ def test_mlp_models_run_8_steps_per_compiled_call_by_default(mnist_small, tmp_pa
         model = models.Autoencoder(input_shape=(784,), latent_dim=8, seed=0)
         model.compile(optimizer="adam", steps_per_execution=steps)
         counter = _CountBatches()
-        history = model.fit(x, epochs=2, batch_size=64, shuffle=False, verbose=0,
-                            callbacks=[counter])
+        history = model.fit(
+            x, epochs=2, batch_size=64, shuffle=False, verbose=0, callbacks=[counter]
+        )
         losses[steps] = history.history["loss"]
         assert int(model.optimizer.iterations) == 2 * 16  # every batch trained
         assert model.steps_per_execution == (8 if steps == "auto" else 1)
@@ -183,15 +192,19 @@ def test_mlp_models_run_8_steps_per_compiled_call_by_default(mnist_small, tmp_pa
     assert losses["auto"][-1] < losses["auto"][0]
     np.testing.assert_allclose(losses["auto"], losses[1], rtol=1e-4)
     built = models.Autoencoder(input_shape=(784,), latent_dim=16)
-    for model in (models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16),
-                  models.Autoencoder(encoder=built.encoder, decoder=built.decoder)):
+    for model in (
+        models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=16),
+        models.Autoencoder(encoder=built.encoder, decoder=built.decoder),
+    ):
         model.compile(optimizer="adam")
         assert model.steps_per_execution == 1
     model = models.Autoencoder(input_shape=(784,), latent_dim=8)
     model.compile(optimizer="adam", run_eagerly=True)
     assert model.steps_per_execution == 1
     for bad in (0, -2, 1.5, "fast", None):
-        with pytest.raises(ValueError, match=f"steps_per_execution must be a positive integer, got {bad!r}"):
+        with pytest.raises(
+            ValueError, match=f"steps_per_execution must be a positive integer, got {bad!r}"
+        ):
             model.compile(optimizer="adam", steps_per_execution=bad)
     # Saved as "auto" and compiled through keras_ae's compile() on loading.
     model = models.Autoencoder(input_shape=(784,), latent_dim=8)
@@ -214,8 +227,7 @@ def test_auto_steps_per_execution_divides_the_steps_asked_for(mnist_small):
     ds = tf.data.Dataset.from_tensor_slices(x).batch(32).repeat()
     model = models.Autoencoder(input_shape=(784,), latent_dim=8)
     model.compile(optimizer="adam")
-    model.fit(ds, epochs=2, steps_per_epoch=10, validation_data=ds, validation_steps=5,
-              verbose=0)
+    model.fit(ds, epochs=2, steps_per_epoch=10, validation_data=ds, validation_steps=5, verbose=0)
     assert int(model.optimizer.iterations) == 20
     assert model.steps_per_execution == 1  # gcd(8, 10, 5)
     model.fit(ds, epochs=1, steps_per_epoch=12, verbose=0)
@@ -248,8 +260,7 @@ def test_a_callback_inside_fit_gets_the_steps_it_asks_for(mnist_small):
 
     model = models.Autoencoder(input_shape=(784,), latent_dim=8)
     model.compile(optimizer="adam")
-    model.fit(x, epochs=2, batch_size=32, validation_data=(x[:64],), callbacks=[Probe()],
-              verbose=0)
+    model.fit(x, epochs=2, batch_size=32, validation_data=(x[:64],), callbacks=[Probe()], verbose=0)
     assert seen == [96, 8, 96, 8]
     assert int(model.optimizer.iterations) == 32  # 2 epochs of 16 batches
 
@@ -336,8 +347,7 @@ def test_reported_loss_is_the_mean_over_samples_whatever_the_batch_size():
         np.testing.assert_allclose(history.history["loss"][0], expected, rtol=1e-5)
 
 
-def test_the_models_dtype_policy_reaches_its_layers_and_survives_loading(tmp_path,
-                                                                          mixed_precision):
+def test_the_models_dtype_policy_reaches_its_layers_and_survives_loading(tmp_path, mixed_precision):
     x = np.random.default_rng(0).random((8, 16)).astype("float32")
     full = models.Autoencoder(input_shape=(16,), latent_dim=3, dtype="float32")
     assert full.encoder.get_layer("code").compute_dtype == "float32"
@@ -393,12 +403,21 @@ def test_multi_worker_mirrored_strategy_over_localhost(tmp_path):
     procs = []
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}),
-            TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        procs.append(subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path / f"w{index}.npy")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            TF_CPP_MIN_LOG_LEVEL="2",
+            PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(script), str(tmp_path / f"w{index}.npy")],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     outs = []
     for p in procs:
         try:
@@ -442,8 +461,10 @@ def test_a_frozen_encoder_stays_frozen_after_loading_and_cloning(reload, tmp_pat
     again.fit(x, epochs=1, verbose=0)
     for old, new in zip(before, again.encoder.weights, strict=True):
         np.testing.assert_array_equal(old, new.numpy())
-    assert any(np.abs(old - new.numpy()).max() > 0
-               for old, new in zip(decoder_before, again.decoder.weights, strict=True))
+    assert any(
+        np.abs(old - new.numpy()).max() > 0
+        for old, new in zip(decoder_before, again.decoder.weights, strict=True)
+    )
 
 
 def test_mixed_bfloat16_codes_are_float32_and_decode():
@@ -486,8 +507,9 @@ def test_an_epoch_of_fewer_batches_than_one_execution_counts_its_own():
     model.fit(np.concatenate([x] * 4), batch_size=128, epochs=1, verbose=0, callbacks=[record])
     assert seen == [7, 15]  # 16 batches: the usual 8 per execution again
     seen.clear()
-    model.fit(tf.data.Dataset.from_tensor_slices(x).batch(128), epochs=1, verbose=0,
-              callbacks=[record])  # a dataset of known length: the same
+    model.fit(
+        tf.data.Dataset.from_tensor_slices(x).batch(128), epochs=1, verbose=0, callbacks=[record]
+    )  # a dataset of known length: the same
     assert seen == [3]
 
 
@@ -499,8 +521,9 @@ def test_block_noise_trains_on_flattened_pipelines(mnist_small):
     x = (mnist_small[0][:256] * 255).astype("uint8").reshape(-1, 28, 28)
     model = models.DenoisingAutoencoder(input_shape=(784,), latent_dim=8, noise="block")
     model.compile(optimizer="adam")
-    history = model.fit(datasets.make_dataset(x, batch_size=64, flatten=True), epochs=1,
-                        verbose=0).history
+    history = model.fit(
+        datasets.make_dataset(x, batch_size=64, flatten=True), epochs=1, verbose=0
+    ).history
     assert np.isfinite(history["loss"][0])
 
 
@@ -527,8 +550,11 @@ def test_a_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path
     model.compile(optimizer=keras.optimizers.SGD(_NaNFrom(nan_step)))
     path = tmp_path / "model.weights.h5"
     checkpoint = keras.callbacks.ModelCheckpoint(path, save_weights_only=True)
-    with pytest.raises(models.NonFiniteError, match=r"NaN or infinite .*epoch [12].*learning "
-                                                    r"rate.*data.*float16"):
+    with pytest.raises(
+        models.NonFiniteError,
+        match=r"NaN or infinite .*epoch [12].*learning "
+        r"rate.*data.*float16",
+    ):
         model.fit(x, batch_size=16, epochs=3, verbose=0, callbacks=[checkpoint])
     if nan_step == 6:  # epoch 1 ended finite: its checkpoint is kept, finite
         fresh = models.Autoencoder(input_shape=(12,), latent_dim=3)
@@ -572,10 +598,16 @@ def test_mixed_float16_refuses_input_beyond_its_range():
     finally:
         keras.mixed_precision.set_global_policy("float32")
     model.compile(optimizer="adam")
-    for call in (lambda: model.fit(x, epochs=1, verbose=0), lambda: model.reconstruct(x),
-                 lambda: model.predict(x, verbose=0)):
-        with pytest.raises(ValueError, match=r"x holds values up to 9\d+\.?\d* in magnitude, beyond the range of "
-                                             r"float16 .*at most 65504"):
+    for call in (
+        lambda: model.fit(x, epochs=1, verbose=0),
+        lambda: model.reconstruct(x),
+        lambda: model.predict(x, verbose=0),
+    ):
+        with pytest.raises(
+            ValueError,
+            match=r"x holds values up to 9\d+\.?\d* in magnitude, beyond the range of "
+            r"float16 .*at most 65504",
+        ):
             call()
     with pytest.raises(models.NonFiniteError, match="float16 overflow under mixed precision"):
         model.fit(tf.data.Dataset.from_tensor_slices(x).batch(8), epochs=2, verbose=0)

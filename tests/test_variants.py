@@ -2,8 +2,8 @@
 
 import warnings
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -54,12 +54,14 @@ def _batch_jacobian_norm(model, x):
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "linear", "relu"])
 def test_contractive_closed_form_equals_the_jacobian(activation):
     rng = np.random.default_rng(1)
-    model = models.ContractiveAutoencoder(input_shape=(20,), latent_dim=7,
-                                          latent_activation=activation)
+    model = models.ContractiveAutoencoder(
+        input_shape=(20,), latent_dim=7, latent_activation=activation
+    )
     assert model._closed_form_layer() is not None
     x = rng.normal(size=(16, 20)).astype("float32")
-    np.testing.assert_allclose(model.jacobian_norm(x), _batch_jacobian_norm(model, x),
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        model.jacobian_norm(x), _batch_jacobian_norm(model, x), rtol=1e-4, atol=1e-6
+    )
 
 
 def test_contractive_falls_back_to_the_exact_jacobian_for_deep_encoders():
@@ -67,12 +69,15 @@ def test_contractive_falls_back_to_the_exact_jacobian_for_deep_encoders():
     model = models.ContractiveAutoencoder(input_shape=(12,), latent_dim=5, hidden_units=(9,))
     assert model._closed_form_layer() is None
     x = rng.normal(size=(8, 12)).astype("float32")
-    np.testing.assert_allclose(model.jacobian_norm(x), _batch_jacobian_norm(model, x),
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        model.jacobian_norm(x), _batch_jacobian_norm(model, x), rtol=1e-4, atol=1e-6
+    )
     terms = model.compute_losses(tf.constant(x), training=True)
-    np.testing.assert_allclose(terms["contractive_loss"],
-                               model.contractive_weight * _batch_jacobian_norm(model, x).mean(),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+        terms["contractive_loss"],
+        model.contractive_weight * _batch_jacobian_norm(model, x).mean(),
+        rtol=1e-4,
+    )
 
 
 def test_contractive_penalty_shrinks_the_jacobian(mnist_small):
@@ -82,9 +87,9 @@ def test_contractive_penalty_shrinks_the_jacobian(mnist_small):
         keras.utils.set_random_seed(0)
         # A linear code keeps the Jacobian (= W) away from sigmoid saturation,
         # which on a short run shrinks it with or without the penalty.
-        model = models.ContractiveAutoencoder(input_shape=(784,), latent_dim=16,
-                                              latent_activation="linear",
-                                              contractive_weight=weight)
+        model = models.ContractiveAutoencoder(
+            input_shape=(784,), latent_dim=16, latent_activation="linear", contractive_weight=weight
+        )
         model.compile(optimizer="adam")
         model.fit(x, epochs=3, batch_size=64, verbose=0)
         norms[weight] = float(np.mean(model.jacobian_norm(mnist_small[1])))
@@ -128,8 +133,9 @@ def test_sparse_kl_pulls_the_mean_activation_towards_rho(mnist_small):
     gap = {}
     for weight in (0.0, 10.0):
         keras.utils.set_random_seed(0)
-        model = models.SparseAutoencoder(input_shape=(784,), latent_dim=128, mode="kl",
-                                         rho=0.05, sparsity_weight=weight)
+        model = models.SparseAutoencoder(
+            input_shape=(784,), latent_dim=128, mode="kl", rho=0.05, sparsity_weight=weight
+        )
         model.compile(optimizer="adam")
         model.fit(mnist_small[0], epochs=10, batch_size=64, verbose=0)
         gap[weight] = abs(float(model.encode(mnist_small[1]).mean()) - 0.05)
@@ -140,8 +146,13 @@ def test_sparse_l1_shrinks_the_code(mnist_small):
     means = {}
     for weight in (0.0, 0.5):
         keras.utils.set_random_seed(0)
-        model = models.SparseAutoencoder(input_shape=(784,), latent_dim=128, mode="l1",
-                                         latent_activation="relu", sparsity_weight=weight)
+        model = models.SparseAutoencoder(
+            input_shape=(784,),
+            latent_dim=128,
+            mode="l1",
+            latent_activation="relu",
+            sparsity_weight=weight,
+        )
         model.compile(optimizer="adam")
         model.fit(mnist_small[0], epochs=3, batch_size=64, verbose=0)
         means[weight] = float(np.abs(model.encode(mnist_small[1])).mean())
@@ -150,15 +161,17 @@ def test_sparse_l1_shrinks_the_code(mnist_small):
 
 def test_denoiser_corrupts_fresh_noise_in_training_only(mnist_small):
     x = tf.constant(mnist_small[0][:64])
-    model = models.DenoisingAutoencoder(input_shape=(784,), latent_dim=16,
-                                        noise="dropout", noise_params={"rate": 0.5})
+    model = models.DenoisingAutoencoder(
+        input_shape=(784,), latent_dim=16, noise="dropout", noise_params={"rate": 0.5}
+    )
     a = model.compute_losses(x, training=True)["loss"]
     b = model.compute_losses(x, training=True)["loss"]
     assert float(a) != float(b)  # a new mask for every batch
     clean = models.Autoencoder.compute_losses(model, x, training=False)["loss"]
     np.testing.assert_allclose(model.compute_losses(x, training=False)["loss"], clean)
-    np.testing.assert_array_equal(model.predict(mnist_small[0][:8], verbose=0),
-                                  model.predict(mnist_small[0][:8], verbose=0))
+    np.testing.assert_array_equal(
+        model.predict(mnist_small[0][:8], verbose=0), model.predict(mnist_small[0][:8], verbose=0)
+    )
     # The corruption itself drops about half the pixels.
     corrupted = model.corrupt(tf.ones((64, 784))).numpy()
     assert abs((corrupted == 0).mean() - 0.5) < 0.02
@@ -176,14 +189,18 @@ def test_denoiser_warns_that_fit_x_x_draws_no_noise(mnist_small):
         model.fit(x * 0.5, x, epochs=1, verbose=0)  # (noisy, clean) pairs
 
 
-@pytest.mark.parametrize("noise, params", [
-    ("gaussian", {"stddev": 0.3}),
-    ("salt_and_pepper", {"rate": 0.2}),
-    ("block", {"size": 8, "value": 0.5}),
-])
+@pytest.mark.parametrize(
+    "noise, params",
+    [
+        ("gaussian", {"stddev": 0.3}),
+        ("salt_and_pepper", {"rate": 0.2}),
+        ("block", {"size": 8, "value": 0.5}),
+    ],
+)
 def test_denoiser_trains_with_every_noise_kind(noise, params, mnist_small):
-    model = models.DenoisingAutoencoder(input_shape=(784,), latent_dim=16, noise=noise,
-                                        noise_params=params)
+    model = models.DenoisingAutoencoder(
+        input_shape=(784,), latent_dim=16, noise=noise, noise_params=params
+    )
     model.compile(optimizer="adam")
     history = model.fit(mnist_small[0], epochs=2, batch_size=128, verbose=0)
     assert history.history["loss"][1] < history.history["loss"][0]
@@ -211,8 +228,9 @@ def test_vae_kl_warmup_ramps_the_training_kl_weight(tmp_path, mnist_small):
 
     def trained(warmup, steps):
         keras.utils.set_random_seed(0)
-        model = models.VAE(input_shape=(784,), latent_dim=4, hidden_units=(32,), beta=2.0,
-                           kl_warmup_steps=warmup)
+        model = models.VAE(
+            input_shape=(784,), latent_dim=4, hidden_units=(32,), beta=2.0, kl_warmup_steps=warmup
+        )
         model.compile(optimizer=keras.optimizers.Adam(3e-3))
         assert float(model.kl_weight()) == (0.0 if warmup else 2.0)
         history = model.fit(x, epochs=steps, batch_size=256, shuffle=False, verbose=0)
@@ -235,8 +253,9 @@ def test_vae_kl_warmup_ramps_the_training_kl_weight(tmp_path, mnist_small):
     loaded = keras.models.load_model(tmp_path / "vae.keras", safe_mode=True)
     assert loaded.kl_warmup_steps == 8 and float(loaded.kl_weight()) == 2.0
     for bad in (-1, 2.5, "10", None):
-        with pytest.raises(ValueError, match=f"kl_warmup_steps must be an integer >= 0, "
-                                             f"got {bad!r}"):
+        with pytest.raises(
+            ValueError, match=f"kl_warmup_steps must be an integer >= 0, got {bad!r}"
+        ):
             models.VAE(input_shape=(784,), latent_dim=4, kl_warmup_steps=bad)
 
 
@@ -249,8 +268,13 @@ def test_vae_kl_matches_the_closed_form():
 
 
 def test_gaussian_vae_reconstruction_is_the_exact_negative_log_density():
-    model = models.VAE(input_shape=(4,), latent_dim=2, likelihood="gaussian", observation_std=0.5,
-                       hidden_units=(8,))
+    model = models.VAE(
+        input_shape=(4,),
+        latent_dim=2,
+        likelihood="gaussian",
+        observation_std=0.5,
+        hidden_units=(8,),
+    )
     x = np.array([[0.1, 0.2, 0.3, 0.4]], dtype="float32")
     mu = np.array([[0.0, 0.5, 0.3, 1.0]], dtype="float32")
     expected = -np.sum(-0.5 * np.log(2 * np.pi * 0.25) - (x - mu) ** 2 / (2 * 0.25))
@@ -259,15 +283,17 @@ def test_gaussian_vae_reconstruction_is_the_exact_negative_log_density():
 
 def test_pack_bits_matches_numpy():
     bits = np.random.default_rng(4).random((10, 21)) > 0.5
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(pack_bits(bits)),
-                                  np.packbits(bits, axis=-1))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(pack_bits(bits)), np.packbits(bits, axis=-1)
+    )
 
 
 @pytest.mark.parametrize("binarization", ["noise", "straight_through"])
 def test_semantic_hashing_codes_become_binary_on_real_data(binarization, mnist_small):
     keras.utils.set_random_seed(0)
-    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(128,),
-                                     binarization=binarization)
+    model = models.SemanticHashingAE(
+        input_shape=(784,), latent_dim=16, hidden_units=(128,), binarization=binarization
+    )
     codes_before = model.encode(mnist_small[1])
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     model.fit(mnist_small[0], epochs=15, batch_size=64, verbose=0)
@@ -278,8 +304,9 @@ def test_semantic_hashing_codes_become_binary_on_real_data(binarization, mnist_s
     packed = model.hash(mnist_small[1])
     assert packed.dtype == np.uint8 and packed.shape == (256, 2)
     np.testing.assert_array_equal(packed, np.packbits(codes > 0.5, axis=-1))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.hash_bits(mnist_small[1])),
-                                  packed)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model.hash_bits(mnist_small[1])), packed
+    )
     if binarization == "noise":
         assert len(np.unique(packed, axis=0)) > 8  # the codes tell images apart
 
@@ -317,8 +344,7 @@ def test_itq_rotation_is_orthogonal_and_lowers_quantization_loss():
 def test_fit_rotation_rotates_the_hash_and_is_saved(tmp_path, mnist_small):
     keras.utils.set_random_seed(0)
     x_train, x_test = mnist_small
-    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(64,),
-                                     seed=0)
+    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(64,), seed=0)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     model.fit(x_train, epochs=3, batch_size=64, verbose=0)
     logits = keras.ops.convert_to_numpy(model.code_logits(x_test))
@@ -342,9 +368,11 @@ def test_fit_rotation_rotates_the_hash_and_is_saved(tmp_path, mnist_small):
     loaded = keras.models.load_model(tmp_path / "h.keras", safe_mode=True)
     np.testing.assert_array_equal(loaded.hash(x_test), rotated)
 
-    for kwargs, message in ((dict(x=x_train[:1]), "at least 2 samples"),
-                            (dict(x=x_train[:, :100]), r"shape \(batch, 784\)"),
-                            (dict(x=x_train, iterations=0), "iterations")):
+    for kwargs, message in (
+        (dict(x=x_train[:1]), "at least 2 samples"),
+        (dict(x=x_train[:, :100]), r"shape \(batch, 784\)"),
+        (dict(x=x_train, iterations=0), "iterations"),
+    ):
         with pytest.raises(ValueError, match=message):
             model.fit_rotation(**kwargs)
 
@@ -352,16 +380,14 @@ def test_fit_rotation_rotates_the_hash_and_is_saved(tmp_path, mnist_small):
 def test_hashing_weights_saved_before_fit_rotation_existed_still_load(tmp_path, mnist_small):
     h5py = pytest.importorskip("h5py")
     x = mnist_small[1][:64]
-    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(32,),
-                                     seed=0)
+    model = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(32,), seed=0)
     model.fit_rotation(x)
     path = tmp_path / "old.weights.h5"
     model.save_weights(path)
     with h5py.File(path, "r+") as f:  # what earlier versions wrote: no model-level variables
         for key in list(f["vars"].keys()):
             del f["vars"][key]
-    fresh = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(32,),
-                                     seed=1)
+    fresh = models.SemanticHashingAE(input_shape=(784,), latent_dim=16, hidden_units=(32,), seed=1)
     fresh.load_weights(path)
     np.testing.assert_array_equal(fresh.code_rotation.numpy(), np.eye(16))
     _assert_hash_matches(fresh.hash(x), keras.ops.convert_to_numpy(model.code_logits(x)))
@@ -369,20 +395,19 @@ def test_hashing_weights_saved_before_fit_rotation_existed_still_load(tmp_path, 
 
 def test_hashing_with_unbuilt_custom_networks_builds_on_first_hash():
     x = np.random.default_rng(0).random((16, 20)).astype("float32")
-    model = models.SemanticHashingAE(encoder=keras.layers.Dense(8),
-                                     decoder=keras.layers.Dense(20))
+    model = models.SemanticHashingAE(encoder=keras.layers.Dense(8), decoder=keras.layers.Dense(20))
     assert not model.built
     logits = keras.ops.convert_to_numpy(model.code_logits(x))
     _assert_hash_matches(model.hash(x), logits)
-    other = models.SemanticHashingAE(encoder=keras.layers.Dense(8),
-                                     decoder=keras.layers.Dense(20))
+    other = models.SemanticHashingAE(encoder=keras.layers.Dense(8), decoder=keras.layers.Dense(20))
     other.fit_rotation(x)
     assert other.code_rotation.shape == (8, 8)
 
 
 def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):
-    encoder = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation="relu"),
-                                keras.layers.Dense(8)])
+    encoder = keras.Sequential(
+        [keras.Input((784,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(8)]
+    )
     decoder = keras.Sequential([keras.Input((8,)), keras.layers.Dense(784, activation="sigmoid")])
     model = models.Autoencoder(encoder=encoder, decoder=decoder)
     assert model.input_shape_ == (784,) and model.latent_dim == 8
@@ -391,13 +416,19 @@ def test_custom_encoder_and_decoder_round_trip(tmp_path, mnist_small):
     model.fit(mnist_small[0][:128], epochs=1, verbose=0)
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
-    np.testing.assert_array_equal(loaded.reconstruct(mnist_small[1]), model.reconstruct(mnist_small[1]))
+    np.testing.assert_array_equal(
+        loaded.reconstruct(mnist_small[1]), model.reconstruct(mnist_small[1])
+    )
 
 
 def test_unbuilt_custom_networks_are_built_by_the_first_data(mnist_small):
     def net(units, activation=None):
-        return keras.Sequential([keras.layers.Dense(16, activation="relu"),
-                                 keras.layers.Dense(units, activation=activation)])
+        return keras.Sequential(
+            [
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.Dense(units, activation=activation),
+            ]
+        )
 
     model = models.Autoencoder(encoder=net(4), decoder=net(784, "sigmoid"))
     with pytest.raises(ValueError, match="decode needs a built model"):
@@ -432,10 +463,13 @@ def test_init_output_bias_makes_the_zero_code_decode_to_the_mean(cls, activation
     np.testing.assert_allclose(decoded, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: models.VAE(input_shape=(784,), latent_dim=2, hidden_units=(8,)),
-    lambda: models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=4, filters=(4,)),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: models.VAE(input_shape=(784,), latent_dim=2, hidden_units=(8,)),
+        lambda: models.ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=4, filters=(4,)),
+    ],
+)
 def test_init_output_bias_sets_deep_and_conv_decoders(make, mnist_small):
     model = make()
     x = mnist_small[0].reshape((-1,) + model.input_shape_)
