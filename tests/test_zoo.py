@@ -653,3 +653,23 @@ def test_a_card_of_ones_own_that_cannot_be_measured_is_named(tiny_zoo, metric, m
     (folder / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(zoo.ZooError, match=message):
         zoo.evaluate("deep_tiny", data_dir="/nonexistent")
+
+
+def test_write_entry_never_deletes_what_it_did_not_write(tmp_path):
+    model = Autoencoder(input_shape=(784,), latent_dim=4, seed=0)
+    mine = tmp_path / "zoo" / "mine"
+    (mine / "mydata").mkdir(parents=True)
+    (mine / "NOTES.md").write_text("my notes")
+    with pytest.raises(zoo.ZooError, match=r"not an entry's \(NOTES\.md, mydata/\)"):
+        zoo.write_entry(model, mine, full_metadata("mine", model))
+    assert (mine / "NOTES.md").read_text() == "my notes" and (mine / "mydata").is_dir()
+    other = tmp_path / "zoo" / "other"
+    other.write_text("important")
+    with pytest.raises(zoo.ZooError, match="exists and is not an entry folder"):
+        zoo.write_entry(model, other, full_metadata("other", model))
+    assert other.read_text() == "important"
+    # an entry it wrote is replaced, card included
+    entry_dir = tmp_path / "zoo" / "again"
+    zoo.write_entry(model, entry_dir, full_metadata("again", model), {"README.md": "# one"})
+    zoo.write_entry(model, entry_dir, full_metadata("again", model), {"README.md": "# two"})
+    assert (entry_dir / "README.md").read_text() == "# two"

@@ -400,6 +400,7 @@ def write_entry(model, folder, metadata, files=None):
                 f"{folder}: files holds the card and its figures by plain file name "
                 f"({CONFIG}, {WEIGHTS} and {METADATA} are written here), got {rel!r}"
             )
+    check_replaceable(folder)
     with atomic_output(folder) as staged:
         write_model_files(model, staged, meta["weights_dtype"])
         for rel, content in files.items():
@@ -417,8 +418,38 @@ def write_entry(model, folder, metadata, files=None):
                 "(store its weights as float16)"
             )
         verify_entry(staged)
+        check_replaceable(folder)  # again: files may have come while it was written
     pin_entry(folder.parent, folder.name)
     return meta
+
+
+def check_replaceable(folder):
+    """Refuses a target `write_entry` could not replace without loss: it replaces
+    the folder whole, so only a new path, an empty folder or an entry (its
+    model files and the files its metadata lists) may stand there."""
+    folder = Path(folder)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ZooError(
+            f"{folder} exists and is not an entry folder; write_entry replaces its target "
+            "whole and never deletes what it did not write: give a new path, or move it"
+        )
+    if not folder.is_dir():
+        return
+    ours = {CONFIG, WEIGHTS, METADATA}
+    try:
+        listed = json.loads((folder / METADATA).read_text(encoding="utf-8")).get("files", {})
+        ours |= set(listed) if isinstance(listed, dict) else set()
+    except (OSError, ValueError, AttributeError):
+        pass  # no readable metadata: only the model files count as an entry's
+    others = sorted(
+        p.name + "/" * p.is_dir() for p in folder.iterdir() if p.name not in ours or not p.is_file()
+    )
+    if others:
+        raise ZooError(
+            f"{folder} holds files that are not an entry's ({', '.join(others[:5])}); "
+            "write_entry replaces the folder whole and never deletes what it did not "
+            "write: give a new path, or move them"
+        )
 
 
 def pin_entry(root, name):
