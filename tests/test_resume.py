@@ -186,6 +186,11 @@ def test_a_diverging_run_stops_and_keeps_its_last_good_epoch(
     assert code == 1 and len(err.strip().splitlines()) == 1, err
     assert "training stopped" in err and "epoch 1" in err and "nothing was saved" in err, err
     assert not (out / "model.keras").exists()
+    # ... and the advice (a smaller --lr) can be taken in the same folder
+    assert cli.main(args(out, shared_data, "--epochs", "1", "--lr", "1e-3")) == 0
+    assert "starting afresh" in capsys.readouterr().out
+    assert json.loads((out / "run.json").read_text())["lr"] == 1e-3
+    assert epochs_in_history(out) == [0]
 
     # a run that diverges in its second epoch keeps the first
     class BlowUp(keras.callbacks.Callback):  # stands in for TensorBoard, after RunState

@@ -152,7 +152,17 @@ def cmd_train(args):
         **data_settings,
     }
     scaler, previous = None, {}
-    if run_file.exists():
+    if run_file.exists() and not args.resume and not state.file.exists():
+        # A run that finished no epoch (it diverged, or was stopped in its first)
+        # left only its settings: starting it afresh, new settings and all, loses nothing.
+        for name in ("model.keras", "history.csv"):
+            if (out / name).exists():
+                raise UsageError(
+                    f"{out} already holds {name} but no finished epoch; "
+                    "choose another --out (a new run would replace it)"
+                )
+        print(f"{out}: its run finished no epoch; starting afresh with these settings")
+    elif run_file.exists():
         if not args.resume:
             raise UsageError(
                 f"{out} already holds a run; pass --resume to continue it or choose another --out"
