@@ -150,10 +150,20 @@ def test_image_folder_run_exports_on_its_own_images(tmp_path, image_folder, caps
 
 def test_csv_run_saves_its_scaler_and_export_reuses_it(tmp_path, satimage_csv, capsys):
     out = tmp_path / "sat"
+    standard = ["--dataset", f"csv:{satimage_csv}", "--label-column", "class"]
+    standard += ["--scale", "standard", "--out", out]
+    # a sigmoid output cannot reconstruct standardized values below 0 or above 1
+    code, printed, err = run(capsys, "train", "Autoencoder", *standard)
+    assert code == 2 and "--scale standard gives values outside [0, 1]" in err, err
+    assert "--param \"output_activation='linear'\"" in err and not out.exists()
+    code, printed, err = run(capsys, "train", "VAE", *standard)
+    assert code == 2 and "--param \"likelihood='gaussian'\"" in err and not out.exists(), err
     code, printed, err = run(
         capsys,
         "train",
         "Autoencoder",
+        "--param",
+        "output_activation='linear'",
         "--dataset",
         f"csv:{satimage_csv}",
         "--label-column",

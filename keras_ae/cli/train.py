@@ -215,6 +215,15 @@ def cmd_train(args):
         model = cls(**kwargs, **params)
     except (ValueError, TypeError) as err:
         raise UsageError(f"{args.variant}: {err}") from err
+    bounds = model.target_range()
+    if record["scale"] == "standard" and bounds is not None:
+        # Standardized columns run below 0 and above 1: a sigmoid output (a Bernoulli
+        # likelihood) cannot reconstruct them, and a tf.data input is not range-checked.
+        hint = " ".join(f'--param "{p}"' for p in model.unbounded_hint.split(" and "))
+        raise UsageError(
+            f"--scale standard gives values outside [{bounds[0]:g}, {bounds[1]:g}], but "
+            f"{bounds[2]}: add {hint}, or use --scale minmax"
+        )
     model.compile(optimizer=keras.optimizers.Adam(args.lr))
     state.restore(model)
     # Written once the model and data are ready, so that a run that stops on a
