@@ -148,6 +148,32 @@ def test_split_folders(tmp_path, rng):
     assert len(datasets.load(f"images:{tmp_path}", split="test")) == 2
 
 
+def test_class_folder_named_train_is_a_class(tmp_path, rng):
+    img = _images(rng, 12)
+    for i, c in enumerate(["bus", "car", "train"]):
+        (tmp_path / c).mkdir()
+        for j in range(4):
+            _png(tmp_path / c / f"{j}.png", img[4 * i + j])
+    x, y = datasets.load(f"images:{tmp_path}", with_labels=True)
+    assert x.shape[0] == 12
+    np.testing.assert_array_equal(y, [0] * 4 + [1] * 4 + [2] * 4)  # bus, car, train
+
+
+def test_test_split_labels_are_numbered_by_train_classes(tmp_path, rng):
+    for split, classes in (("train", "abc"), ("test", "ac")):
+        for c in classes:
+            (tmp_path / split / c).mkdir(parents=True)
+            _png(tmp_path / split / c / "0.png", _images(rng, 1)[0])
+    src = f"images:{tmp_path}"
+    _, y = datasets.load(src, split="test", with_labels=True)
+    np.testing.assert_array_equal(y, [0, 2])  # a, c as numbered in train/
+    assert datasets.make_dataset(src, split="test").class_names == ["a", "b", "c"]
+    (tmp_path / "test" / "d").mkdir()
+    _png(tmp_path / "test" / "d" / "0.png", _images(rng, 1)[0])
+    with pytest.raises(ValueError, match=r"\['d'\] that .*train lacks"):
+        datasets.load(src, split="test", with_labels=True)
+
+
 # ----------------------------------------------------------------- bad images
 
 

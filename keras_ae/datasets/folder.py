@@ -70,10 +70,14 @@ class Listing:
 
 
 def split_folder(directory, split):
-    """`directory/split` when `directory` holds ``train/`` (a split layout such as
-    ``{train,test}/<class>/``), else `directory` itself (no split folders)."""
+    """`directory/split` when `directory` is a split layout (``train/`` and only
+    `SPLIT_FOLDERS` as sub-folders, e.g. ``{train,test}/<class>/``), else
+    `directory` itself: a class folder named ``train`` beside others is a class."""
     directory = Path(directory).expanduser()
-    if not (directory / "train").is_dir():
+    if not directory.is_dir():  # Listing names the missing folder
+        return directory, False
+    subdirs = {d.name for d in directory.iterdir() if d.is_dir() and not d.name.startswith(".")}
+    if "train" not in subdirs or not subdirs <= set(SPLIT_FOLDERS):
         return directory, False
     if not (directory / split).is_dir():
         return None, True
@@ -219,6 +223,22 @@ def check_image_size(image_size):
         ) from None
 
 
+def _train_labels(directory, root, listing, with_labels):
+    """(labels, class names) of a validation/test `listing` numbered by the classes
+    of ``directory/train``, so that a class has one index in every split."""
+    names = Listing(Path(directory).expanduser() / "train").class_names
+    missing = [c for c in listing.class_names if c not in (names or ())]
+    if missing:
+        if with_labels:
+            raise ValueError(
+                f"with_labels=True: {root} has class(es) {missing} that "
+                f"{Path(directory) / 'train'} lacks (expected the train classes {names})"
+            )
+        return None, names
+    index = np.array([names.index(c) for c in listing.class_names], np.int32)
+    return index[listing.labels], names
+
+
 def _split_files(directory, split, validation_split, with_labels, opts):
     """Checked (paths, labels, class names, sizes) of the `split` of an image folder."""
     if opts["on_bad_image"] not in ("raise", "skip"):
@@ -247,7 +267,9 @@ def _split_files(directory, split, validation_split, with_labels, opts):
     channels = color_channels(opts["color_mode"], 3)
     mask, sizes = check_images(listing, channels, opts["on_bad_image"])
     paths = np.array(listing.paths)
-    labels = listing.labels
+    labels, names = listing.labels, listing.class_names
+    if has_splits and labels is not None and root.name != "train":
+        labels, names = _train_labels(directory, root, listing, with_labels)
     index = (
         holdout(len(paths), validation_split, split if held else "train", root)
         if held or (validation_split is not None and split == "train")
@@ -264,7 +286,7 @@ def _split_files(directory, split, validation_split, with_labels, opts):
     return (
         paths[index],
         None if labels is None else labels[index],
-        listing.class_names,
+        names,
         sizes[index],
         channels,
     )
