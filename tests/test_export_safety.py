@@ -556,3 +556,13 @@ def test_runners_give_the_models_answer_or_its_error(model, exports, x):
             np.testing.assert_allclose(
                 got, want, atol=1e-5 if name in ("saved_model", "float") else 0.1
             )
+
+
+def test_a_model_litert_cannot_convert_gets_one_clear_error(tmp_path):
+    """An LSTM decoder (TensorList ops) failed with the converter's MLIR dump."""
+    from keras_ae import models
+
+    model = models.Autoencoder(input_shape=(10, 3), latent_dim=4, network="lstm", hidden_units=(8,))
+    with pytest.raises(ValueError, match=r"LiteRT cannot convert part='full' .*SavedModel"):
+        export.export_tflite(model, tmp_path / "lstm.tflite")
+    assert list(tmp_path.iterdir()) == []

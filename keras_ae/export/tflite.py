@@ -158,7 +158,16 @@ def export_tflite(
                 str(saved_model_dir), signature_keys=[signature]
             )
             _configure(converter, quantize, calibration, int8_io, per_channel)
-            staged.write_bytes(converter.convert())
+            try:
+                staged.write_bytes(converter.convert())
+            except Exception as err:  # the converter's own error types are private
+                raise ValueError(
+                    f"LiteRT cannot convert part={part!r} of this model "
+                    f"({type(err).__name__}: {str(err).strip().splitlines()[0][:200]}); "
+                    "recurrent layers (network='lstm') are one known case: export a "
+                    "SavedModel instead (export_saved_model, keras-ae export --format "
+                    "saved_model)"
+                ) from err
             if verify_data is None:
                 break
             try:
