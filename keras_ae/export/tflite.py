@@ -160,7 +160,11 @@ def export_tflite(
             _configure(converter, quantize, calibration, int8_io, per_channel)
             try:
                 staged.write_bytes(converter.convert())
-            except Exception as err:  # the converter's own error types are private
+            except Exception as err:
+                # The converter's refusal is a ConverterError, a class TensorFlow keeps
+                # private (tensorflow.lite.python.convert_phase): told apart by name.
+                if type(err).__name__ != "ConverterError":
+                    raise
                 raise ValueError(
                     f"LiteRT cannot convert part={part!r} of this model "
                     f"({type(err).__name__}: {str(err).strip().splitlines()[0][:200]}); "
