@@ -196,15 +196,23 @@ KINDS = {
 
 
 def measure(model, metric, preprocessing, data_dir=None, dataset="mnist"):
-    """Measures one metric spec (`kind` + `params`) on the test split."""
+    """Measures one metric spec (`kind` + `params`) on the test split.
+
+    A kind whose function takes `labels` gets the test labels (in the order
+    of `x`); one that takes `dataset` gets the entry's dataset and `data_dir`.
+    """
     kind = metric["kind"]
     if kind not in KINDS:
         raise ValueError(f"metric kind must be one of {sorted(KINDS)}, got {kind!r}")
-    x = prepare(load_split(dataset, "test", data_dir)[0], preprocessing)
+    images, labels = load_split(dataset, "test", data_dir)
+    x = prepare(images, preprocessing)
     params = dict(metric.get("params", {}))
-    if kind == "pca_mse":
+    takes = inspect.signature(KINDS[kind]).parameters
+    if "dataset" in takes:
         params.setdefault("dataset", dataset)
         params["data_dir"] = data_dir
+    if "labels" in takes:  # e.g. a conditional model's likelihood given the class
+        params["labels"] = labels
     return KINDS[kind](model, x, preprocessing, **params)
 
 
@@ -222,6 +230,10 @@ def bar_met(value, bar):
     return {"<=": value <= target, "<": value < target, ">=": value >= target, ">": value > target}[
         op
     ]
+
+
+#: Arguments `measure` passes itself; a card's `params` cannot set them.
+_PASSED = {"model", "x", "preprocessing", "labels", "data_dir"}
 
 
 def _check_card(meta):
@@ -251,7 +263,7 @@ def _check_card(meta):
                 f"{m['kind']!r}, not one of {sorted(KINDS)}"
             )
         params = m.get("params", {})
-        allowed = set(inspect.signature(KINDS[m["kind"]]).parameters) - {"model", "x"}
+        allowed = set(inspect.signature(KINDS[m["kind"]]).parameters) - _PASSED
         if not isinstance(params, dict) or set(params) - allowed:
             raise ZooError(
                 f"zoo entry {meta.get('name')!r}: metric {m['name']!r} takes params "
