@@ -5,6 +5,7 @@ name to its class, for tests, the CLI and the zoo.
 """
 
 from keras_ae.models.base import Autoencoder
+from keras_ae.models.conditional import ConditionalVAE
 from keras_ae.models.contractive import ContractiveAutoencoder
 from keras_ae.models.conv import ConvAutoencoder
 from keras_ae.models.deep import DeepAutoencoder
@@ -27,6 +28,7 @@ VARIANTS = {
         ContractiveAutoencoder,
         VAE,
         SemanticHashingAE,
+        ConditionalVAE,
     )
 }
 

@@ -257,6 +257,12 @@ class VAE(Autoencoder):
         """
         x = check_model_input(x, self.input_shape_, "x")
         check_target_range(self, x, "x")  # Bernoulli: outside [0, 1] the density is NaN
+        return self.importance_sampled((x,), num_samples, batch_size, chunk)
+
+    def importance_sampled(self, inputs, num_samples, batch_size, chunk):
+        """`log_likelihood`'s estimate for checked `inputs`, arrays of one row
+        per sample handed together to `_log_weights(*rows, k)` (a conditional
+        model's images and labels)."""
         num_samples = check_positive_int("num_samples", num_samples)
         batch_size = check_positive_int("batch_size", batch_size)
         chunk = min(check_positive_int("chunk", chunk), num_samples)
@@ -266,12 +272,12 @@ class VAE(Autoencoder):
             self.__dict__["_log_weights_fn"] = fn
         out = []
         try:
-            for start in range(0, len(x), batch_size):
-                xb = x[start : start + batch_size]
+            for start in range(0, len(inputs[0]), batch_size):
+                rows = [part[start : start + batch_size] for part in inputs]
                 total, done = None, 0
                 while done < num_samples:  # a running logsumexp: memory of one chunk
                     k = min(chunk, num_samples - done)
-                    part = tf.reduce_logsumexp(fn(xb, tf.constant(k)), axis=0)  # (batch,)
+                    part = tf.reduce_logsumexp(fn(*rows, tf.constant(k)), axis=0)  # (batch,)
                     total = part if total is None else tf.experimental.numpy.logaddexp(total, part)
                     done += k
                 out.append(total.numpy() - math.log(num_samples))
