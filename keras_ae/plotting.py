@@ -23,7 +23,8 @@ from keras_ae.utils.validation import check_array, check_positive_int
 
 
 def _images(x, image_shape=None):
-    """(N, H, W) float images from flat, (N, H, W) or (N, H, W, 1) arrays."""
+    """(N, H, W) grey or (N, H, W, 3) colour float images from flat, (N, H, W),
+    (N, H, W, 1) or (N, H, W, 3) arrays."""
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 4 and x.shape[-1] == 1:
         x = x[..., 0]
@@ -46,8 +47,10 @@ def _images(x, image_shape=None):
                 )
             image_shape = (side, side)
         x = x.reshape((len(x),) + tuple(image_shape))
-    if x.ndim != 3:
-        raise ValueError(f"expected images (N, H, W), (N, H, W, 1) or flat (N, H*W), got {x.shape}")
+    if x.ndim != 3 and not (x.ndim == 4 and x.shape[-1] == 3):
+        raise ValueError(
+            f"expected images (N, H, W), (N, H, W, 1), (N, H, W, 3) or flat (N, H*W), got {x.shape}"
+        )
     return x
 
 
@@ -55,21 +58,22 @@ def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
     """Tiles images into one 2-D array, row by row.
 
     Args:
-        x: images (N, H, W), (N, H, W, 1) or flat (N, H*W).
+        x: images (N, H, W), (N, H, W, 1), colour (N, H, W, 3) or flat (N, H*W).
         cols: images per row (default: about the square root of N).
         pad: pixels between tiles.
         value: the padding's value.
         image_shape: (H, W) for flat input that is not square.
 
     Returns:
-        A 2-D float array.
+        A 2-D float array, or (rows, cols, 3) for colour images.
 
     Example:
         >>> image_grid(np.zeros((6, 784)), cols=3).shape  # 2 x 28 + 1, 3 x 28 + 2
         (57, 86)
     """
     x = _images(x, image_shape)
-    n, h, w = x.shape
+    n, h, w = x.shape[:3]
+    colour = x.shape[3:]
     if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
         raise ValueError(f"pad must be an integer >= 0, got {pad!r}")
     if n == 0:
@@ -77,10 +81,10 @@ def image_grid(x, cols=None, pad=1, value=1.0, image_shape=None):
     cols = math.ceil(math.sqrt(n)) if cols is None else check_positive_int("cols", cols)
     rows = math.ceil(n / cols)
     # Each tile with its padding below and to the right, the grid cut to size.
-    tiles = np.full((rows * cols, h + pad, w + pad), value, dtype=np.float32)
+    tiles = np.full((rows * cols, h + pad, w + pad, *colour), value, dtype=np.float32)
     tiles[:n, :h, :w] = x
-    grid = tiles.reshape(rows, cols, h + pad, w + pad).transpose(0, 2, 1, 3)
-    return grid.reshape(rows * (h + pad), cols * (w + pad))[
+    grid = tiles.reshape(rows, cols, h + pad, w + pad, *colour).swapaxes(1, 2)
+    return grid.reshape(rows * (h + pad), cols * (w + pad), *colour)[
         : rows * (h + pad) - pad, : cols * (w + pad) - pad
     ]
 
@@ -105,6 +109,8 @@ def _figure(width, height):
 
 
 def _show(ax, image, title=None, vmin=0.0, vmax=1.0, cmap="gray"):
+    if image.ndim == 3:  # RGB: imshow ignores vmin/vmax, so map them to [0, 1] here
+        image = np.clip((image - vmin) / (vmax - vmin), 0.0, 1.0)
     ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -76,10 +76,24 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def noisy_pairs(ds, noise, seed):
+    """`(noisy, clean)` batches: each image gets gaussian noise of its own
+    sigma, uniform in `noise["sigma_range"]`, clipped to [0, 1], so one
+    model learns every noise level of the range (a blind denoiser)."""
+    lo, hi = noise["sigma_range"]
+    gen = tf.random.Generator.from_seed(seed)
+
+    def corrupt(x):
+        sigma = gen.uniform((tf.shape(x)[0],) + (1,) * (len(x.shape) - 1), lo, hi)
+        return tf.clip_by_value(x + sigma * gen.normal(tf.shape(x)), 0.0, 1.0), x
+
+    return ds.map(corrupt).prefetch(tf.data.AUTOTUNE)
+
+
 def train(spec, data_dir, seed):
     dataset = spec.get("dataset", "mnist")
     prep = spec["preprocessing"]
-    (x_train, _), _ = datasets.load_images(dataset, data_dir)
+    x_train = zp.load_split(dataset, "train", data_dir)[0]
     keras.utils.set_random_seed(seed)
     ds = datasets.make_dataset(
         x_train,
@@ -92,6 +106,8 @@ def train(spec, data_dir, seed):
         binarize=prep["binarize"],
         drop_remainder=True,
     )
+    if spec.get("pair_noise"):
+        ds = noisy_pairs(ds, spec["pair_noise"], seed)
     model = VARIANTS[spec["variant"]](seed=seed, **spec["kwargs"])
     # From a zero output bias, sigmoid code units saturate in the first epoch.
     if spec.get("output_bias") == "mean_logit" and not model.init_output_bias(
@@ -132,7 +148,7 @@ def write_figures(spec, model, folder, data_dir):
     """Draws the card's figures into `folder`; returns their file names."""
     dataset = spec.get("dataset", "mnist")
     prep = spec["preprocessing"]
-    (_, _), (x_test, y_test) = datasets.load_images(dataset, data_dir)
+    x_test, y_test = zp.load_split(dataset, "test", data_dir)
     x = zp.prepare(x_test, prep)
     files = []
     for fig in spec["figures"]:
@@ -145,6 +161,17 @@ def write_figures(spec, model, folder, data_dir):
                 ["output"],
                 path,
                 title="reconstructions of the first 12 test images",
+            )
+        elif fig == "gaussian_denoising":
+            rows = []
+            for sigma in (0.1, 0.2):
+                noisy = zp.gaussian_noisy(zp.to_unit(x, prep), sigma, 0)[:12]
+                rows.append(np.clip(zp.to_unit(model.reconstruct(noisy), prep), 0, 1))
+            plotting.save_rows(
+                rows,
+                ["sigma 0.1", "sigma 0.2"],
+                path,
+                title="outputs for the first 12 test images with gaussian noise added",
             )
         elif fig == "kernels":
             kernel = keras.ops.convert_to_numpy(model.encoder.get_layer("code").kernel)
@@ -215,7 +242,7 @@ def card_text(spec, meta, figures):
         "## Training",
         "",
         (
-            f"- data: {meta['dataset']} training split (60,000 images), preprocessing "
+            f"- data: {zp.TITLES[meta['dataset']]}, {meta['split']['train']}, preprocessing "
             f"`{json.dumps(meta['preprocessing'])}`"
         ),
         (f"- {meta['variant']} `{json.dumps(spec['kwargs'])}`, {meta['parameters']:,} parameters"),
@@ -393,6 +420,7 @@ def finish_entry(spec, model, zoo, data_dir, training, versions, dtype, known=No
     loaded = entry.round_trip(model, dtype)
     prep = spec["preprocessing"]
     dataset = spec.get("dataset", "mnist")
+    n_train, n_test = (len(zp.load_split(dataset, s, data_dir)[0]) for s in ("train", "test"))
     measured, out = {}, []
     for m in spec["metrics"]:
         if known and m["name"] in known:
@@ -420,8 +448,8 @@ def finish_entry(spec, model, zoo, data_dir, training, versions, dtype, known=No
         "description": spec["description"],
         "dataset": dataset,
         "split": {
-            "train": "official training split, all 60,000 images",
-            "test": "official test split, 10,000 images (every metric)",
+            "train": f"official training split, all {n_train:,} images",
+            "test": f"official test split, {n_test:,} images (every metric)",
         },
         "preprocessing": prep,
         "input_shape": list(loaded.input_shape_),

@@ -21,18 +21,30 @@ import numpy as np
 import tensorflow as tf
 
 from keras_ae import corruption, datasets, losses
-from keras_ae.tasks.metrics import psnr
+from keras_ae.tasks.metrics import psnr, ssim
 from keras_ae.zoo.entry import ZooError
 
 _DATA_CACHE = {}
 
 
 # ---------------------------------------------------------------- data
+#: The zoo's datasets by name: each loader returns `(x_train, y_train),
+#: (x_test, y_test)` of uint8 images (N, H, W) or (N, H, W, C) and int labels.
+LOADERS = {**datasets.IMAGE_LOADERS, "cifar10_jpeg": datasets.load_cifar10_jpeg}
+#: How cards and figures name a dataset (CIFAR-10 (JPEG) is no official copy).
+TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10_jpeg": "CIFAR-10 (JPEG)"}
+
+
 def load_split(dataset, split="test", data_dir=None):
-    """Raw uint8 images of `dataset` ("mnist" or "fashion_mnist"), cached."""
+    """`(images, labels)` of a split ("train" or "test") of `dataset`, a name in
+    `LOADERS`, as raw uint8 arrays; cached per process."""
+    if dataset not in LOADERS:
+        raise ValueError(f"zoo dataset must be one of {sorted(LOADERS)}, got {dataset!r}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     key = (dataset, str(data_dir))
     if key not in _DATA_CACHE:
-        (x_train, y_train), (x_test, y_test) = datasets.load_images(dataset, data_dir)
+        (x_train, y_train), (x_test, y_test) = LOADERS[dataset](data_dir)
         _DATA_CACHE[key] = {"train": (x_train, y_train), "test": (x_test, y_test)}
     return _DATA_CACHE[key][split]
 
@@ -41,9 +53,10 @@ def prepare(images, preprocessing):
     """Float32 model inputs from uint8 images, as the entry's preprocessing says.
 
     Args:
-        images: uint8 array (N, 28, 28).
+        images: uint8 array (N, H, W) (grey) or (N, H, W, C).
         preprocessing: dict with `scale` ("unit" or "symmetric") and `layout`
-            ("flat" for (N, 784), "image" for (N, 28, 28, 1)).
+            ("flat" for (N, H*W*C), "image" for (N, H, W, C), a channel axis
+            added to grey images).
     """
     layout = preprocessing.get("layout", "flat")
     return datasets.preprocess(
@@ -85,30 +98,136 @@ def mse(model, x, preprocessing, n=None):
     return float(np.mean(np.square(d.astype(np.float64))))
 
 
+def _pca_basis(dataset, data_dir):
+    """Training mean and covariance eigenvectors (ascending eigenvalues) of the
+    flattened [0, 1] training images, float64, cached; the covariance is summed
+    over chunks so 50,000 colour images need no float64 copy of the split."""
+    key = ("pca_basis", dataset, str(data_dir))
+    if key not in _DATA_CACHE:
+        raw = load_split(dataset, "train", data_dir)[0]
+        train = raw.reshape(len(raw), -1)
+        mean = train.mean(axis=0, dtype=np.float64) / 255.0
+        cov = np.zeros((train.shape[1],) * 2)
+        for i in range(0, len(train), 5000):
+            c = train[i : i + 5000].astype(np.float64) / 255.0 - mean
+            cov += c.T @ c
+        _, vectors = np.linalg.eigh(cov / len(train))
+        _DATA_CACHE[key] = (mean, vectors)
+    return _DATA_CACHE[key]
+
+
+def pca_reconstruction(dataset, components, data_dir=None, n=None):
+    """PCA reconstructions (float64, [0, 1] units, unclipped) of the first `n`
+    test images, shaped as the raw images, from `components` components
+    fitted on the training split."""
+    mean, vectors = _pca_basis(dataset, data_dir)
+    raw = _subset(load_split(dataset, "test", data_dir)[0], n)
+    test = raw.reshape(len(raw), -1) / 255.0
+    basis = vectors[:, -components:]
+    return ((test - mean) @ basis @ basis.T + mean).reshape(raw.shape), raw / 255.0
+
+
 def pca_mse(model, x, preprocessing, components=30, dataset="mnist", data_dir=None, n=None):
     """MSE of PCA with `components` components fitted on the training split.
 
-    The reference the linear and lecture models are compared with; it does
-    not use `model`. Components come from an eigendecomposition of the
+    The reference the linear, lecture and colour models are compared with; it
+    does not use `model`. Components come from an eigendecomposition of the
     training covariance (float64), pixels in [0, 1].
     """
-    key = ("pca", dataset, str(data_dir), components, n)
-    if key not in _DATA_CACHE:
-        train = datasets.preprocess(load_split(dataset, "train", data_dir)[0], flatten=True).astype(
-            np.float64
+    recon, test = pca_reconstruction(dataset, components, data_dir, n)
+    return float(np.mean(np.square(recon - test)))
+
+
+def pca_quality(
+    model, x, preprocessing, components=64, statistic="psnr", dataset="mnist", data_dir=None, n=None
+):
+    """Mean per-image PSNR (dB) or SSIM of the PCA reconstruction (clipped to
+    [0, 1], as an image is shown) of `pca_mse`; does not use `model`."""
+    recon, test = pca_reconstruction(dataset, components, data_dir, n)
+    return _quality(statistic, test, np.clip(recon, 0.0, 1.0))
+
+
+def _quality(statistic, clean, other):
+    if statistic == "psnr":
+        return _psnr(clean, other)
+    if statistic == "ssim":
+        return float(np.mean(ssim(clean, other, reduction="none")))
+    raise ValueError(f"statistic must be 'psnr' or 'ssim', got {statistic!r}")
+
+
+def quality(model, x, preprocessing, statistic="psnr", n=None, batch_size=500):
+    """Mean per-image PSNR (dB, peak 1) or SSIM (`keras_ae.tasks.ssim`) of the
+    model's reconstruction of the first `n` test images, in [0, 1] units."""
+    x = _subset(x, n)
+    x_hat = np.concatenate(
+        [model.reconstruct(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+    )
+    clean, out = to_unit(x, preprocessing), to_unit(x_hat, preprocessing)
+    return _quality(statistic, clean, np.clip(out, 0.0, 1.0))
+
+
+def gaussian_noisy(x, sigma, seed):
+    """`x` in [0, 1] plus N(0, sigma^2) noise from numpy's `default_rng(seed)`
+    (drawn over the whole array in C order), clipped to [0, 1] and rounded to
+    8 bits: a noisy photo as a file holds it, and what NLM (uint8) reads too."""
+    noise = np.random.default_rng(seed).standard_normal(x.shape, dtype=np.float32)
+    return np.round(np.clip(x + np.float32(sigma) * noise, 0.0, 1.0) * 255.0) / np.float32(255.0)
+
+
+def gaussian_denoised_psnr(model, x, preprocessing, sigma=0.1, seed=0, n=None, noisy=False):
+    """Mean per-image PSNR (dB, peak 1) against the clean test images of the
+    model's output for `gaussian_noisy(x, sigma, seed)` (noise drawn over the
+    whole test split, then the first `n` kept); with `noisy=True`, of the noisy
+    input itself (the baseline). Outputs are clipped to [0, 1]."""
+    clean = to_unit(x, preprocessing)
+    corrupted = _subset(gaussian_noisy(clean, sigma, seed), n)
+    clean = _subset(clean, n)
+    if noisy:
+        return _psnr(clean, corrupted)
+    model_in = corrupted * 2.0 - 1.0 if preprocessing.get("scale") == "symmetric" else corrupted
+    out = np.concatenate(
+        [model.reconstruct(model_in[i : i + 500]) for i in range(0, len(model_in), 500)]
+    )
+    return _psnr(clean, np.clip(to_unit(out, preprocessing), 0.0, 1.0))
+
+
+def bits_per_dim(model, x, preprocessing, n=None, seed=0, batch_size=500):
+    """Negative ELBO in bits per dimension of 8-bit pixels under a discretized
+    Gaussian decoder, for a VAE with `likelihood="gaussian"`.
+
+    Pixel k (x = k / 255) has probability `Phi((k + 0.5) / 255 - mu) / s) -
+    Phi(((k - 0.5) / 255 - mu) / s)` under the decoder mean `mu` and the model's
+    fixed `observation_std` s, the two end bins taking the tails (Salimans et
+    al. 2017's discretization): a proper distribution over 256 values, so the
+    figure bounds `-log2 P(x) / 3072` for a colour 32x32 image. One posterior
+    sample per image (generator reset to `seed`); mean over the test images.
+    """
+    from scipy.special import ndtr
+
+    if getattr(model, "likelihood", None) != "gaussian":
+        raise ValueError(
+            "bits_per_dim needs a VAE with likelihood='gaussian', got "
+            f"{type(model).__name__} with likelihood={getattr(model, 'likelihood', None)!r}"
         )
-        test = datasets.preprocess(load_split(dataset, "test", data_dir)[0], flatten=True).astype(
-            np.float64
-        )
-        test = _subset(test, n)
-        mean = train.mean(axis=0)
-        centred = train - mean
-        cov = centred.T @ centred / len(train)
-        _, vectors = np.linalg.eigh(cov)
-        basis = vectors[:, -components:]
-        recon = (test - mean) @ basis @ basis.T + mean
-        _DATA_CACHE[key] = float(np.mean(np.square(recon - test)))
-    return _DATA_CACHE[key]
+    x = _subset(to_unit(x, preprocessing), n)
+    s = model.observation_std
+    reseed(model, seed)
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        xb = x[i : i + batch_size]
+        mean, log_var = model.encode_distribution(tf.constant(xb))
+        kl = keras.ops.convert_to_numpy(losses.gaussian_kl(mean, log_var)).astype(np.float64)
+        mu = keras.ops.convert_to_numpy(model.decode(model.reparameterize(mean, log_var)))
+        mu = mu.astype(np.float64)
+        k = np.round(xb.astype(np.float64) * 255.0)
+        lo = np.where(k == 0, -np.inf, ((k - 0.5) / 255.0 - mu) / s)
+        hi = np.where(k == 255, np.inf, ((k + 0.5) / 255.0 - mu) / s)
+        # the tail nearer the bin is taken from the far side, where ndtr is accurate
+        flip = (lo + hi) > 0
+        p = np.where(flip, ndtr(-lo) - ndtr(-hi), ndtr(hi) - ndtr(lo))
+        nll = -np.log(np.maximum(p, 1e-300)).reshape(len(xb), -1).sum(axis=1)
+        total += float(np.sum(nll + kl))
+    return total / len(x) / (math.prod(x.shape[1:]) * math.log(2.0))
 
 
 def _psnr(clean, other):
@@ -155,8 +274,14 @@ def jacobian_norm(model, x, preprocessing, n=None, batch_size=500):
     return float(np.mean(np.sqrt(np.concatenate(squared)).astype(np.float64)))
 
 
-def log_likelihood(model, x, preprocessing, k=5000, n=None, seed=0, binarize_seed=123):
-    """Importance-sampled test log-likelihood in nats (`VAE.log_likelihood`).
+def _given(model, labels, n):
+    """The test labels a conditional model reads (`(labels,)`), else `()`."""
+    return (_subset(labels, n),) if hasattr(model, "condition_units") else ()
+
+
+def log_likelihood(model, x, preprocessing, k=5000, n=None, seed=0, binarize_seed=123, labels=None):
+    """Importance-sampled test log-likelihood in nats (`VAE.log_likelihood`),
+    of a conditional model log p(x | label) given each image's test label.
 
     The test images are binarized once with `static_binarize(x, binarize_seed)`
     (over the whole test split, then the first `n` are kept), the model's
@@ -164,34 +289,77 @@ def log_likelihood(model, x, preprocessing, k=5000, n=None, seed=0, binarize_see
     """
     xb = _subset(static_binarize(x, binarize_seed), n)
     reseed(model, seed)
-    return float(np.mean(model.log_likelihood(xb, num_samples=k).astype(np.float64)))
+    given = _given(model, labels, n)
+    return float(np.mean(model.log_likelihood(xb, *given, num_samples=k).astype(np.float64)))
 
 
-def elbo(model, x, preprocessing, n=None, seed=0, binarize_seed=None, batch_size=500):
+def active_units(
+    model, x, preprocessing, layer=1, samples=100, threshold=0.01, seed=0, binarize_seed=123, n=None
+):
+    """Active units of stochastic layer `layer` (1 = nearest the data), Burda
+    et al.'s definition: units u with `Cov_x(E_q[u]) > threshold` over the test
+    images, binarized as in `log_likelihood`. A model with several stochastic
+    layers gives their posterior means (`posterior_means`, `samples` draws of
+    the layers below, generator reset to `seed`); a VAE its `z_mean`."""
+    xb = _subset(static_binarize(x, binarize_seed), n)
+    reseed(model, seed)
+    if hasattr(model, "posterior_means"):
+        means = model.posterior_means(xb, num_samples=samples)
+    else:
+        means = [keras.ops.convert_to_numpy(model.encode_distribution(xb)[0])]
+    if not 1 <= layer <= len(means):
+        raise ValueError(f"layer must be in 1..{len(means)} for this model, got {layer!r}")
+    variance = np.var(np.asarray(means[layer - 1], dtype=np.float64), axis=0)
+    return float(np.sum(variance > threshold))
+
+
+def elbo(model, x, preprocessing, n=None, seed=0, binarize_seed=None, batch_size=500, labels=None):
     """Test ELBO in nats per image (one posterior sample per image, generator
     reset to `seed`): `-(reconstruction_loss + kl_loss)`. With `binarize_seed`
     the images are first binarized as in `log_likelihood`; otherwise the
-    Bernoulli likelihood is evaluated on grey levels (cross-entropy)."""
+    Bernoulli likelihood is evaluated on grey levels (cross-entropy). A
+    conditional model's ELBO is of each image given its test label."""
     x = static_binarize(x, binarize_seed) if binarize_seed is not None else x
     x = _subset(x, n)
+    given = _given(model, labels, n)
     reseed(model, seed)
     total = 0.0
     for i in range(0, len(x), batch_size):
         xb = tf.constant(x[i : i + batch_size])
-        terms = model.compute_losses(xb, training=False)
+        yb = [tf.constant(g[i : i + batch_size]) for g in given]
+        terms = model.compute_losses(xb, *yb, training=False)
         total += float(terms["reconstruction_loss"] + terms["kl_loss"]) * len(xb)
     return -total / len(x)
+
+
+def code_bits(model, x, preprocessing):
+    """Bits of one image's discrete code, `h * w * log2(K)` (a VQVAE); does not read `x`."""
+    return float(model.bits_per_image)
+
+
+def code_perplexity(model, x, preprocessing, share=False, n=None):
+    """Codebook perplexity, `exp(entropy)` of the code frequencies over all
+    code maps of the first `n` test images (a VQVAE); with `share`, as a share of K."""
+    perplexity, _ = model.code_usage(_subset(x, n))
+    return perplexity / model.num_codes if share else perplexity
 
 
 KINDS = {
     "mse": mse,
     "pca_mse": pca_mse,
+    "pca_quality": pca_quality,
+    "quality": quality,
+    "gaussian_denoised_psnr": gaussian_denoised_psnr,
+    "bits_per_dim": bits_per_dim,
     "denoised_psnr": denoised_psnr,
     "corrupted_psnr": corrupted_psnr,
     "mean_activation": mean_activation,
     "jacobian_norm": jacobian_norm,
     "log_likelihood": log_likelihood,
     "elbo": elbo,
+    "active_units": active_units,
+    "code_bits": code_bits,
+    "code_perplexity": code_perplexity,
 }
 
 
