@@ -11,6 +11,8 @@ from keras_ae.models.conv import ConvAutoencoder
 from keras_ae.models.deep import DeepAutoencoder
 from keras_ae.models.denoising import DenoisingAutoencoder
 from keras_ae.models.hashing import SemanticHashingAE
+from keras_ae.models.hierarchical import HierarchicalVAE
+from keras_ae.models.iwae import IWAE
 from keras_ae.models.sparse import SparseAutoencoder
 from keras_ae.models.tied import TiedAutoencoder
 from keras_ae.models.vae import VAE
@@ -29,6 +31,8 @@ VARIANTS = {
         VAE,
         SemanticHashingAE,
         ConditionalVAE,
+        IWAE,
+        HierarchicalVAE,
     )
 }
 

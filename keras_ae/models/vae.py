@@ -229,8 +229,12 @@ class VAE(Autoencoder):
         for start in range(0, n, batch_size):
             k = min(batch_size, n - start)
             z = keras.random.normal((k, self.latent_dim), seed=generator)
-            out[start : start + k] = keras.ops.convert_to_numpy(self._decode(z))
+            out[start : start + k] = keras.ops.convert_to_numpy(self._decode_draw(z, generator))
         return check_output(out, "sample")
+
+    def _decode_draw(self, z, seed):
+        """`sample`'s images for prior draws `z` (a deeper model samples its lower layers)."""
+        return self._decode(z)
 
     def log_likelihood(self, x, num_samples=5000, batch_size=100, chunk=500):
         """Importance-sampled estimate of log p(x) per sample, in nats.
