@@ -1,11 +1,13 @@
-"""`keras-ae zoo list | info | evaluate`: the pretrained zoo from the command line.
+"""`keras-ae zoo list | info | evaluate | pack | push`: the zoo from the command line.
 
 `list` prints one line per entry with its headline card figure, `info` an
 entry's card figures and provenance, and `evaluate` (also `evaluate_zoo`,
 which scripts/evaluate_zoo.py runs) re-measures every card figure on the
-test split and exits 1 when one differs from its card. `evaluate` also takes
-an entry folder (re-measured on the dataset its metadata names) or a
-`keras-ae train` run folder (measured on the data its run.json records).
+test split and exits 1 when one differs from its card. `info` and `evaluate`
+also take any preset (an entry folder, an http(s):// URL, hf://owner/repo:
+re-measured on the data its metadata records), and `evaluate` a `keras-ae
+train` run folder (measured on the data its run.json records). `pack` turns
+such a run into an entry folder with a card; `push` uploads one to the Hub.
 """
 
 import json
@@ -19,7 +21,6 @@ import numpy as np
 from keras_ae import zoo
 from keras_ae.cli import data as data_lib
 from keras_ae.cli.errors import UsageError, read_json
-from keras_ae.zoo.protocols import evaluate_entry
 from keras_ae.zoo.registry import read_metadata
 
 
@@ -48,6 +49,19 @@ def add_parser(sub):
     )
     p.add_argument("--data-dir", default=None)
     p.set_defaults(fn=cmd_evaluate)
+    p = zoo_sub.add_parser("pack", help="turn a keras-ae train run into an entry with a card")
+    p.add_argument("run_dir", help="the run folder (--out of keras-ae train)")
+    p.add_argument("--out", required=True, help="the entry folder to write (its name: the entry's)")
+    p.add_argument("--license", default=None, help="an SPDX id such as mit or cc-by-4.0")
+    p.add_argument("--description", default=None, help="one line for the card")
+    p.add_argument("--intended-use", default=None, help="the card's intended-use text")
+    p.add_argument("--n", type=int, default=None, help="measure the first N evaluation samples")
+    p.add_argument("--data-dir", default=None)
+    p.set_defaults(fn=cmd_pack)
+    p = zoo_sub.add_parser("push", help="upload an entry folder to hf://owner/repo")
+    p.add_argument("folder")
+    p.add_argument("target", help="hf://owner/repo[@branch]")
+    p.set_defaults(fn=cmd_push)
 
 
 def cmd_list(args):
@@ -108,12 +122,40 @@ def cmd_info(args):
             else ("" if not bar else ("met: " if m["met"] else "MISSED: ") + bar["text"])
         )
         print(f"  {m['name']:<36} {fmt(m['value']):>10}  {status}")
-    print(f"  card: {zoo.entry_dir(args.name) / 'README.md'}")
+    print(f"  card: {zoo.locate(args.name)[0] / 'README.md'}")
+    return 0
+
+
+def cmd_pack(args):
+    if args.n is not None and args.n < 1:
+        raise UsageError(f"--n must be a positive integer, got {args.n}")
+    card = {
+        k: v
+        for k, v in dict(
+            license=args.license, description=args.description, intended_use=args.intended_use
+        ).items()
+        if v
+    }
+    meta = zoo.pack_run(args.run_dir, args.out, card=card, n=args.n, data_dir=args.data_dir)
+    for m in meta["metrics"]:
+        print(f"  {m['name']:<36} {fmt(m['value']):>10}")
+    print(
+        f"{args.out}: entry {meta['name']!r}, measured on {meta['split']['measured_on']}; "
+        f"load it with keras_ae.zoo.load({str(args.out)!r}), re-measure it with "
+        f"keras-ae zoo evaluate {args.out}"
+    )
+    return 0
+
+
+def cmd_push(args):
+    print(zoo.push(args.folder, args.target))
     return 0
 
 
 def cmd_evaluate(args):
     folder = Path(args.name) if args.name else None
+    if args.name and "://" in args.name:
+        return _evaluate_entry_folder(args.name, args.quick, args.data_dir)
     if folder is not None and folder.is_dir():
         if (folder / "metadata.json").is_file():
             return _evaluate_entry_folder(folder, args.quick, args.data_dir)
@@ -128,12 +170,14 @@ def cmd_evaluate(args):
     )
 
 
-def _evaluate_entry_folder(folder, quick, data_dir, out=None):
-    """An entry folder of one's own, re-measured on the dataset its metadata names."""
+def _evaluate_entry_folder(preset, quick, data_dir, out=None):
+    """An entry of one's own (a folder, a URL, hf://), re-measured on the data
+    its metadata records."""
     out = out or sys.stdout
+    folder = zoo.locate(preset)[0]
     meta = read_metadata(folder)
     name = meta.get("name", folder.name)
-    results = evaluate_entry(zoo.load_entry(folder), meta, quick=quick, data_dir=data_dir)
+    results = zoo.evaluate(folder, quick=quick, data_dir=data_dir)
     for r in results:
         print(
             f"{name:<24} {r['name']:<36} card {r['card']:>12.6f}  measured "

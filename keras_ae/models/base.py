@@ -23,6 +23,7 @@ from keras_ae.networks import CONV_NETWORKS, build_decoder, build_encoder
 from keras_ae.training import Trainer
 from keras_ae.training.inference import run_on_numpy, traced_once  # noqa: F401 (re-exported)
 from keras_ae.utils.validation import check_model_input, check_positive_int, check_seed, check_shape
+from keras_ae.zoo.presets import ClassPresets
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -379,15 +380,18 @@ class Autoencoder(Trainer):
         freeze_layers(model, frozen)
         return model
 
+    presets = ClassPresets()  # the bundled zoo entries of this class, name -> metadata
+
     @classmethod
-    def from_preset(cls, name, **kwargs):
-        """Loads the pretrained zoo model `name`, checking it is a `cls`."""
+    def from_preset(cls, preset, **kwargs):
+        """Loads a preset, checking it is a `cls`: a zoo name, an entry folder,
+        an http(s):// URL of one or hf://owner/repo (see `keras_ae.zoo.load`)."""
         from keras_ae import zoo
 
-        model = zoo.load(name, **kwargs)
+        model = zoo.load(preset, **kwargs)
         if not isinstance(model, cls):
             raise ValueError(
-                f"zoo model {name!r} is a {type(model).__name__}, not a {cls.__name__}; "
-                f"load it with keras_ae.zoo.load({name!r}) or {type(model).__name__}.from_preset"
+                f"preset {preset!r} is a {type(model).__name__}, not a {cls.__name__}; "
+                f"load it with keras_ae.zoo.load({preset!r}) or {type(model).__name__}.from_preset"
             )
         return model

@@ -14,25 +14,42 @@ Example:
     >>> zoo.list_models("vae*")  # doctest: +SKIP
     >>> model = zoo.load("deep_ae30_mnist")  # doctest: +SKIP
     >>> zoo.info("deep_ae30_mnist")["metrics"]  # doctest: +SKIP
+
+A preset (`load`, `info`, `evaluate`, `Cls.from_preset`) is a zoo name, an
+entry folder, an http(s):// URL of one or `hf://owner/repo[@revision]`
+(`presets`, `remote`); `save_preset` and `pack_run` write one's own entry
+(`pack`), `push` uploads it to the Hugging Face Hub.
 """
 
-from keras_ae.zoo.entry import ChecksumError, ZooError, read_entry, verify_entry, write_entry
+from keras_ae.zoo.entry import (
+    ChecksumError,
+    ZooError,
+    read_entry,
+    read_metadata,
+    verify_entry,
+    write_entry,
+)
+from keras_ae.zoo.pack import evaluate_preset, pack_run, save_preset
+from keras_ae.zoo.presets import info, load, locate, presets_of
 from keras_ae.zoo.registry import (
     bundled_dir,
     entry_dir,
-    info,
     list_models,
-    load,
     load_entry,
+    load_located,
     zoo_dir,
 )
+from keras_ae.zoo.remote import cache_dir, push
 
 
-def evaluate(name, quick=False, data_dir=None):
-    """Loads entry `name` and re-measures its card's metrics on the test split.
+def evaluate(preset, quick=False, data_dir=None):
+    """Loads a preset and re-measures its card's figures.
+
+    A zoo entry is measured on its dataset's test split; an entry of one's
+    own (`save_preset`, `keras-ae zoo pack`) on the data its metadata records.
 
     Args:
-        name: an entry name.
+        preset: a zoo name, an entry folder, an http(s):// URL or hf://.
         quick: only the metrics CI re-measures (cheap subsets of the
             expensive protocols).
         data_dir: where the datasets are (default: `KERAS_AE_DATA_DIR`).
@@ -40,22 +57,29 @@ def evaluate(name, quick=False, data_dir=None):
     Returns:
         A list of `{name, card, measured, tolerance, ok, quick}` dicts.
     """
-    from keras_ae.zoo.protocols import evaluate_entry
-
-    return evaluate_entry(load(name), info(name), quick=quick, data_dir=data_dir)
+    folder, pin = locate(preset)
+    model, meta = load_located(folder, pin), read_metadata(folder, pin)
+    return evaluate_preset(model, meta, folder, quick=quick, data_dir=data_dir)
 
 
 __all__ = [
     "ChecksumError",
     "ZooError",
     "bundled_dir",
+    "cache_dir",
     "entry_dir",
     "evaluate",
     "info",
     "list_models",
     "load",
     "load_entry",
+    "locate",
+    "pack_run",
+    "presets_of",
+    "push",
     "read_entry",
+    "read_metadata",
+    "save_preset",
     "verify_entry",
     "write_entry",
     "zoo_dir",

@@ -364,7 +364,7 @@ def round_trip(model, weights_dtype="float32"):
         return load_files(tmp)
 
 
-def write_entry(model, folder, metadata, files=None):
+def write_entry(model, folder, metadata, files=None, bundled=True):
     """Writes a complete entry atomically and pins it in its zoo's manifest.
 
     The folder is staged beside `folder` (hidden: no listing sees it), filled
@@ -381,6 +381,9 @@ def write_entry(model, folder, metadata, files=None):
         metadata: every field of `METADATA_FIELDS` but `files`.
         files: `{file name: text (str) or path of a file to copy}`: the card
             (`README.md`) and its figures.
+        bundled: an entry of a zoo: pinned in its manifest and at most
+            `MAX_ENTRY_BYTES`. False for a preset of one's own
+            (`keras_ae.zoo.save_preset`): no manifest is written beside it.
 
     Returns:
         The metadata as written.
@@ -411,7 +414,7 @@ def write_entry(model, folder, metadata, files=None):
         meta["files"] = {p.name: sha256(p) for p in sorted(staged.iterdir()) if p.is_file()}
         (staged / METADATA).write_text(json.dumps(meta, indent=1), encoding="utf-8")
         size = entry_bytes(staged)
-        if size > MAX_ENTRY_BYTES:
+        if bundled and size > MAX_ENTRY_BYTES:
             raise ZooError(
                 f"{folder.name}: the entry is {size / 2**20:.2f} MiB, over the "
                 f"{MAX_ENTRY_BYTES / 2**20:.0f} MiB limit of one entry "
@@ -419,7 +422,8 @@ def write_entry(model, folder, metadata, files=None):
             )
         verify_entry(staged)
         check_replaceable(folder)  # again: files may have come while it was written
-    pin_entry(folder.parent, folder.name)
+    if bundled:
+        pin_entry(folder.parent, folder.name)
     return meta
 
 

@@ -134,8 +134,12 @@ def list_models(pattern="*"):
     return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
 
 
-def _locate(name):
-    """`(entry directory, pinned sha256 of its metadata or None)` for entry `name`."""
+def locate(name):
+    """`(entry directory, pinned sha256 of its metadata or None)` for entry `name`.
+
+    Raises:
+        ZooError: see `entry_dir`.
+    """
     check_name(name)
     root = zoo_dir()
     pins = read_manifest(root)
@@ -161,7 +165,8 @@ def _locate(name):
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ZooError(
             f"unknown zoo model {short(name)}{hint} (known: {', '.join(known) or 'none'}; "
-            "see keras_ae.zoo.list_models())"
+            "see keras_ae.zoo.list_models()); a preset may also be an entry folder, "
+            "an http(s):// URL of one or hf://owner/repo"
         )
     return path, None if pins is None else pins[name]
 
@@ -174,7 +179,7 @@ def entry_dir(name):
             (the message lists the closest names), a folder that is a
             symbolic link or one the zoo's manifest does not pin.
     """
-    return _locate(name)[0]
+    return locate(name)[0]
 
 
 def load_entry(path, compile=False):
@@ -192,10 +197,12 @@ def load_entry(path, compile=False):
     Returns:
         The model, with its weights.
     """
-    return _load(Path(path), None, compile)
+    return load_located(Path(path), None, compile)
 
 
-def _load(path, pin, compile):
+def load_located(path, pin, compile=False):
+    """The model of the entry folder `path`, verified (against `pin`, the sha256
+    of its metadata.json that a manifest records, when not None)."""
     model, _ = read_entry(path, pin)
     if compile:
         model.compile(optimizer="adam")
@@ -222,7 +229,7 @@ def load(name, compile=False):
         >>> vae = zoo.load("vae50_mnist")  # doctest: +SKIP
         >>> images = vae.sample(16)  # doctest: +SKIP
     """
-    return _load(*_locate(name), compile)
+    return load_located(*locate(name), compile)
 
 
 def info(name):
@@ -233,4 +240,4 @@ def info(name):
         >>> from keras_ae import zoo
         >>> zoo.info("deep_ae30_mnist")["metrics"][0]["value"]  # doctest: +SKIP
     """
-    return read_metadata(*_locate(name))
+    return read_metadata(*locate(name))
