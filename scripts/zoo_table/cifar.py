@@ -71,7 +71,8 @@ def _conv_ae(code, filters, strides, grid, budget):
             reconstruction_loss="mse",
         ),
         preprocessing=IMAGE,
-        epochs=60,
+        epochs=500,
+        steps_per_epoch=100,
         time_budget=budget,
         batch_size=128,
         lr=2e-3,
@@ -128,7 +129,7 @@ def _denoised(sigma, n=None, noisy=False):
 
 
 ENTRIES = [
-    _conv_ae(64, (32, 64, 64), (2, 2, 2), "4x4x4", 700),
+    _conv_ae(64, (32, 64, 64), (2, 2, 2), "4x4x4", 900),
     _conv_ae(256, (32, 64, 64), (2, 2, 1), "8x8x4", 900),
     dict(
         name="conv_dae_cifar",
@@ -148,8 +149,9 @@ ENTRIES = [
         ),
         preprocessing=IMAGE,
         pair_noise={"kind": "gaussian", "sigma_range": (0.05, 0.25)},
-        epochs=60,
-        time_budget=2000,
+        epochs=500,
+        steps_per_epoch=100,
+        time_budget=2400,
         batch_size=64,
         lr=2e-3,
         lr_end=2e-4,
@@ -181,7 +183,8 @@ ENTRIES = [
             observation_std=0.05,
         ),
         preprocessing=IMAGE,
-        epochs=60,
+        epochs=500,
+        steps_per_epoch=100,
         time_budget=600,
         batch_size=128,
         lr=1e-3,
