@@ -40,8 +40,9 @@ setup(
         "ai-edge-litert",
     ],
     extras_require={
-        "test": ["pytest", "hypothesis", "opencv-python-headless", "ruff"],
+        "test": ["pytest", "hypothesis", "opencv-python-headless", "ruff", "huggingface_hub>=0.23"],
         "tasks": ["opencv-python-headless"],
+        "hub": ["huggingface_hub>=0.23"],  # hf:// presets and keras-ae zoo push
     },
     entry_points={"console_scripts": ["keras-ae=keras_ae.cli:main"]},
 )

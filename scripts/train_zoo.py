@@ -39,8 +39,10 @@ import tensorflow as tf
 from zoo_table import BY_NAME, ENTRIES
 
 from keras_ae import corruption, datasets, plotting
+from keras_ae.cli.run_state import RunState
 from keras_ae.cli.zoo import fmt
 from keras_ae.models import VARIANTS
+from keras_ae.utils.files import atomic_output
 from keras_ae.zoo import entry
 from keras_ae.zoo import protocols as zp
 
@@ -90,10 +92,63 @@ def noisy_pairs(ds, noise, seed):
     return ds.map(corrupt).prefetch(tf.data.AUTOTUNE)
 
 
-def train(spec, data_dir, seed):
+class EpochClock(keras.callbacks.Callback):
+    """Adds each epoch's wall time to its logs as `seconds` (put it before
+    `RunState`, which records the logs: a resumed run's wall time is their sum)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["seconds"] = round(time.time() - self.start, 2)
+
+
+def held_out(spec, x_train, y_train, prep):
+    """`(x_train, y_train, validation_data)`: with `spec["validation"] = n` the
+    last n training images are held out (binarized once, seed 1, where the
+    entry binarizes) to follow a run's progress; the test split is never used."""
+    n = spec.get("validation")
+    if not n:
+        return x_train, y_train, None
+    x_val = zp.prepare(x_train[-n:], prep)
+    if prep.get("binarize"):
+        x_val = zp.static_binarize(x_val, 1)
+    return x_train[:-n], None if y_train is None else y_train[:-n], (x_val,)
+
+
+def resumable(run_dir, resume, spec, seed, model):
+    """The `RunState` of a `--run-dir` run (keras-ae train's crash-consistent
+    record: each finished epoch is committed in one rename), the model
+    restored from its last commit with `resume`."""
+    state = RunState(run_dir)
+    record = Path(run_dir) / "zoo_run.json"
+    keys = ("name", "epochs", "kwargs", "batch_size", "lr", "lr_decay", "validation")
+    settings = json.loads(json.dumps({"seed": seed, **{k: spec.get(k) for k in keys}}))
+    if resume:
+        if not record.is_file():
+            raise SystemExit(f"--resume: {run_dir} holds no zoo_run.json (no run to resume)")
+        was = json.loads(record.read_text(encoding="utf-8"))
+        if was != settings:
+            raise SystemExit(f"--resume: {run_dir} ran {was}, not {settings}")
+        state.recover()
+        state.restore(model)
+        print(f"resuming {spec['name']} after epoch {state.epochs}", flush=True)
+    else:
+        if record.exists():
+            raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it")
+        state.check_fresh()
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        with atomic_output(record) as staged:
+            staged.write_text(json.dumps(settings), encoding="utf-8")
+    return state
+
+
+def train(spec, data_dir, seed, run_dir=None, resume=False):
     dataset = spec.get("dataset", "mnist")
     prep = spec["preprocessing"]
     x_train = zp.load_split(dataset, "train", data_dir)[0]
+    x_train, _, validation = held_out(spec, x_train, None, prep)
     keras.utils.set_random_seed(seed)
     ds = datasets.make_dataset(
         x_train,
@@ -108,24 +163,48 @@ def train(spec, data_dir, seed):
     )
     if spec.get("pair_noise"):
         ds = noisy_pairs(ds, spec["pair_noise"], seed)
+    if spec.get("steps_per_epoch"):  # short epochs: a time budget stops on time
+        ds = ds.repeat()
     model = VARIANTS[spec["variant"]](seed=seed, **spec["kwargs"])
     # From a zero output bias, sigmoid code units saturate in the first epoch.
     if spec.get("output_bias") == "mean_logit" and not model.init_output_bias(
         zp.prepare(x_train, prep)
     ):
         raise ValueError(f"{spec['name']}: output_bias='mean_logit' needs a built decoder")
-    model.compile(optimizer=keras.optimizers.Adam(spec["lr"]))
+    model.compile(
+        optimizer=keras.optimizers.Adam(spec["lr"], epsilon=spec.get("adam_epsilon", 1e-7))
+    )
     callbacks = []
     if spec.get("lr_decay"):
         lr0, decay = spec["lr"], spec["lr_decay"]
         callbacks.append(keras.callbacks.LearningRateScheduler(lambda e: lr0 * decay**e))
     if spec.get("time_budget"):
         callbacks.append(TimeBudget(spec["time_budget"], spec["lr"], spec.get("lr_end")))
+    state = resumable(run_dir, resume, spec, seed, model) if run_dir else None
+    if state:
+        callbacks += [EpochClock(), state]
     start = time.time()
-    history = model.fit(ds, epochs=spec["epochs"], callbacks=callbacks, verbose=2)
+    history = model.fit(
+        ds,
+        epochs=spec["epochs"],
+        steps_per_epoch=spec.get("steps_per_epoch"),
+        callbacks=callbacks,
+        verbose=2,
+        validation_data=validation,
+        initial_epoch=state.epochs if state else 0,
+    )
+    if state:
+        return model, run_record(state.history)
     seconds = time.time() - start
     final = {k: float(v[-1]) for k, v in history.history.items() if k != "learning_rate"}
     return model, {"epochs": len(history.epoch), "seconds": round(seconds, 1), "final": final}
+
+
+def run_record(history):
+    """`train`'s record of a `--run-dir` run from its committed history."""
+    final = {k: v for k, v in history[-1].items() if k not in ("epoch", "learning_rate", "seconds")}
+    seconds = sum(row.get("seconds", 0.0) for row in history)
+    return {"epochs": len(history), "seconds": round(seconds, 1), "final": final}
 
 
 # --------------------------------------------------------------------- cards
@@ -254,7 +333,9 @@ def card_text(spec, meta, figures):
             if t.get("lr_end")
             else f"- Adam, learning rate {t['learning_rate']}"
         ),
-        f"- {t['epochs']} epochs of batch {t['batch_size']} ({t['seconds']:.0f} s on "
+        f"- {t['epochs']} epochs"
+        + (f" of {t['steps_per_epoch']} steps" if t.get("steps_per_epoch") else "")
+        + f" of batch {t['batch_size']} ({t['seconds']:.0f} s on "
         f"{t['machine']}), seed {t['seed']}"
         + (
             f"; stopped by a {t['time_budget']} s time budget (asked for {t['epochs_requested']})"
@@ -312,33 +393,20 @@ def _versions():
     }
 
 
-def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
-    """Trains one entry and writes it into the zoo."""
+def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None, run_dir=None, resume=False):
+    """Trains one entry and writes it into the zoo (with `run_dir`, a run
+    that `--resume` continues after an interruption)."""
     zoo = Path(zoo or ZOO)
     name = spec["name"]
     if epochs:
         spec = {**spec, "epochs": epochs}
     print(f"=== {name}", flush=True)
-    model, run = train(spec, data_dir, seed)
+    model, run = train(spec, data_dir, seed, run_dir, resume)
     dtype = spec.get("weights_dtype", "float32")
     if 4 * model.count_params() > entry.MAX_ENTRY_BYTES - 500_000:
         dtype = "float16"
-    training = {
-        "command": reproduce_command(name, seed, epochs),
-        "epochs": run["epochs"],
-        "epochs_requested": spec["epochs"],
-        "time_budget": spec.get("time_budget"),
-        "seconds": run["seconds"],
-        "batch_size": spec["batch_size"],
-        "optimizer": "Adam",
-        "learning_rate": spec["lr"],
-        "lr_decay": spec.get("lr_decay"),
-        "lr_end": spec.get("lr_end"),
-        "seed": seed,
-        "output_bias": spec.get("output_bias"),
-        "final_training_losses": run["final"],
-        "machine": f"{platform.machine()} CPU x{os.cpu_count()}",
-    }
+    command = reproduce_command(name, seed, epochs)
+    training = training_record(spec, run, seed, command + (" --run-dir RUN" if run_dir else ""))
     try:
         return finish_entry(spec, model, zoo, data_dir, training, _versions(), dtype)
     except BaseException:
@@ -351,6 +419,28 @@ def build_entry(spec, data_dir, seed=0, zoo=None, epochs=None):
             flush=True,
         )
         raise
+
+
+def training_record(spec, run, seed, command):
+    """The card's training record of a run (`train`'s `run` dict)."""
+    return {
+        "command": command,
+        "epochs": run["epochs"],
+        "epochs_requested": spec["epochs"],
+        "time_budget": spec.get("time_budget"),
+        "seconds": run["seconds"],
+        "batch_size": spec["batch_size"],
+        "steps_per_epoch": spec.get("steps_per_epoch"),
+        "optimizer": "Adam",
+        "learning_rate": spec["lr"],
+        "lr_decay": spec.get("lr_decay"),
+        "lr_end": spec.get("lr_end"),
+        "seed": seed,
+        "output_bias": spec.get("output_bias"),
+        "validation_images": spec.get("validation"),
+        "final_training_losses": run["final"],
+        "machine": f"{platform.machine()} CPU x{os.cpu_count()}",
+    }
 
 
 def recard_entry(spec, data_dir, zoo=None, keep_full=False):
@@ -400,6 +490,23 @@ def adopt_entry(spec, source, data_dir, zoo=None):
     with another protocol."""
     source = Path(source)
     print(f"=== {spec['name']} (from the run in {source})", flush=True)
+    if (source / "zoo_run.json").is_file():  # a --run-dir run, finished or not
+        settings = json.loads((source / "zoo_run.json").read_text(encoding="utf-8"))
+        state = RunState(source)
+        state.recover()
+        run = run_record(state.history)
+        command = reproduce_command(spec["name"], settings["seed"]) + " --run-dir RUN"
+        training = training_record(spec, run, settings["seed"], command)
+        model = keras.models.load_model(source / "model.keras", safe_mode=True)
+        return finish_entry(
+            spec,
+            model,
+            Path(zoo or ZOO),
+            data_dir,
+            training,
+            _versions(),
+            spec.get("weights_dtype", "float32"),
+        )
     training = json.loads((source / "training.json").read_text(encoding="utf-8"))
     return finish_entry(
         spec,
@@ -499,6 +606,14 @@ def main(argv=None):
     parser.add_argument(
         "--epochs", type=int, default=None, help="override every entry's epochs (smoke tests only)"
     )
+    parser.add_argument(
+        "--run-dir",
+        default=None,
+        metavar="DIR",
+        help="record the (single) --only entry's run in DIR, each epoch committed, so that "
+        "--resume continues it; --adopt DIR builds the entry from it, finished or not",
+    )
+    parser.add_argument("--resume", action="store_true", help="with --run-dir: continue its run")
     args = parser.parse_args(argv)
     if args.list:
         for e in ENTRIES:
@@ -512,6 +627,8 @@ def main(argv=None):
             parser.error(f"--only {args.only!r} matches no entry; entries: " + ", ".join(BY_NAME))
     if args.adopt and len(chosen) != 1:
         parser.error("--adopt builds one entry: give exactly one name with --only")
+    if (args.run_dir and len(chosen) != 1) or (args.resume and not args.run_dir):
+        parser.error("--run-dir trains one entry (one name with --only); --resume needs --run-dir")
     for spec in chosen:
         if args.adopt:
             adopt_entry(spec, args.adopt, args.data_dir, zoo=args.zoo_dir)
@@ -519,7 +636,15 @@ def main(argv=None):
         if args.recard:
             recard_entry(spec, args.data_dir, zoo=args.zoo_dir, keep_full=args.keep_full)
             continue
-        build_entry(spec, args.data_dir, seed=args.seed, zoo=args.zoo_dir, epochs=args.epochs)
+        build_entry(
+            spec,
+            args.data_dir,
+            seed=args.seed,
+            zoo=args.zoo_dir,
+            epochs=args.epochs,
+            run_dir=args.run_dir,
+            resume=args.resume,
+        )
     print(f"zoo size: {entry.entry_bytes(args.zoo_dir) / 1e6:.2f} MB", flush=True)
     return 0
 

@@ -299,6 +299,13 @@ def test_pack_of_a_train_run_is_reproduced_by_zoo_evaluate(tmp_path, capsys):
     assert code == 0, out
     assert out.count(" ok") == 3 and "0 differ from the card" in out
 
+    server = Server(tmp_path)  # the same entry by URL, re-measured from the cache
+    try:
+        code, out = run(capsys, "zoo", "evaluate", f"{server.url}/my_ae")
+    finally:
+        server.close()
+    assert code == 0 and "0 differ from the card" in out, out
+
     # evaluate really re-measures: a card whose figure was changed differs
     meta_file = folder / "metadata.json"
     changed = json.loads(meta_file.read_text())
@@ -314,3 +321,28 @@ def test_pack_refuses_what_is_not_a_finished_run(tmp_path, capsys):
     (tmp_path / "run.json").write_text("{}")
     with pytest.raises(zoo.ZooError, match="zoo pack"):
         zoo.load(tmp_path)  # a run folder given as a preset says how to pack it
+
+
+def test_save_preset_measures_its_data_and_evaluate_agrees(tmp_path):
+    rows = np.random.default_rng(1).normal(size=(120, 5))
+    table = tmp_path / "t.csv"
+    np.savetxt(table, rows, delimiter=",", header="a,b,c,d,e", comments="", fmt="%.5f")
+    model = DeepAutoencoder(input_shape=(5,), latent_dim=2, hidden_units=(8,), seed=0)
+    meta = zoo.save_preset(model, tmp_path / "mine", data=f"csv:{table}", card={"license": "mit"})
+    assert meta["split"]["samples"] == 120  # a table without a test split: its rows
+    results = zoo.evaluate(tmp_path / "mine")
+    assert [r["name"] for r in results] == ["mse", "loss", "reconstruction_loss"]
+    assert all(r["ok"] for r in results), results
+    with pytest.raises(zoo.ZooError, match=r"gives model inputs of shape \[5\]"):
+        zoo.save_preset(
+            DeepAutoencoder(input_shape=(4,), latent_dim=2), tmp_path / "x", data=f"csv:{table}"
+        )
+
+
+def test_push_refuses_before_any_upload(entry, tmp_path):
+    with pytest.raises(zoo.ZooError, match="expected hf://owner/repo"):
+        zoo.push(entry, "https://example.org/repo")
+    shutil.copytree(entry, tmp_path / "e")
+    (tmp_path / "e" / "extra.txt").write_text("x")
+    with pytest.raises(zoo.ZooError, match="not listed in metadata.json"):
+        zoo.push(tmp_path / "e", "hf://someone/e")

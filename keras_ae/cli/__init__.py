@@ -1,7 +1,7 @@
 """The `keras-ae` command: its parser, and the exit code each outcome gives.
 
 Each subcommand lives in its own module, which adds its arguments to the
-parser and runs it: `zoo` (list, info, evaluate), `train` (with the run's
+parser and runs it: `zoo` (list, info, evaluate, pack, push), `train` (with the run's
 crash-consistent record in `run_state`), `export` and `demo`. This module
 checks the numbers several subcommands take, dispatches, and turns errors
 into one line on stderr without a traceback: bad input (an unknown zoo name,
@@ -12,7 +12,9 @@ or weights turn NaN or infinite with code 1, an interrupt with 130
 Usage:
     keras-ae zoo list [PATTERN]
     keras-ae zoo info NAME [--json]
-    keras-ae zoo evaluate [NAME | ENTRY_DIR | RUN_DIR] [--quick] [--data-dir DIR]
+    keras-ae zoo evaluate [NAME | ENTRY_DIR | URL | hf://REPO | RUN_DIR] [--quick] [--data-dir DIR]
+    keras-ae zoo pack RUN_DIR --out ENTRY_DIR [--license ID] [--n N]
+    keras-ae zoo push ENTRY_DIR hf://OWNER/REPO
     keras-ae train VARIANT --dataset mnist|images:DIR|csv:PATH|tfds:NAME|... --latent-dim 32
                    --epochs 50 --out runs/x [--resume] [--param KEY=VALUE ...]
                    [--image-size H,W] [--validation-split F] [--label-column C]

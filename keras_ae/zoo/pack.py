@@ -149,13 +149,57 @@ def save_preset(model, folder, card=None, data=None, run_dir=None, n=None, data_
         raise ZooError(
             f"card takes description, license, intended_use and figures; got {sorted(unknown)}"
         )
-    folder, files, scaler = Path(folder), {}, None
-    weights_dtype = kw.get("weights_dtype", "float32")
-    if isinstance(data, str):
-        data, scaler = _record_for(model, data, data_dir)
-    if data is not None and data.get("scaler") and scaler is None and run_dir is None:
-        raise ZooError(f"{data['source']}: the record names a fitted scaler; give its run_dir")
+    folder, weights_dtype = Path(folder), kw.get("weights_dtype", "float32")
+    with tempfile.TemporaryDirectory() as tmp:
+        if isinstance(data, str):
+            data, scaler = _record_for(model, data, data_dir)
+            if scaler is not None:  # kept beside the record, as a run keeps it
+                run_dir = Path(tmp)
+                scaler.save(run_dir / data["scaler"])
+        figures, where, split, count, kind, params = _figures(
+            model, folder, card, data, run_dir, n, data_dir, weights_dtype
+        )
+        source = data["source"] if data else "not recorded"
+        metrics = [
+            dict(name=k, kind=kind, params=params, value=float(v), tolerance=TOLERANCE, quick=True)
+            for k, v in figures.items()
+        ]
+        description = card.get("description") or (
+            f"{type(model).__name__} with a {model.latent_dim}-unit code, trained on {source}."
+        )
+        meta = {
+            "name": folder.name,
+            "variant": type(model).__name__,
+            "description": description,
+            "dataset": source,
+            "split": {"evaluation": split, "samples": count, "measured_on": where},
+            "preprocessing": {"run": data} if data else {},
+            "input_shape": list(model.input_shape_ or ()),
+            "latent_dim": int(model.latent_dim or 0),
+            "parameters": int(model.count_params()),
+            "weights_dtype": weights_dtype,
+            "training": kw.get("training") or {},
+            "versions": {
+                "keras": keras.__version__,
+                "tensorflow": tf.__version__,
+                "numpy": np.__version__,
+                "python": platform.python_version(),
+            },
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "metrics": metrics,
+        }
+        files = {"README.md": card_text(meta, card.get("license"), card.get("intended_use"))}
+        if data and data.get("scaler"):
+            files[data["scaler"]] = Path(run_dir) / data["scaler"]
+        return write_entry(model, folder, meta, files, bundled=False)
+
+
+def _figures(model, folder, card, data, run_dir, n, data_dir, weights_dtype):
+    """`(figures, where, split, count, kind, params)` of a new entry: measured on
+    `data`, else the card's own (reported), else a ZooError."""
     if data is not None:
+        if data.get("scaler") and run_dir is None:
+            raise ZooError(f"{data['source']}: the record names a fitted scaler; give run_dir")
         if list(data.get("input_shape", [])) != list(model.input_shape_ or ()):
             raise ZooError(
                 f"{data.get('source')}: gives model inputs of shape {data.get('input_shape')}; "
@@ -164,7 +208,7 @@ def save_preset(model, folder, card=None, data=None, run_dir=None, n=None, data_
         loaded = round_trip(model, weights_dtype)  # the model as users will load it
         figures, split, count = measure(loaded, data, run_dir, data_dir, n)
         where = f"{count} samples of the {split} split of {data['source']}"
-        kind, params = RUN_KIND, ({"n": n} if n else {})
+        found = figures, where, split, count, RUN_KIND, ({"n": n} if n else {})
     else:
         figures = card.get("figures")
         if not isinstance(figures, dict) or not figures:
@@ -172,51 +216,12 @@ def save_preset(model, folder, card=None, data=None, run_dir=None, n=None, data_
                 f"{folder}: a card without figures; give data= (measured now and by "
                 "keras-ae zoo evaluate) or card['figures'] = {name: value} you measured"
             )
-        where, split, count = "the author's own data (reported figures)", None, None
-        kind, params = REPORTED_KIND, {}
+        found = figures, "the author's own data (reported figures)", None, None, REPORTED_KIND, {}
     for name, value in figures.items():
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not number or not math.isfinite(value):
             raise ZooError(f"{folder}: figure {name!r} must be a finite number, got {value!r}")
-    source = data["source"] if data else "not recorded"
-    metrics = [
-        dict(name=k, kind=kind, params=params, value=float(v), tolerance=TOLERANCE, quick=True)
-        for k, v in figures.items()
-    ]
-    description = card.get("description") or (
-        f"{type(model).__name__} with a {model.latent_dim}-unit code, trained on {source}."
-    )
-    meta = {
-        "name": folder.name,
-        "variant": type(model).__name__,
-        "description": description,
-        "dataset": source,
-        "split": {"evaluation": split, "samples": count, "measured_on": where},
-        "preprocessing": {"run": data} if data else {},
-        "input_shape": list(model.input_shape_ or ()),
-        "latent_dim": int(model.latent_dim or 0),
-        "parameters": int(model.count_params()),
-        "weights_dtype": weights_dtype,
-        "training": kw.get("training") or {},
-        "versions": {
-            "keras": keras.__version__,
-            "tensorflow": tf.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
-        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "metrics": metrics,
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        if data and data.get("scaler"):
-            scaler_file = Path(tmp) / data["scaler"]
-            if scaler is not None:
-                scaler.save(scaler_file)
-            else:
-                scaler_file = Path(run_dir) / data["scaler"]
-            files[data["scaler"]] = scaler_file
-        files["README.md"] = card_text(meta, card.get("license"), card.get("intended_use"))
-        return write_entry(model, folder, meta, files, bundled=False)
+    return found
 
 
 def card_text(meta, license=None, intended_use=None):
