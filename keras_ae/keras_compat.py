@@ -34,6 +34,11 @@ Called or read (the functions below):
         (new in TensorFlow 2.17: 2.16 has no such flag, which is why
         `setup.py` asks for 2.17).
     LiteRT: `Interpreter._get_ops_details(self)`.
+    `Metric._direction` ("down" or "up") and `compile_utils.MetricsList`:
+        Keras's callbacks (`EarlyStopping`, `ModelCheckpoint`, ...) infer
+        `mode="auto"` only for a metric that has a `_direction` and sits in
+        a `MetricsList` (or `CompileMetrics`) of `model.metrics`
+        (`keras/src/callbacks/monitor_callback.py`); see `direction_group`.
 """
 
 #: Private Keras methods keras_ae overrides, with the signature they have in Keras.
@@ -120,3 +125,26 @@ def ops_details(interpreter):
     """The ops of a LiteRT interpreter's graph, each a dict with `op_name`,
     `inputs` and `outputs` (tensor indices)."""
     return interpreter._get_ops_details()
+
+
+def lower_is_better(metric):
+    """Declares that `metric` improves as it falls (a loss term), as Keras's
+    own loss metrics do; returns it."""
+    metric._direction = "down"
+    return metric
+
+
+def direction_group(metrics):
+    """A metric holding `metrics` where Keras's callbacks look for each one's
+    direction, to sit in `model.metrics` beside them. It reports and owns
+    nothing: its members stay untracked by it (no variable twice in
+    `metrics_variables`), and its `result()` is empty."""
+    from keras.src.trainers.compile_utils import MetricsList
+
+    class _Directions(MetricsList):
+        def result(self):
+            return {}
+
+    group = _Directions([], name="keras_ae_directions")
+    object.__setattr__(group, "metrics", list(metrics))
+    return group

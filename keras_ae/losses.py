@@ -15,7 +15,9 @@ from keras import ops
 
 from keras_ae.utils.validation import check_number
 
-RECONSTRUCTION_LOSSES = ("mse", "bce")
+RECONSTRUCTION_LOSSES = ("mse", "bce", "mae", "huber")
+#: The Huber loss's threshold: squared error below it, absolute error above (Keras's default).
+HUBER_DELTA = 1.0
 _EPS = 1e-7
 
 
@@ -38,10 +40,27 @@ def squared_error(y_true, y_pred):
     return ops.sum(ops.square(d), axis=-1)
 
 
+def absolute_error(y_true, y_pred):
+    """Per-sample sum of absolute errors, shape `(batch,)` (the ECG tutorial's MAE, summed)."""
+    d = _flatten(ops.cast(y_true, "float32")) - _flatten(ops.cast(y_pred, "float32"))
+    return ops.sum(ops.abs(d), axis=-1)
+
+
+def huber_error(y_true, y_pred, delta=HUBER_DELTA):
+    """Per-sample sum of the Huber loss, shape `(batch,)`: `d^2 / 2` where
+    `|d| <= delta`, `delta * (|d| - delta / 2)` beyond (robust to outliers)."""
+    d = ops.abs(_flatten(ops.cast(y_true, "float32")) - _flatten(ops.cast(y_pred, "float32")))
+    small = ops.minimum(d, delta)
+    return ops.sum(0.5 * ops.square(small) + delta * (d - small), axis=-1)
+
+
 def binary_crossentropy(y_true, y_pred, from_logits=False):
     """Per-sample summed binary cross-entropy, shape `(batch,)`.
 
-    Targets may be any value in [0, 1] (grey levels included).
+    Targets may be any value in [0, 1] (grey levels included). Probabilities
+    (`from_logits=False`) are clipped to `[1e-7, 1 - 1e-7]`, as Keras's own
+    `binary_crossentropy` does, so a saturated output costs at most ~16 nats
+    per element rather than infinity; logits need no clipping.
     """
     t = _flatten(ops.cast(y_true, "float32"))
     p = _flatten(ops.cast(y_pred, "float32"))
@@ -55,9 +74,14 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
 
 
 def reconstruction_loss(name, y_true, y_pred, from_logits=False):
-    """Per-sample reconstruction loss by name (`"mse"` or `"bce"`)."""
+    """Per-sample reconstruction loss by name (`"mse"`, `"bce"`, `"mae"` or `"huber"`),
+    each summed over the features of a sample."""
     if name == "mse":
         return squared_error(y_true, y_pred)
+    if name == "mae":
+        return absolute_error(y_true, y_pred)
+    if name == "huber":
+        return huber_error(y_true, y_pred)
     if name == "bce":
         return binary_crossentropy(y_true, y_pred, from_logits=from_logits)
     validate_reconstruction_loss(name)

@@ -88,12 +88,7 @@ def settle_network_arguments(model, given, encoder):
     model.filters = tuple(model.filters)
     if given["activation"] is None and model.network in DEFAULT_ACTIVATION:
         model.activation = DEFAULT_ACTIVATION[model.network]
-    if model.network not in CONV_NETWORKS and model.filters != tuple(model.defaults["filters"]):
-        defeated_argument(
-            f"filters apply to network='conv' or 'conv1d'; "
-            f"{NETWORK_NAMES.get(model.network, model.network)} got "
-            f"filters={model.filters} (its layers are hidden_units)"
-        )
+    refuse_ignored_arguments(model, given, encoder)
     model.strides = None if model.strides is None else tuple(model.strides)
     check_choice("network", model.network, NETWORKS)
     losses.validate_reconstruction_loss(model.reconstruction_loss)
@@ -115,6 +110,125 @@ def settle_network_arguments(model, given, encoder):
         check_positive_int("each of hidden_units", units)
     for f in model.filters:
         check_positive_int("each of filters", f)
+
+
+#: Arguments only a convolutional network reads, with what an MLP or LSTM uses instead.
+_CONV_ONLY = {
+    "filters": "its layers are hidden_units",
+    "strides": "it has no convolutions",
+    "code_layer": "its code is a dense layer",
+}
+#: Arguments that only shape the built networks: a user's encoder and decoder take none.
+BUILD_ARGUMENTS = (
+    "network",
+    "hidden_units",
+    "filters",
+    "strides",
+    "code_layer",
+    "activation",
+    "latent_activation",
+    "output_activation",
+)
+
+
+def refuse_ignored_arguments(model, given, encoder):
+    """Refuses an argument the chosen network would ignore: `filters`,
+    `strides` or `code_layer` for an MLP or LSTM (which silently built a dense
+    network), or any network-building argument next to a user's `encoder`.
+    A model loaded from a saved config, which lists every argument, is only
+    warned of a value that differs from the class default (see
+    `defeated_argument`)."""
+    loading = _LOADING.get()
+    if encoder is not None:
+        if loading:
+            return
+        named = [k for k in BUILD_ARGUMENTS if given.get(k) is not None]
+        if named:
+            raise ValueError(
+                "a user-supplied encoder and decoder are used as they are; the arguments "
+                "that build networks do not apply to them: got "
+                + ", ".join(f"{k}={given[k]!r}" for k in named)
+            )
+        return
+    if model.network in CONV_NETWORKS:
+        return
+    for key, why in _CONV_ONLY.items():
+        value = getattr(model, key)
+        ignored = value != model.defaults[key] if loading else given.get(key) is not None
+        if key == "code_layer" and value == "dense" and not loading:
+            ignored = False  # what an MLP's code is anyway
+        if ignored:
+            defeated_argument(
+                f"{key} apply to network='conv' or 'conv1d'; "
+                f"{NETWORK_NAMES.get(model.network, model.network)} got "
+                f"{key}={value!r} ({why})"
+            )
+
+
+#: Layers that only move values about: the activation before them bounds the output.
+_SHAPE_ONLY = (
+    keras.layers.Reshape,
+    keras.layers.Flatten,
+    keras.layers.Permute,
+    keras.layers.Cropping1D,
+    keras.layers.Cropping2D,
+    keras.layers.Cropping3D,
+)
+#: Activations whose output is bounded, by name.
+BOUNDED_ACTIVATIONS = ("sigmoid", "tanh", "softmax")
+
+
+def output_activation_of(network):
+    """`(name, layer)`: the activation that ends `network`'s output and the
+    layer that applies it, looking through nested models and shape-only
+    layers (Reshape, Flatten, Cropping). `name` is `"sigmoid"`, `"tanh"`,
+    `"softmax"`, `"linear"` or another activation's name; `(None, None)` when
+    it cannot be told (a subclassed layer, several outputs), then the network
+    is taken as it is."""
+    layer = network
+    while isinstance(layer, keras.Model):
+        layers = list(layer.layers)
+        if isinstance(layer, keras.Sequential):
+            chain = layers
+        else:
+            try:
+                outputs = layer.outputs
+            except (AttributeError, ValueError):
+                return None, None
+            if not outputs or len(outputs) != 1 or not layers:
+                return None, None
+            chain = _output_chain(layers, outputs[0])
+        while chain and isinstance(chain[-1], _SHAPE_ONLY):
+            chain = chain[:-1]
+        if not chain:
+            return None, None
+        layer = chain[-1]
+    activation = getattr(layer, "activation", None)
+    if activation is None or not callable(activation):
+        return None, None
+    for name in (*BOUNDED_ACTIVATIONS, "linear"):
+        if is_activation(activation, name):
+            return name, layer
+    return getattr(activation, "__name__", str(activation)), layer
+
+
+def _output_chain(layers, output):
+    """The layers of a functional model that lead straight to `output`, in order."""
+    chain, target = [], output
+    for layer in reversed(layers):
+        try:
+            produced = layer.output
+        except (AttributeError, ValueError):  # called more than once, or never
+            return chain[::-1]
+        if produced is target:
+            chain.append(layer)
+            if not isinstance(layer, _SHAPE_ONLY):
+                break
+            try:
+                target = layer.input
+            except (AttributeError, ValueError):
+                break
+    return chain[::-1]
 
 
 def custom_networks(encoder, decoder):

@@ -11,12 +11,14 @@ from keras import ops
 from keras_ae import losses
 from keras_ae.models.arguments import (
     custom_networks,
+    defeated_argument,
     dtype_policy,
     freeze_layers,
     frozen_layers,
     is_activation,
     layer_activation,
     loading_saved_model,
+    output_activation_of,
     settle_network_arguments,
 )
 from keras_ae.networks import CONV_NETWORKS, build_decoder, build_encoder
@@ -46,7 +48,11 @@ class Autoencoder(Trainer):
         input_shape: shape of one sample, e.g. `(784,)` or `(28, 28, 1)`.
         latent_dim: width of the code `h`.
         encoder: optional Keras layer/model used instead of the built one.
-        decoder: optional Keras layer/model used instead of the built one.
+        decoder: optional Keras layer/model used instead of the built one,
+            as it is: its own last activation (e.g. a sigmoid) is the
+            reconstruction's, checked against `reconstruction_loss` when the
+            model is built (`check_user_decoder`). The arguments that build
+            networks (`network`, `hidden_units`, ...) are then refused.
         network: `"mlp"` or `"conv"`, the builder used when no encoder is given.
         hidden_units: dense widths between input and code (mirrored in the decoder).
         filters: convolution widths for `network="conv"`.
@@ -60,7 +66,9 @@ class Autoencoder(Trainer):
         activation: activation of hidden layers.
         latent_activation: activation `f` of the code layer (`"linear"` for none).
         output_activation: activation `g` of the reconstruction.
-        reconstruction_loss: `"mse"` (squared error) or `"bce"` (binary cross-entropy).
+        reconstruction_loss: `"mse"` (squared error), `"bce"` (binary
+            cross-entropy), `"mae"` (absolute error) or `"huber"` (squared
+            below 1, absolute above), each summed over a sample's features.
         seed: seed of the model's random generator (noise, sampling).
 
     Example:
@@ -128,6 +136,7 @@ class Autoencoder(Trainer):
         self._custom_networks = networks is not None
         if self._custom_networks:
             self.encoder, self.decoder = networks
+            self.check_user_decoder(*output_activation_of(self.decoder))
             if self.input_shape_ is None and getattr(self.encoder, "built", False):
                 try:
                     self.input_shape_ = tuple(self.encoder.input_shape[1:])
@@ -180,6 +189,21 @@ class Autoencoder(Trainer):
     def decoder_output_activation(self):
         return layer_activation(self.output_activation)
 
+    def check_user_decoder(self, activation, layer):
+        """Checks a user's decoder, whose last activation is `activation`
+        (applied by `layer`; both None when it cannot be told), against the
+        reconstruction loss: cross-entropy needs probabilities, which an
+        unbounded or tanh output is not. A sigmoid decoder is used as it is,
+        never activated twice; a variant whose likelihood reads the decoder's
+        output otherwise (the VAE's logits) overrides this."""
+        if self.reconstruction_loss != "bce" or activation in (None, "sigmoid", "softmax"):
+            return
+        defeated_argument(
+            f"reconstruction_loss='bce' needs reconstructions in (0, 1), but the decoder's "
+            f"last layer {layer.name!r} has activation {activation!r}: give it "
+            "activation='sigmoid', or use reconstruction_loss='mse' (or 'mae', 'huber')"
+        )
+
     def compile_profile(self):
         """The row of `keras_ae.training.defaults.AUTO_COMPILE` that sets this
         model's "auto" compile settings: its network, or "custom"."""
@@ -191,21 +215,34 @@ class Autoencoder(Trainer):
         # A symbolic forward pass builds user-supplied layers that are not built yet.
         code = self._encode(keras.KerasTensor((None,) + tuple(self.input_shape_)))
         self._decode(code)
+        # The shape of one code: (latent_dim,), or a user encoder's own (e.g. a
+        # spatial (7, 7, 8) code), which `decode` takes.
+        self.code_shape_ = tuple(code.shape[1:])
         if self.latent_dim is None:  # user-supplied networks: the code width they give
             self.latent_dim = int(code.shape[-1])
+        elif code.shape[-1] is not None and int(code.shape[-1]) != self.latent_dim:
+            raise ValueError(
+                f"latent_dim={self.latent_dim} was given, but the encoder's code has "
+                f"{int(code.shape[-1])} values per sample: leave latent_dim out with a "
+                "user-supplied encoder, or give the one it makes"
+            )
         self.built = True
 
     # ------------------------------------------------------------- forward pass
     def encode(self, x, training=False):
-        """The code of `x` (deterministic). Numpy in gives numpy out, in batches."""
+        """The code of `x` (deterministic). Numpy in gives numpy out, in batches;
+        a tensor in gives a tensor out, so that `encode` also runs inside a
+        graph (a train step, an exported signature)."""
         if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
             return run_on_numpy(self, "encode", x, self.input_shape_)
         return self._encode(x, training=training)
 
     def decode(self, z, training=False):
-        """The reconstruction decoded from codes `z`."""
+        """The reconstruction decoded from codes `z`: numpy for numpy (in
+        batches), a tensor for a tensor, as `encode`."""
         if isinstance(z, np.ndarray) or isinstance(z, (list, tuple)):
-            return run_on_numpy(self, "decode", z, (self.latent_dim,))
+            shape = getattr(self, "code_shape_", None) or (self.latent_dim,)
+            return run_on_numpy(self, "decode", z, shape)
         return self._decode(z, training=training)
 
     def reconstruct(self, x):
@@ -224,8 +261,8 @@ class Autoencoder(Trainer):
     def forward(self, x, training=False):
         """One forward pass returning its intermediates by name.
 
-        Returns a dict with at least `code` and `reconstruction`; variants add
-        what their losses need.
+        Returns a dict of tensors (the step's graph uses them) with at least
+        `code` and `reconstruction`; variants add what their losses need.
         """
         code = self._encode(x, training=training)
         return {"code": code, "reconstruction": self._decode(code, training=training)}
@@ -319,7 +356,8 @@ class Autoencoder(Trainer):
             training: whether layers run in training mode.
 
         Returns:
-            A dict with `loss` (what is minimised) and each named term.
+            A dict with `loss` (what is minimised) and each named term, as
+            scalar tensors: it runs inside the compiled train step.
         """
         target = x if y is None else y
         out = self.forward(x, training=training)

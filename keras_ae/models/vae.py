@@ -12,6 +12,7 @@ from keras_ae import losses
 from keras_ae.models.arguments import defeated_argument, is_activation
 from keras_ae.models.base import Autoencoder
 from keras_ae.training.finite import check_output
+from keras_ae.training.inference import run_on_numpy
 from keras_ae.training.inputs import check_target_range
 from keras_ae.utils import rng
 from keras_ae.utils.validation import (
@@ -39,6 +40,15 @@ class VAE(Autoencoder):
     `reconstruction_loss` is the summed binary cross-entropy, i.e.
     `-log p(x|z)` for binary pixels. With `"gaussian"` it is the exact
     negative log density of `N(x_hat, observation_std^2 I)`.
+
+    A user's `encoder` may return `concat([z_mean, z_log_var])`,
+    `[z_mean, z_log_var]` or keras.io's `[z_mean, z_log_var, z]` (the sample
+    `z` is ignored: the VAE draws its own from its seeded generator). A
+    user's Bernoulli `decoder` may end in logits (no activation) or, as
+    keras.io's does, in a sigmoid: then its probabilities are used as they
+    are (cross-entropy clipped at 1e-7, as Keras's) and never activated
+    twice; any other last activation (tanh, softmax, relu) is refused,
+    naming the layer. See docs/porting.md.
 
     KL warm-up (Bowman et al. 2016; Sonderby et al. 2016): with
     `kl_warmup_steps=N` the KL weight of the training loss rises linearly
@@ -95,6 +105,8 @@ class VAE(Autoencoder):
         self.beta = float(beta)
         self.kl_warmup_steps = int(kl_warmup_steps)
         self.observation_std = float(observation_std)
+        # Whether a user's decoder ends in a sigmoid (see `check_user_decoder`).
+        self.decoder_gives_probabilities = False
         # The likelihood sets the reconstruction term (and, Bernoulli, the sigmoid
         # that `decode` applies to the decoder's logits): refuse what would be ignored.
         implied = "bce" if likelihood == "bernoulli" else "mse"
@@ -146,22 +158,70 @@ class VAE(Autoencoder):
     def output_link(self):
         return "sigmoid" if self.likelihood == "bernoulli" else super().output_link()
 
+    def check_user_decoder(self, activation, layer):
+        """A Bernoulli decoder ending in a sigmoid gives probabilities, used as
+        they are; one ending in logits is activated by `decode`; any other
+        bounded or one-sided activation is refused. A Gaussian decoder's output
+        is the mean as it is, whatever its activation."""
+        if self.likelihood != "bernoulli" or activation in (None, "linear"):
+            return
+        if activation == "sigmoid":
+            self.decoder_gives_probabilities = True
+            return
+        defeated_argument(
+            f"likelihood='bernoulli' needs the decoder to end in logits (no activation) or "
+            f"a sigmoid, but its last layer {layer.name!r} has activation {activation!r}: "
+            "change that layer's activation, or use likelihood='gaussian' (which takes "
+            "the decoder's output as the mean, whatever its activation)"
+        )
+
     # ----------------------------------------------------------------- forward
     def encode_distribution(self, x, training=False):
-        """`(z_mean, z_log_var)` of q(z|x)."""
+        """`(z_mean, z_log_var)` of q(z|x): numpy arrays for numpy `x` (in
+        batches), tensors for a tensor (what the train step and the exported
+        signature use).
+
+        The encoder may return `concat([z_mean, z_log_var])`, `[z_mean,
+        z_log_var]`, or keras.io's `[z_mean, z_log_var, z]`, whose sample `z`
+        is ignored.
+        """
+        if isinstance(x, (np.ndarray, list, tuple)):
+            stats = run_on_numpy(self, "_encode_stats", x, self.input_shape_)
+            return tuple(np.split(stats, 2, axis=-1))
         stats = self.encoder(x, training=training)
         if isinstance(stats, (list, tuple)):
-            mean, log_var = stats
+            if len(stats) not in (2, 3):
+                raise ValueError(
+                    "a VAE's encoder must return z_mean and z_log_var (one tensor of both, "
+                    "concatenated, or a list [z_mean, z_log_var] or [z_mean, z_log_var, z]); "
+                    f"got a list of {len(stats)} outputs"
+                )
+            mean, log_var = stats[:2]
         else:
+            width = stats.shape[-1]
+            if width is not None and width % 2:
+                raise ValueError(
+                    "a VAE's encoder must return z_mean and z_log_var, concatenated (an even "
+                    f"width: 2 * latent_dim) or as a list; got one output of width {width}"
+                )
             mean, log_var = ops.split(stats, 2, axis=-1)
+        if tuple(mean.shape[1:]) != tuple(log_var.shape[1:]):
+            raise ValueError(
+                "a VAE's encoder must return z_mean and z_log_var of the same shape, got "
+                f"{tuple(mean.shape)} and {tuple(log_var.shape)}"
+            )
         return ops.cast(mean, "float32"), ops.cast(log_var, "float32")
+
+    def _encode_stats(self, x, training=False):
+        return ops.concatenate(self.encode_distribution(x, training=training), axis=-1)
 
     def _encode(self, x, training=False):
         return self.encode_distribution(x, training=training)[0]
 
     def _decode(self, z, training=False):
         out = self.decoder(z, training=training)
-        return ops.sigmoid(out) if self.likelihood == "bernoulli" else out
+        logits = self.likelihood == "bernoulli" and not self.decoder_gives_probabilities
+        return ops.sigmoid(out) if logits else out
 
     def draw_noise(self, shape):
         """Standard normal noise from the model's generator (tests may override)."""
@@ -173,7 +233,9 @@ class VAE(Autoencoder):
     def negative_log_likelihood(self, x, decoder_output):
         """Per-sample -log p(x | z) from the decoder's raw output."""
         if self.likelihood == "bernoulli":
-            return losses.binary_crossentropy(x, decoder_output, from_logits=True)
+            return losses.binary_crossentropy(
+                x, decoder_output, from_logits=not self.decoder_gives_probabilities
+            )
         size = math.prod(self.input_shape_)
         const = size * (math.log(self.observation_std) + 0.5 * math.log(2 * math.pi))
         return 0.5 * losses.squared_error(x, decoder_output) / self.observation_std**2 + const

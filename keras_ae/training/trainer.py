@@ -27,7 +27,7 @@ from keras_ae.training.saving import MODEL_SUFFIXES, WEIGHTS_SUFFIX, save_atomic
 from keras_ae.utils.validation import check_positive_int
 
 #: `compile()` arguments a keras_ae model never uses (it trains on its own terms).
-_NOT_COMPILED = ("loss", "loss_weights", "metrics", "weighted_metrics")
+_NOT_COMPILED = ("loss", "loss_weights", "weighted_metrics")
 
 
 class Trainer(keras.Model):
@@ -49,7 +49,13 @@ class Trainer(keras.Model):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_names}
+        self._trackers = {
+            name: keras_compat.lower_is_better(keras.metrics.Mean(name=name))
+            for name in self.loss_names
+        }
+        # compile(metrics=...)'s: set after the model is built, so not tracked
+        # as its state (they are metrics, reset and reported through `metrics`).
+        object.__setattr__(self, "_reconstruction_metrics", [])
 
     def compile_profile(self):
         """This model's row of `defaults.AUTO_COMPILE` (Keras's choice here)."""
@@ -58,7 +64,15 @@ class Trainer(keras.Model):
     # --------------------------------------------------------------- train/test
     @property
     def metrics(self):
-        return list(self._trackers.values())
+        """The loss trackers, then `compile(metrics=...)`'s, then one group
+        through which Keras's callbacks read that each loss term improves as
+        it falls: `EarlyStopping(monitor="val_kl_loss")` needs no `mode`."""
+        own = [*self._trackers.values(), *self._reconstruction_metrics]
+        return [*own, keras_compat.direction_group(own)]
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics[:-1]]
 
     def _unpack(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -83,6 +97,7 @@ class Trainer(keras.Model):
             value = ops.where(batch_size > 0, terms[name], ops.zeros_like(terms[name]))
             tracker.update_state(value, sample_weight=batch_size)
         logs = {name: tracker.result() for name, tracker in self._trackers.items()}
+        logs.update({m.name: m.result() for m in self._reconstruction_metrics})
         if _multi_worker(tf.distribute.get_strategy()):
             # Keras 3.15 reduces logs across workers with reduce(MEAN, axis=0),
             # which fails on scalars: hand it vectors of one element.
@@ -124,8 +139,21 @@ class Trainer(keras.Model):
         total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, local)
         return ops.where(local > 0, loss, ops.zeros_like(loss)) * (local / total)
 
+    def _update_metrics(self, x, y):
+        """Updates `compile(metrics=...)` with the model's reconstruction of `x`
+        (`model(x)`, deterministic, before this step's update) against the
+        target, as Keras compares `y` with `model(x)`: one more forward pass
+        per batch, only when metrics were given."""
+        if not self._reconstruction_metrics:
+            return
+        target = ops.cast(x if y is None else y, "float32")
+        reconstruction = ops.cast(self(x, training=False), "float32")
+        for metric in self._reconstruction_metrics:
+            metric.update_state(target, reconstruction)
+
     def train_step(self, data):
         x, y = self._unpack(data)
+        self._update_metrics(x, y)
         with tf.GradientTape() as tape:
             terms = self.compute_losses(x, y, training=True)
             loss = self.optimizer.scale_loss(self._replica_share(terms["loss"], x))
@@ -139,6 +167,7 @@ class Trainer(keras.Model):
 
     def test_step(self, data):
         x, y = self._unpack(data)
+        self._update_metrics(x, y)
         return self._record(self.compute_losses(x, y, training=False), x)
 
     # ------------------------------------------------------------------ compile
@@ -163,11 +192,20 @@ class Trainer(keras.Model):
 
         The model trains on its own loss terms, chosen when it is built
         (`reconstruction_loss` and each variant's penalty), and `fit` reports
-        each of them: `loss`, `loss_weights` and `metrics` are refused rather
-        than silently ignored."""
-        given = dict(
-            loss=loss, loss_weights=loss_weights, metrics=metrics, weighted_metrics=weighted_metrics
-        )
+        each of them: `loss`, `loss_weights` and `weighted_metrics` are
+        refused rather than silently ignored.
+
+        `metrics` (Keras metrics, or names such as `"mse"`, `"mae"`,
+        `"binary_crossentropy"`) compare the target with the model's
+        reconstruction `model(x)` and are reported beside the loss terms under
+        their own names; Keras's `"mse"` is the mean over elements, where
+        `reconstruction_loss` sums over a sample's features.
+
+        Example:
+            >>> model.compile(optimizer="adam", metrics=["mse"])  # doctest: +SKIP
+            >>> model.fit(x, epochs=1).history["mse"]  # doctest: +SKIP
+        """
+        given = dict(loss=loss, loss_weights=loss_weights, weighted_metrics=weighted_metrics)
         for name, value in given.items():
             if value is not None:
                 raise ValueError(
@@ -184,11 +222,13 @@ class Trainer(keras.Model):
             steps_per_execution = auto_steps
         else:
             steps_per_execution = check_positive_int("steps_per_execution", steps_per_execution)
+        with self.distribute_strategy.scope():
+            wanted = reconstruction_metrics(metrics, self.loss_names)
+        object.__setattr__(self, "_reconstruction_metrics", wanted)
         super().compile(
             optimizer=optimizer,
             loss=loss,
             loss_weights=loss_weights,
-            metrics=metrics,
             weighted_metrics=weighted_metrics,
             run_eagerly=run_eagerly,
             steps_per_execution=steps_per_execution,
@@ -199,6 +239,8 @@ class Trainer(keras.Model):
             # Saved with the model, so that a loaded model resolves it again;
             # also what `_steps_per_execution_for` reads.
             keras_compat.compile_config(self)["steps_per_execution"] = "auto"
+        if metrics is not None:  # saved with the model, compiled again on load
+            keras_compat.compile_config(self)["metrics"] = metrics
 
     def compile_from_config(self, config):
         # Keras skips a custom `compile()` when loading a model; this one only
@@ -359,6 +401,43 @@ class Trainer(keras.Model):
                 filepath, overwrite=overwrite, max_shard_size=max_shard_size
             )
         save_atomically(super().save_weights, filepath)
+
+
+def reconstruction_metrics(metrics, loss_names):
+    """`compile(metrics=...)` as Keras metric objects, each under the name it
+    was given (`"mse"` is reported as `mse`, as Keras does), or a ValueError
+    naming what is wrong: not a list, unknown, or a name a loss term has."""
+    if metrics is None:
+        return []
+    if not isinstance(metrics, (list, tuple)):
+        raise ValueError(
+            "metrics must be a list of Keras metrics or their names (e.g. ['mse', 'mae']); "
+            f"got {type(metrics).__name__} {metrics!r}"
+        )
+    out = []
+    for identifier in metrics:
+        try:
+            metric = keras.metrics.get(identifier)
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                f"metrics: {identifier!r} is not a Keras metric (e.g. 'mse', 'mae', "
+                f"'binary_crossentropy', or a keras.metrics.Metric): {error}"
+            ) from None
+        if isinstance(identifier, str) and isinstance(metric, keras.metrics.Metric):
+            metric = type(metric).from_config({**metric.get_config(), "name": identifier})
+        elif not isinstance(metric, keras.metrics.Metric):  # a function (y_true, y_pred)
+            metric = keras.metrics.MeanMetricWrapper(
+                metric, name=identifier if isinstance(identifier, str) else metric.__name__
+            )
+        out.append(metric)
+    names = [m.name for m in out]
+    clash = sorted({n for n in names if n in loss_names or names.count(n) > 1})
+    if clash:
+        raise ValueError(
+            f"metrics must have names of their own, apart from the loss terms {loss_names} "
+            f"and each other; got {clash} more than once"
+        )
+    return out
 
 
 def _multi_worker(strategy):
