@@ -73,6 +73,8 @@ CASES = {
         {"input_shape": (784,), "latent_dim": 16, "hidden_units": (64,)},
     ),
     "SemanticHashingAE_conv": (models.SemanticHashingAE, CONV),
+    # A 7x7 map of 8-d vectors, K=32 codes, EMA codebook (all-reduced across replicas).
+    "VQVAE_conv": (models.VQVAE, {**CONV, "latent_dim": 8, "num_codes": 32}),
 }
 
 
@@ -257,12 +259,14 @@ def check_export(model, x, tmp_path):
         spec = loaded.signatures[key].structured_input_signature[1]["x"]
         assert spec.dtype == tf.float32 and tuple(spec.shape) == x_sig
     # Dynamic batch: odd sizes run and match the Keras model.
+    # Codes are float32 vectors, or int32 code maps (VQVAE).
+    code_dtype = tf.int32 if isinstance(model, models.VQVAE) else tf.float32
     for n in (1, 7):
         batch = x[:n]
         rec = loaded.signatures["reconstruct"](x=tf.constant(batch))["reconstruction"]
         code = loaded.signatures["encode"](x=tf.constant(batch))["code"]
         dec = loaded.signatures["decode"](z=code)["reconstruction"]
-        assert rec.dtype == code.dtype == dec.dtype == tf.float32
+        assert rec.dtype == dec.dtype == tf.float32 and code.dtype == code_dtype
         np.testing.assert_allclose(rec.numpy(), model.reconstruct(batch), atol=1e-5)
         np.testing.assert_allclose(code.numpy(), model.encode(batch), atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(dec.numpy(), model.decode(code.numpy()), atol=1e-5)

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from keras_ae import keras_compat
 from keras_ae.utils.validation import cast_finite, check_array, refuse_integers
@@ -27,10 +28,12 @@ QUANTIZATIONS = (None, "float16", "dynamic", "int8")
 
 @dataclasses.dataclass(frozen=True)
 class ModelShapes:
-    """Shapes of one sample at the model's input and at its code."""
+    """Shapes of one sample at the model's input and at its code, and the
+    code's dtype (int32 for a VQVAE's code maps)."""
 
     input: tuple
     code: tuple
+    code_dtype: str = "float32"
 
 
 @dataclasses.dataclass
@@ -69,6 +72,9 @@ def check_model(model):
             "give it input_shape=..., or call it once on a batch, before exporting"
         )
     input_shape = tuple(int(d) for d in model.input_shape_)
+    if hasattr(model, "code_spec"):  # codes other than float vectors (a VQVAE's code maps)
+        shape, dtype = model.code_spec()
+        return ModelShapes(input_shape, tuple(shape), dtype)
     if model.latent_dim is not None:
         code_shape = (int(model.latent_dim),)
     else:
@@ -125,6 +131,14 @@ def check_batch(name, x, sample_shape, what, codes=False, keep_dtype=None):
     if not codes:
         refuse_integers(array, name)
     return cast_finite(array, "float32", name)
+
+
+def integer_codes(name, x, dtype):
+    """`x` as integer codes of `dtype` (a VQVAE's code maps), refusing values
+    that are not whole numbers rather than truncating them."""
+    if not np.issubdtype(x.dtype, np.integer) and not np.array_equal(x, np.round(x)):
+        raise ValueError(f"{name} must hold integer code indices, got fractional values")
+    return x.astype(dtype)
 
 
 def check_target(path, want_dir):

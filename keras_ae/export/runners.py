@@ -90,6 +90,8 @@ class SavedModelRunner:
         # Checked here as the Keras model checks its input (a conv graph given
         # the wrong rank even aborts the process in TensorFlow's CPU kernels).
         x = _common.check_batch(arg, x, spec.shape[1:], f"the {name!r} signature", codes=arg == "z")
+        if spec.dtype.is_integer:  # a VQVAE's code maps
+            x = _common.integer_codes(arg, x, spec.dtype.as_numpy_dtype)
         keys = key if isinstance(key, tuple) else (key,)
         batches = []
         with tf.device(self.device) if self.device else contextlib.nullcontext():
@@ -332,6 +334,8 @@ def _quantize(x, detail):
     scale, zero_point = detail["quantization"]
     if x.dtype == dtype:
         return x  # already quantized by the caller, in the file's own type
+    if not scale:  # integer values, not quantized ones (a VQVAE's code maps)
+        return _common.integer_codes("z", x, dtype)
     info = np.iinfo(dtype)
     q = np.round(x.astype("float32") / scale) + zero_point
     return np.clip(q, info.min, info.max).astype(dtype)
@@ -341,6 +345,8 @@ def _dequantize(y, detail):
     if np.issubdtype(y.dtype, np.floating):
         return y.astype("float32", copy=False)
     scale, zero_point = detail["quantization"]
+    if not scale:  # integer values, not quantized ones (a VQVAE's code maps)
+        return y
     return ((y.astype("float32") - zero_point) * scale).astype("float32")
 
 

@@ -5,7 +5,8 @@ keys (`SIGNATURES`, and the one per TFLite part), the tf.functions behind
 them (`endpoints`) and the `keras.export.ExportArchive` both formats are
 written from (`build_archive`). Every signature takes and returns float32
 tensors whatever the model's dtype policy (a `mixed_float16` model casts
-inside), with a dynamic batch size.
+inside), with a dynamic batch size; a VQVAE's codes (`encode`'s output,
+`decode`'s input) are int32 code maps.
 """
 
 import keras
@@ -46,13 +47,13 @@ def endpoints(model, names=None):
 
     shapes = check_model(model)
     x_spec = tf.TensorSpec((None,) + shapes.input, tf.float32, name="x")
-    z_spec = tf.TensorSpec((None,) + shapes.code, tf.float32, name="z")
+    z_spec = tf.TensorSpec((None,) + shapes.code, shapes.code_dtype, name="z")
 
     def reconstruct(x):
         return {"reconstruction": _float32(model(x, training=False))}
 
     def encode(x):
-        return {"code": _float32(model.encode(x))}
+        return {"code": tf.cast(model.encode(x), shapes.code_dtype)}
 
     def decode(z):
         return {"reconstruction": _float32(model.decode(z))}

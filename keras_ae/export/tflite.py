@@ -133,6 +133,8 @@ def export_tflite(
         calibration = calibration[:MAX_CALIBRATION_SAMPLES]
         if part == "decoder" and calibration.shape[1:] == shapes.input:
             calibration = model.encode(calibration).astype("float32")
+        if part == "decoder":  # int32 for a VQVAE's code maps
+            calibration = calibration.astype(shapes.code_dtype)
     if verify_data is not None:
         verify_data = _common.check_samples("verify_data", verify_data, shapes)
     path = _common.check_target(path, want_dir=False)

@@ -16,6 +16,7 @@ from keras_ae.models.iwae import IWAE
 from keras_ae.models.sparse import SparseAutoencoder
 from keras_ae.models.tied import TiedAutoencoder
 from keras_ae.models.vae import VAE
+from keras_ae.models.vqvae import VQVAE
 from keras_ae.training.finite import NonFiniteError
 
 VARIANTS = {
@@ -33,6 +34,7 @@ VARIANTS = {
         ConditionalVAE,
         IWAE,
         HierarchicalVAE,
+        VQVAE,
     )
 }
 

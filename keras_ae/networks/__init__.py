@@ -15,6 +15,7 @@ from keras_ae.networks.conv import (
     build_conv_encoder,
 )
 from keras_ae.networks.mlp import build_mlp_decoder, build_mlp_encoder
+from keras_ae.networks.quantize import VectorQuantizer
 from keras_ae.networks.sequence import build_lstm_decoder, build_lstm_encoder
 
 NETWORKS = ("mlp", "conv", "conv1d", "lstm")
@@ -103,4 +104,5 @@ __all__ = [
     "build_conv1d_decoder",
     "build_lstm_encoder",
     "build_lstm_decoder",
+    "VectorQuantizer",
 ]

@@ -1,0 +1,168 @@
+"""VQVAE: integer code maps, the codebook's nearest-vector rule, its EMA
+update, dead-code restarts, replicas, bad code maps, and LiteRT export of
+encoder and decoder (float and int8). The registry-wide checks (config,
+fit, XLA, gradients, reload, mixed precision, 1 vs 2 replicas, SavedModel)
+run in tests/test_registry.py."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ae import export
+from keras_ae.models import VQVAE
+
+SMALL = dict(input_shape=(28, 28, 1), latent_dim=8, num_codes=16, filters=(8, 16))
+
+
+def arr(variable):
+    return keras.ops.convert_to_numpy(variable)
+
+
+def images(x):
+    return x.reshape(-1, 28, 28, 1)
+
+
+@pytest.fixture(scope="module")
+def trained(mnist_small):
+    keras.utils.set_random_seed(0)
+    model = VQVAE(**SMALL)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    history = model.fit(images(mnist_small[0][:512]), epochs=2, batch_size=64, verbose=0)
+    return model, history
+
+
+def test_codes_are_int_maps_of_the_nearest_codebook_vectors(trained, mnist_small):
+    model, _ = trained
+    x = images(mnist_small[1][:32])
+    codes = model.encode(x)
+    assert codes.dtype == np.int32 and codes.shape == (32, 7, 7) == (32,) + model.grid
+    assert codes.min() >= 0 and codes.max() < model.num_codes
+    z = model.embed(x)
+    book = keras.ops.convert_to_numpy(model.quantizer.codebook)
+    distances = ((z[..., None, :] - book) ** 2).sum(-1)
+    np.testing.assert_array_equal(codes, distances.argmin(-1))
+    np.testing.assert_allclose(model.quantized(x), book[codes], atol=1e-6)
+    np.testing.assert_allclose(model.decode(codes), model.reconstruct(x), atol=1e-6)
+    assert model.bits_per_image == 49 * 4
+
+
+def test_fit_reports_each_term_and_the_codebook_usage(trained):
+    model, history = trained
+    logs = history.history
+    assert set(logs) == set(model.loss_names)
+    assert logs["reconstruction_loss"][-1] < logs["reconstruction_loss"][0]
+    assert logs["commitment_loss"][-1] > 0 and logs["codebook_loss"][-1] > 0
+    # The commitment term is beta times the codebook term's distance.
+    assert logs["commitment_loss"][-1] == pytest.approx(0.25 * logs["codebook_loss"][-1], rel=1e-4)
+    assert 1.0 < logs["perplexity"][-1] <= model.num_codes
+    assert 0.0 < logs["codes_used"][-1] <= 1.0
+
+
+def test_ema_update_moves_codes_to_the_mean_of_their_vectors(mnist_small):
+    model = VQVAE(**SMALL, decay=0.5, restart_after=0)
+    q = model.quantizer
+    x = images(mnist_small[0][:64])
+    z = model.embed(x).reshape(-1, 8)
+    codes = model.encode(x).reshape(-1)
+    count, total = arr(q.ema_count), arr(q.ema_sum)
+    q(tf.constant(model.embed(x)), training=True)
+    n = np.bincount(codes, minlength=16)
+    sums = np.stack([z[codes == k].sum(0) for k in range(16)])
+    count, total = 0.5 * count + 0.5 * n, 0.5 * total + 0.5 * sums
+    smoothed = (count + 1e-5) / (count.sum() + 16 * 1e-5) * count.sum()
+    np.testing.assert_allclose(arr(q.codebook), total / smoothed[:, None], rtol=1e-4, atol=1e-5)
+
+
+def test_gradient_codebook_learns_from_the_codebook_loss(mnist_small):
+    model = VQVAE(**SMALL, codebook_update="gradient", restart_after=0)
+    assert any(v is model.quantizer.codebook for v in model.trainable_variables)
+    x = tf.constant(images(mnist_small[0][:64]))
+    with tf.GradientTape() as tape:
+        terms = model.compute_losses(x, training=True)
+    grads = tape.gradient(terms["loss"], model.trainable_variables)
+    assert all(g is not None and np.any(np.asarray(g) != 0) for g in grads)
+    # EMA mode: the codebook is not trained by gradient, and its loss is not minimised.
+    ema = VQVAE(**SMALL)
+    assert all(v is not ema.quantizer.codebook for v in ema.trainable_variables)
+    terms = ema.compute_losses(x)
+    assert float(terms["loss"]) == pytest.approx(
+        float(terms["reconstruction_loss"] + terms["commitment_loss"]), rel=1e-6
+    )
+
+
+def test_dead_codes_restart_from_encoder_outputs(mnist_small):
+    model = VQVAE(**{**SMALL, "num_codes": 64}, restart_after=1)
+    q = model.quantizer
+    z = model.embed(images(mnist_small[0][:64]))
+    flat = z.reshape(-1, 8)
+
+    def batch_vectors(book):
+        return [np.min(np.abs(flat - v).max(-1)) < 1e-6 for v in book]
+
+    q(tf.constant(z), training=True)  # the first step draws every code from the batch
+    assert all(batch_vectors(arr(q.codebook)))
+    book = arr(q.codebook)
+    book[32:] = 1e3  # far from every vector: unused in the next step
+    q.codebook.assign(book)
+    q(tf.constant(z), training=True)
+    book = arr(q.codebook)
+    assert all(batch_vectors(book[32:])) and np.all(arr(q.ema_count)[32:] == 1)
+    assert np.all(arr(q.unused_steps)[32:] == 0)
+
+
+def test_replicas_keep_one_codebook_through_restarts(mnist_small, strategies):
+    x = images(mnist_small[0][:64])
+    with strategies[1].scope():
+        model = VQVAE(**{**SMALL, "num_codes": 64}, restart_after=1)
+        model.compile(optimizer=keras.optimizers.SGD(0.01))
+    model.fit(x, batch_size=64, epochs=1, shuffle=False, verbose=0)  # restarts at step 1
+    q = model.quantizer
+    for var in (q.codebook, q.ema_count, q.ema_sum, q.unused_steps):
+        copies = [np.asarray(v) for v in var.value.values]
+        assert len(copies) == 2
+        np.testing.assert_array_equal(copies[0], copies[1])
+
+
+@pytest.mark.parametrize(
+    "codes, match",
+    [
+        (np.full((2, 7, 7), 16), r"codes must index the codebook, in \[0, 16\).*\[16, 16\]"),
+        (np.full((2, 7, 7), -1), r"codes must index the codebook.*\[-1, -1\]"),
+        (np.zeros((2, 4, 4), "int32"), r"codes must have shape \(batch, 7, 7\).*\(2, 4, 4\)"),
+        (np.zeros((2, 7, 7), "float32"), r"codes must be integer code indices.*float32"),
+    ],
+)
+def test_bad_code_maps_are_refused_naming_codes(codes, match):
+    with pytest.raises(ValueError, match=match):
+        VQVAE(**SMALL).decode(codes)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"network": "mlp"}, "network must be 'conv'"),
+        ({"code_layer": "dense"}, "code_layer must be 'conv'"),
+        ({"codebook_update": "adam"}, "codebook_update must be one of"),
+        ({"num_codes": 1}, "num_codes must be at least 2"),
+    ],
+)
+def test_bad_arguments_name_themselves(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        VQVAE(**{**SMALL, **kwargs})
+
+
+def test_litert_encoder_and_decoder_verify_float_and_int8(trained, mnist_small, tmp_path):
+    model, _ = trained
+    x = images(mnist_small[1][:128])
+    codes = model.encode(x)
+    enc = export.export_tflite(model, tmp_path / "enc.tflite", part="encoder", verify_data=x)
+    got = export.TFLiteModel(enc).encode(x)
+    assert got.dtype == np.int32 and got.shape == (128, 7, 7)
+    np.testing.assert_array_equal(got, codes)
+    for part in ("encoder", "decoder"):  # int8: the reconstruction's MSE within 5%
+        path = tmp_path / f"{part}_int8.tflite"
+        kw = dict(quantize="int8", representative_data=x, verify_data=x)
+        assert export.export_tflite(model, path, part=part, **kw).report.passed
+    out = export.TFLiteModel(tmp_path / "decoder_int8.tflite").decode(codes[:5].astype("int64"))
+    assert out.shape == (5, 28, 28, 1) and out.dtype == np.float32
