@@ -6,6 +6,7 @@ URLs are served from 127.0.0.1 by http.server in a thread; `hf://` by a local
 server speaking the Hub's file download protocol (HF_ENDPOINT points at it).
 """
 
+import base64
 import hashlib
 import http.server
 import json
@@ -65,6 +66,9 @@ class Server:
             def do_GET(self):
                 server.respond(self, body=True)
 
+            def do_POST(self):
+                server.receive(self)
+
             def log_message(self, *args):
                 pass
 
@@ -106,6 +110,43 @@ class Server:
             h.wfile.write(data[: len(data) // 2] if path in self.cut else data)
             if path in self.cut:
                 h.close_connection = True
+
+    def receive(self, h):
+        """The Hub's upload API as `HfApi.upload_folder` calls it: create the
+        repository, validate the card, ask each file's upload mode (all
+        "regular": inline in the commit), then the NDJSON commit, stored."""
+        body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        if h.headers.get("Transfer-Encoding") == "chunked":
+            while size := int(h.rfile.readline().strip(), 16):
+                body += h.rfile.read(size)
+                h.rfile.readline()
+            h.rfile.readline()
+        path = h.path.split("?")[0]
+        if path == "/api/repos/create":
+            reply = {"url": f"{self.url}/someone/pushed", "name": "someone/pushed"}
+        elif path == "/api/validate-yaml":
+            reply = {"errors": [], "warnings": []}
+        elif "/preupload/" in path:
+            files = json.loads(body)["files"]
+            modes = [dict(path=f["path"], uploadMode="regular", shouldIgnore=False) for f in files]
+            reply = {"files": modes}
+        elif "/commit/" in path:
+            for line in body.splitlines():
+                item = json.loads(line)
+                if item["key"] == "file":
+                    file = self.root / item["value"]["path"]
+                    file.parent.mkdir(parents=True, exist_ok=True)
+                    file.write_bytes(base64.b64decode(item["value"]["content"]))
+            reply = {"commitUrl": f"{self.url}/someone/pushed/commit/{self.COMMIT}"}
+            reply["commitOid"] = self.COMMIT
+        else:
+            reply = None
+        data = json.dumps(reply or {}).encode()
+        h.send_response(200 if reply else 404)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
 
     def close(self):
         self.httpd.shutdown()
@@ -231,6 +272,24 @@ def test_hf_uri_loads_through_the_hub_protocol(entry, hub_server, keras_home):
     assert Server.COMMIT in folder
     with pytest.raises(zoo.ZooError, match="hf://owner/repo"):
         zoo.load("hf://no-repo-here")
+
+
+def test_push_then_load_through_the_hub_protocol(entry, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("huggingface_hub")
+    (tmp_path / "repo").mkdir()
+    server = Server(tmp_path / "repo", hub=True)
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf_cache"))
+    try:
+        code, out = run(capsys, "zoo", "push", entry, "hf://someone/pushed")
+        assert code == 0 and f"/someone/pushed/commit/{Server.COMMIT}" in out, out
+        pushed = sorted(p.name for p in (tmp_path / "repo").iterdir())
+        assert pushed == sorted([*zoo.info(entry)["files"], "metadata.json"])
+        model = zoo.load("hf://someone/pushed")
+    finally:
+        server.close()
+    np.testing.assert_array_equal(outputs(model), outputs(zoo.load(entry)))
 
 
 def test_missing_huggingface_hub_names_the_extra(monkeypatch):
