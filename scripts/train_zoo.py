@@ -148,10 +148,13 @@ def train(spec, data_dir, seed, run_dir=None, resume=False):
     dataset = spec.get("dataset", "mnist")
     prep = spec["preprocessing"]
     x_train = zp.load_split(dataset, "train", data_dir)[0]
-    x_train, _, validation = held_out(spec, x_train, None, prep)
+    # A conditional model trains on (image, label) pairs: the labels go along.
+    y_train = zp.load_split(dataset, "train", data_dir)[1] if spec.get("conditional") else None
+    x_train, y_train, validation = held_out(spec, x_train, y_train, prep)
     keras.utils.set_random_seed(seed)
     ds = datasets.make_dataset(
         x_train,
+        y_train,
         batch_size=spec["batch_size"],
         shuffle=True,
         seed=seed,
@@ -267,6 +270,14 @@ def write_figures(spec, model, folder, data_dir):
         elif fig == "samples":
             zp.reseed(model, 0)
             plotting.save_samples(model.sample(64), path, title="64 samples from the prior", cols=8)
+        elif fig == "class_grid":  # a conditional model: one row per class
+            labels = np.repeat(np.arange(model.num_classes), 10)
+            plotting.save_samples(
+                model.sample(labels=labels, seed=0),
+                path,
+                title="each class (rows), ten draws from the prior",
+                cols=10,
+            )
         elif fig == "manifold":
             plotting.save_manifold(model, path, n=20)
         elif fig == "codes":
@@ -366,6 +377,8 @@ def card_text(spec, meta, figures):
         "denoising": "the model's outputs for the first 12 test images with each "
         "pixel zeroed with p=0.5 (inputs not reproduced here)",
         "samples": "decoded draws from the prior N(0, I)",
+        "class_grid": "one row per class label, ten draws of z from the prior N(0, I) "
+        "decoded given that label (sample(labels=..., seed=0))",
         "manifold": "decoder outputs over a 20x20 grid of the 2-D latent space "
         "(normal quantiles 0.05..0.95)",
         "codes": "means of q(z|x) of the test images, coloured by digit",

@@ -112,6 +112,15 @@ def data(model, x):
     return x.reshape((-1,) + model.input_shape_)
 
 
+def inputs(model, x):
+    """What the model's `fit`, `evaluate`, `predict`, `encode` and
+    `compute_losses` take for samples `x`: `(x,)`, or for a conditional model
+    `(x, labels)`, the labels cycling through its classes."""
+    if isinstance(model, models.ConditionalVAE):
+        return x, np.arange(len(x)) % model.num_classes
+    return (x,)
+
+
 def check_config_round_trip(model):
     """`get_config` is plain JSON, and `from_config` rebuilds the same model."""
     config = model.get_config()
@@ -130,15 +139,22 @@ def check_fit_lowers_the_loss(
     from its start near 0.)"""
     model.compile(optimizer=keras.optimizers.Adam(1e-3), **compile_kwargs)
     if x_test is None:
-        history = model.fit(x_train, epochs=epochs, batch_size=batch_size, verbose=0)
+        history = model.fit(
+            *inputs(model, x_train), epochs=epochs, batch_size=batch_size, verbose=0
+        )
         assert np.isfinite(history.history["loss"]).all()
         assert history.history["loss"][-1] < history.history["loss"][0]
         return
-    before = model.evaluate(x_test, verbose=0, return_dict=True)
+    test = inputs(model, x_test)
+    before = model.evaluate(*test, verbose=0, return_dict=True)
     history = model.fit(
-        x_train, epochs=epochs, batch_size=batch_size, verbose=0, validation_data=(x_test,)
+        *inputs(model, x_train),
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        validation_data=test,
     )
-    after = model.evaluate(x_test, verbose=0, return_dict=True)
+    after = model.evaluate(*test, verbose=0, return_dict=True)
     assert set(history.history) == set(model.loss_names) | {f"val_{n}" for n in model.loss_names}
     assert set(after) == set(model.loss_names)
     assert all(np.isfinite(v) for v in after.values())
@@ -148,9 +164,9 @@ def check_fit_lowers_the_loss(
 
 def check_gradient_on_every_variable(model, x):
     """The training loss gives every trainable variable a non-zero gradient."""
-    x = tf.constant(x)
+    args = [tf.constant(a) for a in inputs(model, x)]
     with tf.GradientTape() as tape:
-        loss = model.compute_losses(x, training=True)["loss"]
+        loss = model.compute_losses(*args, training=True)["loss"]
     grads = tape.gradient(loss, model.trainable_variables)
     assert model.trainable_variables
     for var, grad in zip(model.trainable_variables, grads, strict=True):
@@ -165,8 +181,9 @@ def check_saving_reloads_exactly(model, x, tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path, safe_mode=True)
     assert type(loaded) is type(model)
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
-    np.testing.assert_array_equal(loaded.encode(x), model.encode(x))
+    args = inputs(model, x)
+    np.testing.assert_array_equal(loaded.predict(*args, verbose=0), model.predict(*args, verbose=0))
+    np.testing.assert_array_equal(loaded.encode(*args), model.encode(*args))
 
 
 def check_mixed_precision(cls, kwargs, x):
@@ -180,10 +197,10 @@ def check_mixed_precision(cls, kwargs, x):
         x = data(model, x)
         # Dynamic loss scaling starts at 2**15 and skips the steps whose fp16
         # gradients overflow while it halves the scale: give it steps to settle.
-        history = model.fit(x, epochs=2, batch_size=16, verbose=0)
+        history = model.fit(*inputs(model, x), epochs=2, batch_size=16, verbose=0)
         assert np.isfinite(history.history["loss"]).all()
         assert history.history["loss"][-1] < history.history["loss"][0]
-        assert model.predict(x[:4], verbose=0).dtype == np.float32
+        assert model.predict(*inputs(model, x[:4]), verbose=0).dtype == np.float32
     finally:
         keras.mixed_precision.set_global_policy("float32")
 
@@ -221,6 +238,8 @@ def check_replicas_match(cls, kwargs, x, strategies):
     base = cls(**kwargs)
     x = data(base, x)
     y = None
+    if isinstance(base, models.ConditionalVAE):
+        x, y = inputs(base, x)
     if pairs:
         y = x
         x = x * (np.random.default_rng(0).random(x.shape) > 0.5)
@@ -246,6 +265,8 @@ EXTRA_SIGNATURES = {
 def check_export(model, x, tmp_path):
     """The SavedModel export verifies on `x`, has the variant's signatures with
     float32 inputs of a dynamic batch, and matches the Keras model on odd batches."""
+    if isinstance(model, models.ConditionalVAE):
+        return check_conditional_export(model, x, tmp_path)
     result = export.export_saved_model(model, tmp_path / "saved_model", verify_data=x)
     assert result.report.passed and result.report.max_abs_error <= 1e-5
     loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
@@ -270,3 +291,30 @@ def check_export(model, x, tmp_path):
         np.testing.assert_allclose(rec.numpy(), model.reconstruct(batch), atol=1e-5)
         np.testing.assert_allclose(code.numpy(), model.encode(batch), atol=1e-5, rtol=1e-5)
         np.testing.assert_allclose(dec.numpy(), model.decode(code.numpy()), atol=1e-5)
+
+
+def check_conditional_export(model, x, tmp_path):
+    """A conditional model's SavedModel (every signature takes `labels`) and
+    LiteRT decoder verify on `(x, labels)` and match the Keras model on odd
+    batches; `sample(labels, seed)` decodes the stateless draw of that seed."""
+    x, labels = inputs(model, x)
+    labels = labels.astype("int32")
+    result = export.export_saved_model(model, tmp_path / "saved_model", verify_data=(x, labels))
+    assert result.report <= 1e-5
+    loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
+    expected = {"reconstruct", "encode", "decode", "sample", "serving_default"}
+    assert set(loaded.signatures) == expected
+    for n in (1, 7):
+        xb, yb = tf.constant(x[:n]), tf.constant(labels[:n])
+        code = loaded.signatures["encode"](x=xb, labels=yb)["code"].numpy()
+        rec = loaded.signatures["reconstruct"](x=xb, labels=yb)["reconstruction"].numpy()
+        np.testing.assert_allclose(code, model.encode(x[:n], labels[:n]), atol=1e-5, rtol=1e-5)
+        np.testing.assert_allclose(rec, model.reconstruct(x[:n], labels[:n]), atol=1e-5)
+    seed = tf.constant([3, 4], tf.int64)
+    drawn = loaded.signatures["sample"](labels=tf.constant(labels[:5]), seed=seed)["samples"]
+    z = tf.random.stateless_normal((5, model.latent_dim), seed).numpy()
+    np.testing.assert_allclose(drawn.numpy(), model.decode(z, labels[:5]), atol=1e-5)
+    lite = export.export_tflite(
+        model, tmp_path / "decoder.tflite", part="decoder", verify_data=(x, labels)
+    )
+    assert lite.report <= 1e-4

@@ -6,7 +6,7 @@ its target, verifies it with `verify` when given data, and renames it into
 place. Running a SavedModel back on numpy arrays is `runners.SavedModelRunner`'s.
 """
 
-from keras_ae.export import _common, verify
+from keras_ae.export import _common, conditional, verify
 from keras_ae.export._common import ExportResult
 from keras_ae.export.runners import SavedModelRunner
 from keras_ae.export.signatures import build_archive
@@ -22,7 +22,8 @@ def export_saved_model(model, path, verify_data=None):
     also `encode_distribution` (`x` -> `z_mean`, `z_log_var`) and `sample`
     (`n`: int32 scalar, `seed`: int64 `[2]` -> `samples`, a stateless draw
     from the prior, decoded); for a `SemanticHashingAE` also `hash`
-    (`x` -> `hash`, uint8 packed bits as `numpy.packbits` packs them). A model
+    (`x` -> `hash`, uint8 packed bits as `numpy.packbits` packs them); a
+    `ConditionalVAE`'s take `labels` too (`keras_ae.export.conditional`). A model
     trained under `mixed_float16` keeps its float16 compute but takes and
     returns float32.
 
@@ -56,6 +57,8 @@ def export_saved_model(model, path, verify_data=None):
         >>> served.signatures["encode"](x=tf.zeros((2, 784)))["code"].shape  # doctest: +SKIP
         TensorShape([2, 32])
     """
+    if hasattr(model, "condition_units"):  # a ConditionalVAE: every signature takes labels
+        return conditional.export_saved_model(model, path, verify_data)
     shapes = _common.check_model(model)
     if verify_data is not None:
         verify_data = _common.check_samples("verify_data", verify_data, shapes)

@@ -12,7 +12,7 @@ import warnings
 import tensorflow as tf
 
 from keras_ae import keras_compat
-from keras_ae.export import _common, verify
+from keras_ae.export import _common, conditional, verify
 from keras_ae.export._common import ExportResult
 from keras_ae.export.runners import TFLiteModel
 from keras_ae.export.signatures import PART_SIGNATURES, build_archive
@@ -101,6 +101,13 @@ def export_tflite(
         >>> TFLiteModel("/tmp/encoder.tflite").encode(x_test).shape  # doctest: +SKIP
         (10000, 32)
     """
+    if hasattr(model, "condition_units"):  # a ConditionalVAE: its decoder takes labels
+        if part != "decoder" or quantize is not None or representative_data is not None:
+            raise ValueError(
+                "a ConditionalVAE exports its conditional decoder to LiteRT, float32: pass "
+                f"part='decoder' and no quantize; got part={part!r}, quantize={quantize!r}"
+            )
+        return conditional.export_decoder_tflite(model, path, verify_data)
     shapes = _common.check_model(model)
     _common.check_choice("part", part, _common.PARTS)
     _common.check_choice("quantize", quantize, _common.QUANTIZATIONS)

@@ -121,6 +121,13 @@ class ConditionalVAE(VAE):
         self._decode(self._encode(x, labels), labels)
         self.built = True
 
+    @property
+    def _default_save_signature(self):
+        # Keras would trace a SavedModel `serving_default` calling the model on
+        # one tensor of its build shape; this model's input is a pair, and its
+        # export declares its own signatures (keras_ae.export.conditional).
+        return None
+
     # ------------------------------------------------------------- forward pass
     def condition(self, labels, dtype):
         """The labels as the vectors the networks read (one-hot for class ids)."""
@@ -200,9 +207,7 @@ class ConditionalVAE(VAE):
             )
         if self.num_classes:
             if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
-                raise ValueError(
-                    f"{name} must be integer class ids ({what}), got dtype {arr.dtype}"
-                )
+                raise ValueError(f"{name} must be {what}, got dtype {arr.dtype}")
             bad = (arr < 0) | (arr >= self.num_classes)
             if bad.any():
                 raise ValueError(
@@ -291,11 +296,12 @@ class ConditionalVAE(VAE):
             return super().evaluate(x, None, *args, **kwargs)
         return super().evaluate(self._pack(x, y, "x"), None, *args, **kwargs)
 
-    def predict(self, x, *args, labels=None, **kwargs):
-        """Mean reconstructions of `x` given `labels` (or a dataset of pairs)."""
+    def predict(self, x, labels=None, **kwargs):
+        """Mean reconstructions of `x` given `labels`: `predict(x, labels)`,
+        `predict((x, labels))` or a dataset of `(x, labels)` batches."""
         if isinstance(x, (tuple, list)) and labels is None and len(x) == 2:
             x, labels = x
-        return super().predict(self._pack(x, labels, "x"), *args, **kwargs)
+        return super().predict(self._pack(x, labels, "x"), **kwargs)
 
     # -------------------------------------------------------------- numpy API
     def _run(self, method, arrays, batch_size=1024):
@@ -413,4 +419,5 @@ def _split(inputs):
 
 
 def _shape_text(shape):
-    return "(" + ", ".join("batch" if s is None else str(s) for s in shape) + ")"
+    text = ", ".join("batch" if s is None else str(s) for s in shape)
+    return f"({text},)" if len(shape) == 1 else f"({text})"

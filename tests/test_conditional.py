@@ -1,0 +1,118 @@
+"""ConditionalVAE: the condition is used (the true label explains an image
+better than a wrong one), condition vectors work, and bad labels are refused
+naming the argument. The shared checks (config, fit, XLA, gradients, saving,
+mixed precision, replicas, export) are tests/test_registry.py's."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_ae.models import ConditionalVAE
+
+SMALL = {"input_shape": (784,), "latent_dim": 8, "hidden_units": (128,)}
+
+
+@pytest.fixture(scope="module")
+def trained(mnist):
+    """An MLP ConditionalVAE after 3 epochs on 4,096 MNIST digits with their labels."""
+    (x_train, y_train), _ = mnist
+    keras.utils.set_random_seed(0)
+    model = ConditionalVAE(**SMALL, num_classes=10, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    history = model.fit(x_train[:4096], y_train[:4096], epochs=3, batch_size=64, verbose=0)
+    return model, history
+
+
+def test_fit_on_labelled_digits_lowers_the_negative_elbo(trained):
+    _, history = trained
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < losses[0] - 20
+
+
+def test_the_true_label_explains_a_digit_better_than_a_wrong_one(trained, mnist):
+    model, _ = trained
+    _, (x_test, y_test) = mnist
+    x = (x_test[:200] > 0.5).astype("float32")
+    right = model.log_likelihood(x, y_test[:200], num_samples=50)
+    wrong = model.log_likelihood(x, (y_test[:200] + 5) % 10, num_samples=50)
+    assert right.mean() > wrong.mean() + 5  # nats per image
+    assert (right > wrong).mean() > 0.8
+
+
+def test_samples_follow_their_label_and_repeat_with_a_seed(trained):
+    model, _ = trained
+    labels = np.repeat(np.arange(10), 20)
+    drawn = model.sample(labels=labels, seed=1)
+    assert drawn.shape == (200, 784) and drawn.dtype == np.float32
+    np.testing.assert_array_equal(drawn, model.sample(labels=labels, seed=1))
+    means = drawn.reshape(10, 20, 784).mean(axis=1)
+    # Each class's mean sample is nearest its own class mean, not another's.
+    gaps = np.linalg.norm(means[:, None] - means[None], axis=-1)
+    assert np.all(gaps[~np.eye(10, dtype=bool)] > 1.0)
+    codes = model.encode(drawn[:5], labels[:5])
+    assert model.decode(codes, labels[:5]).shape == (5, 784)
+    assert model.reconstruct(drawn[:5], labels[:5]).shape == (5, 784)
+
+
+def test_a_dataset_of_pairs_trains_and_evaluates(trained, mnist):
+    model, _ = trained
+    (x_train, y_train), _ = mnist
+    ds = tf.data.Dataset.from_tensor_slices((x_train[:256], y_train[:256])).batch(64)
+    before = model.evaluate(ds, verbose=0, return_dict=True)
+    after = model.evaluate(x_train[:256], y_train[:256], verbose=0, return_dict=True)
+    assert before["loss"] == pytest.approx(after["loss"], rel=0.05)  # one random draw each
+    with pytest.raises(ValueError, match="the second element of .* is never a target"):
+        model.fit(ds.map(lambda x, y: (x, x)), epochs=1, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_classes=10"):
+        model.evaluate(ds.map(lambda x, y: (x, y + 10)), verbose=0)
+
+
+def test_condition_vectors_train_and_round_trip(rng, tmp_path):
+    model = ConditionalVAE(**SMALL, condition_dim=3)
+    model.compile(optimizer="adam")
+    x = rng.random((256, 784)).astype("float32")
+    c = rng.random((256, 3)).astype("float32")
+    history = model.fit(x, c, epochs=3, batch_size=64, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.sample(labels=c[:4], seed=0).shape == (4, 784)
+    model.save(tmp_path / "cvae.keras")
+    loaded = keras.models.load_model(tmp_path / "cvae.keras", safe_mode=True)
+    np.testing.assert_array_equal(loaded.encode(x[:8], c[:8]), model.encode(x[:8], c[:8]))
+    with pytest.raises(ValueError, match=r"labels must have shape \(4, 3\)"):
+        model.sample(labels=c[:4, :2])
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda m, x: m.sample(), "sample.*labels="),
+        (lambda m, x: m.sample(labels=[3, 10]), r"labels must be class ids in \[0, 10\).*10"),
+        (lambda m, x: m.sample(labels=[-1]), r"class ids in \[0, 10\).*-1"),
+        (lambda m, x: m.sample(labels=np.array([1.0, 2.0])), "labels must be class ids.*float64"),
+        (lambda m, x: m.encode(x, [1, 2]), r"labels must have shape \(4,\).*got shape \(2,\)"),
+        (lambda m, x: m.log_likelihood(x, None), "needs labels"),
+        (lambda m, x: m.fit(x, epochs=1, verbose=0), "pass the labels with x"),
+        (lambda m, x: m.fit(x, np.zeros((4, 10), "int64"), verbose=0), r"shape \(4,\)"),
+        (lambda m, x: m.evaluate(x, [0, 1, 2, 3.5], verbose=0), "dtype float64"),
+    ],
+)
+def test_bad_labels_are_refused_naming_the_argument(call, match):
+    model = ConditionalVAE(**SMALL, num_classes=10)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=match):
+        call(model, np.zeros((4, 784), "float32"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, "exactly one of num_classes"),
+        ({"num_classes": 10, "condition_dim": 3}, "exactly one of num_classes"),
+        ({"num_classes": 0}, "num_classes"),
+        ({"num_classes": 10, "network": "lstm"}, "'mlp' or 'conv'"),
+    ],
+)
+def test_bad_construction_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConditionalVAE(**SMALL, **kwargs)
