@@ -183,6 +183,9 @@ def test_folder_url_and_from_preset_load_the_same_model(entry, served, keras_hom
     assert server.gets["/zoo/tiny_ae/model.weights.h5"] == 1
     assert zoo.locate(url)[0].name == folder
     assert zoo.info(url)["metrics"][0]["value"] == 0.25
+    server.close()  # offline: the verified copy in the cache, said so
+    with pytest.warns(UserWarning, match="the download failed .* loading the copy cached in"):
+        assert isinstance(zoo.load(url), DeepAutoencoder)
 
 
 def test_presets_lists_the_bundled_entries_of_the_class():

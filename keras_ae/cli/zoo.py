@@ -185,6 +185,8 @@ def _evaluate_entry_folder(preset, quick, data_dir, out=None):
             file=out,
         )
     failures = sum(not r["ok"] for r in results)
+    if not results:
+        print(f"{name}: its card's figures were reported by its author; none to re-measure")
     print(
         f"{name}: {len(results)} figure(s) on {meta.get('dataset')}, {failures} differ from "
         f"the card ({folder / 'metadata.json'})",

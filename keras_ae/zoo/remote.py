@@ -9,6 +9,8 @@ metadata, so an entry changed on the server is a new folder, and a cached
 one is never rewritten. Downloads are staged in a hidden folder and renamed
 into place under a lock file, so processes loading the same URL at once
 fetch it once, and an interrupted or refused download leaves nothing behind.
+Each load reads the URL's `metadata.json` again; when the server cannot be
+reached, the newest verified copy of that URL is loaded, with a warning.
 
 `hf://owner/repo[@revision]` reads through `huggingface_hub` (the optional
 extra `keras_ae[hub]`), which honours `HF_ENDPOINT`, `HF_HUB_CACHE` and the
@@ -26,6 +28,7 @@ import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from pathlib import Path
 
 from keras_ae.utils.files import sha256
@@ -76,6 +79,10 @@ def check_paths(meta, where):
 
 
 # ------------------------------------------------------------------ http(s)
+class Unreachable(ZooError):
+    """The server could not be reached or the connection broke."""
+
+
 def _download(url, dst, limit):
     """Streams `url` into the file `dst`; a ZooError for an HTTP error, a
     body over `limit` bytes or one shorter than its Content-Length."""
@@ -93,7 +100,7 @@ def _download(url, dst, limit):
         raise ZooError(f"{url}: HTTP {e.code} {e.reason}") from None
     except (urllib.error.URLError, OSError) as e:  # refused, reset, timed out, ...
         reason = getattr(e, "reason", None) or e
-        raise ZooError(f"{url}: the download failed ({reason}); nothing was cached") from None
+        raise Unreachable(f"{url}: the download failed ({reason}); nothing was cached") from None
     if length is not None and length.isdigit() and got != int(length):
         raise ZooError(
             f"{url}: the download was cut short ({got} of {length} bytes); nothing was cached"
@@ -115,7 +122,15 @@ def fetch_url(url):
     if not urllib.parse.urlsplit(base).netloc:
         raise ZooError(f"{url!r}: an entry URL names a host, e.g. https://host/zoo/my_entry")
     with tempfile.TemporaryDirectory() as tmp:
-        _download(f"{base}/{METADATA}", Path(tmp) / METADATA, MAX_JSON_BYTES)
+        try:
+            _download(f"{base}/{METADATA}", Path(tmp) / METADATA, MAX_JSON_BYTES)
+        except Unreachable as e:  # offline: the newest verified copy, if any
+            copies = sorted(cache_dir().glob(f"{_prefix(base)}*"), key=lambda p: p.stat().st_mtime)
+            for copy in reversed(copies):
+                if _verified(copy):
+                    warnings.warn(f"{e}; loading the copy cached in {copy}", stacklevel=3)
+                    return copy
+            raise
         meta_bytes = (Path(tmp) / METADATA).read_bytes()
 
     def get(rel, dst):
@@ -225,6 +240,13 @@ def _verified(folder):
         return False
 
 
+def _prefix(source):
+    """The start of the cache folder names of `source`'s copies: a readable
+    tail of it and a hash of the whole."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.split("://", 1)[-1])[-50:].strip("._")
+    return f"{slug}-{hashlib.sha256(source.encode()).hexdigest()[:8]}-"
+
+
 def _install(source, meta_bytes, get):
     """The cache folder of `source`'s entry whose metadata is `meta_bytes`,
     filled by `get(rel, dst)` for each listed file unless a verified copy is
@@ -235,11 +257,10 @@ def _install(source, meta_bytes, get):
         raise ZooError(f"{source}/{METADATA}: not JSON metadata ({e})") from None
     check_metadata(meta, f"{source}/{METADATA}")
     check_paths(meta, f"{source}/{METADATA}")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", source.split("://", 1)[-1])[-60:].strip("._")
-    digest = hashlib.sha256(source.encode() + b"\0" + meta_bytes).hexdigest()[:20]
+    digest = hashlib.sha256(source.encode() + b"\0" + meta_bytes).hexdigest()[:16]
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
-    dest = root / f"{slug}-{digest}"
+    dest = root / f"{_prefix(source)}{digest}"
     if dest.is_dir() and _verified(dest):
         return dest
     with _locked(root / f".{dest.name}.lock"):
