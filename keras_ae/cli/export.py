@@ -62,9 +62,11 @@ def load_any(name_or_path):
         return model, _run_data(path, model), path.stem
     if path.is_dir() and (path / "metadata.json").is_file():
         meta = read_metadata(path)
+        run = meta.get("preprocessing", {}).get("run")  # keras-ae zoo pack: the run's data
+        packed = {"run": run, "run_dir": path} if isinstance(run, dict) else {}
         return (
             zoo.load_entry(path),
-            {**meta, "source": f"{path / 'metadata.json'}"},
+            {**meta, **packed, "source": f"{path / 'metadata.json'}"},
             path.resolve().name,
         )
     if os.sep in name_or_path or "/" in name_or_path:
