@@ -325,6 +325,10 @@ def test_a_card_without_figures_is_refused_and_nothing_written(tmp_path):
         zoo.save_preset(model, tmp_path / "e", card={"license": "mit"})
     with pytest.raises(zoo.ZooError, match="must be a finite number"):
         zoo.save_preset(model, tmp_path / "e", card={"figures": {"mse": float("nan")}})
+    with pytest.raises(zoo.ZooError, match="card takes description, license"):
+        zoo.save_preset(model, tmp_path / "e", card={"licence": "mit", "figures": {"mse": 1}})
+    with pytest.raises(zoo.ZooError, match="takes a built keras_ae model"):
+        zoo.save_preset(object(), tmp_path / "e", card=CARD)
     assert not (tmp_path / "e").exists() and list(tmp_path.iterdir()) == []
 
 

@@ -87,15 +87,17 @@ def evaluate_preset(model, meta, folder=None, quick=False, data_dir=None):
         return evaluate_entry(model, {**meta, "metrics": metrics}, quick, data_dir)
     ns = {m.get("params", {}).get("n") for m in metrics}
     figures, _, _ = measure(model, record, folder, data_dir, n=ns.pop() if len(ns) == 1 else None)
-    results = []
-    for m in metrics:
-        got = figures.get(m["name"], math.nan)
-        ok = within(got, m["value"], m["tolerance"])
-        results.append(
-            dict(name=m["name"], card=m["value"], measured=got, tolerance=m["tolerance"], ok=ok)
-        )
-        results[-1]["quick"] = True
-    return results
+    return [
+        {
+            "name": m["name"],
+            "card": m["value"],
+            "measured": figures.get(m["name"], math.nan),
+            "tolerance": m["tolerance"],
+            "ok": within(figures.get(m["name"], math.nan), m["value"], m["tolerance"]),
+            "quick": True,
+        }
+        for m in metrics
+    ]
 
 
 def _record_for(model, source, data_dir):
@@ -112,7 +114,17 @@ def _record_for(model, source, data_dir):
     return record, scaler
 
 
-def save_preset(model, folder, card=None, data=None, run_dir=None, n=None, data_dir=None, **kw):
+def save_preset(
+    model,
+    folder,
+    card=None,
+    data=None,
+    run_dir=None,
+    n=None,
+    data_dir=None,
+    training=None,
+    weights_dtype="float32",
+):
     """Writes `model` as an entry folder that every preset loader accepts.
 
     Args:
@@ -128,7 +140,10 @@ def save_preset(model, folder, card=None, data=None, run_dir=None, n=None, data_
         run_dir: the run folder of a record (its scaler.json).
         n: measure only the first `n` samples of the evaluation split.
         data_dir: where the built-in datasets are.
-        **kw: `training` (dict) for the metadata, `weights_dtype`.
+        training: how the model was trained (a dict for the metadata; its
+            `command` is shown on the card).
+        weights_dtype: "float32", or "float16" to halve the weights file
+            (the figures are measured on the float16 model).
 
     Returns:
         The metadata as written.
@@ -143,13 +158,19 @@ def save_preset(model, folder, card=None, data=None, run_dir=None, n=None, data_
         >>> zoo.save_preset(vae, "my_vae", data="mnist", card={"license": "mit"})  # doctest: +SKIP
         >>> zoo.load("my_vae")  # doctest: +SKIP
     """
+    if not hasattr(model, "reconstruct") or getattr(model, "input_shape_", None) is None:
+        raise ZooError(
+            f"save_preset takes a built keras_ae model (one with an input_shape), got {model!r}"
+        )
+    if card is not None and not isinstance(card, dict):
+        raise ZooError(f"card must be a dict such as {{'license': 'mit'}}, got {card!r}")
     card = dict(card or {})
     unknown = set(card) - {"description", "license", "intended_use", "figures"}
     if unknown:
         raise ZooError(
             f"card takes description, license, intended_use and figures; got {sorted(unknown)}"
         )
-    folder, weights_dtype = Path(folder), kw.get("weights_dtype", "float32")
+    folder = Path(folder)
     with tempfile.TemporaryDirectory() as tmp:
         if isinstance(data, str):
             data, scaler = _record_for(model, data, data_dir)
@@ -174,11 +195,11 @@ def save_preset(model, folder, card=None, data=None, run_dir=None, n=None, data_
             "dataset": source,
             "split": {"evaluation": split, "samples": count, "measured_on": where},
             "preprocessing": {"run": data} if data else {},
-            "input_shape": list(model.input_shape_ or ()),
+            "input_shape": list(model.input_shape_),
             "latent_dim": int(model.latent_dim or 0),
             "parameters": int(model.count_params()),
             "weights_dtype": weights_dtype,
-            "training": kw.get("training") or {},
+            "training": training or {},
             "versions": {
                 "keras": keras.__version__,
                 "tensorflow": tf.__version__,
@@ -200,7 +221,7 @@ def _figures(model, folder, card, data, run_dir, n, data_dir, weights_dtype):
     if data is not None:
         if data.get("scaler") and run_dir is None:
             raise ZooError(f"{data['source']}: the record names a fitted scaler; give run_dir")
-        if list(data.get("input_shape", [])) != list(model.input_shape_ or ()):
+        if list(data.get("input_shape", [])) != list(model.input_shape_):
             raise ZooError(
                 f"{data.get('source')}: gives model inputs of shape {data.get('input_shape')}; "
                 f"the model takes {model.input_shape_}"
