@@ -73,6 +73,18 @@ def binary_crossentropy(y_true, y_pred, from_logits=False):
     return ops.sum(ce, axis=-1)
 
 
+def probability_crossentropy(y_true, y_pred):
+    """Per-sample summed binary cross-entropy of probabilities `y_pred` as
+    Keras computes it (`keras.ops.binary_crossentropy`, keras.io's VAE loss):
+    inside a compiled step the output of a sigmoid is traced back to its
+    logits, so saturated pixels keep their gradient; elsewhere (eager, or a
+    cast in between) the probabilities are clipped to [1e-7, 1 - 1e-7]."""
+    if y_pred.dtype != "float32":
+        y_pred = ops.cast(y_pred, "float32")
+    ce = ops.binary_crossentropy(ops.cast(y_true, "float32"), y_pred)
+    return ops.sum(_flatten(ce), axis=-1)
+
+
 def reconstruction_loss(name, y_true, y_pred, from_logits=False):
     """Per-sample reconstruction loss by name (`"mse"`, `"bce"`, `"mae"` or `"huber"`),
     each summed over the features of a sample."""

@@ -370,11 +370,13 @@ class Autoencoder(Trainer):
         return {"loss": self.total_loss(terms), **terms}
 
     def regularization_losses(self, x, out, training=False):
-        """A variant's extra (already weighted) loss terms; none for the base."""
+        """A variant's extra (already weighted) loss terms, as scalar tensors
+        (they are part of the train step's graph); none for the base."""
         return {}
 
     def total_loss(self, terms):
-        """The sum of the weighted `terms` and the layers' own regularizers."""
+        """The sum of the weighted `terms` and the layers' own regularizers (a
+        scalar tensor: the train step differentiates it)."""
         total = sum(terms.values())
         for penalty in self.losses:  # layer regularizers (kernel_regularizer=...)
             total = total + ops.cast(penalty, "float32")

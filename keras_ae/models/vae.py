@@ -46,8 +46,8 @@ class VAE(Autoencoder):
     `z` is ignored: the VAE draws its own from its seeded generator). A
     user's Bernoulli `decoder` may end in logits (no activation) or, as
     keras.io's does, in a sigmoid: then its probabilities are used as they
-    are (cross-entropy clipped at 1e-7, as Keras's) and never activated
-    twice; any other last activation (tanh, softmax, relu) is refused,
+    are, scored as Keras scores them (`losses.probability_crossentropy`),
+    and never activated twice; any other last activation (tanh, softmax, relu) is refused,
     naming the layer. See docs/porting.md.
 
     KL warm-up (Bowman et al. 2016; Sonderby et al. 2016): with
@@ -224,18 +224,21 @@ class VAE(Autoencoder):
         return ops.sigmoid(out) if logits else out
 
     def draw_noise(self, shape):
-        """Standard normal noise from the model's generator (tests may override)."""
+        """Standard normal noise from the model's generator (tests may override);
+        a tensor, drawn inside the train step."""
         return rng.normal(shape, self.seed_generator)
 
     def reparameterize(self, mean, log_var):
+        """`z = mean + exp(log_var / 2) * eps`, a tensor (the train step's sample)."""
         return mean + ops.exp(0.5 * log_var) * self.draw_noise(ops.shape(mean))
 
     def negative_log_likelihood(self, x, decoder_output):
-        """Per-sample -log p(x | z) from the decoder's raw output."""
+        """Per-sample -log p(x | z) from the decoder's raw output, a tensor of
+        shape `(batch,)`: a loss term, computed inside the train step."""
+        if self.likelihood == "bernoulli" and self.decoder_gives_probabilities:
+            return losses.probability_crossentropy(x, decoder_output)
         if self.likelihood == "bernoulli":
-            return losses.binary_crossentropy(
-                x, decoder_output, from_logits=not self.decoder_gives_probabilities
-            )
+            return losses.binary_crossentropy(x, decoder_output, from_logits=True)
         size = math.prod(self.input_shape_)
         const = size * (math.log(self.observation_std) + 0.5 * math.log(2 * math.pi))
         return 0.5 * losses.squared_error(x, decoder_output) / self.observation_std**2 + const
@@ -253,7 +256,8 @@ class VAE(Autoencoder):
         return {"loss": loss, **terms}
 
     def kl_weight(self):
-        """The KL weight of the training loss now: `beta`, ramped over `kl_warmup_steps`."""
+        """The KL weight of the training loss now: `beta`, ramped over
+        `kl_warmup_steps` (a tensor read inside the compiled step, or a float)."""
         if not self.kl_warmup_steps or self.optimizer is None:
             return self.beta
         step = ops.cast(self.optimizer.iterations, "float32")
