@@ -347,6 +347,7 @@ def pack_run(run_dir, folder, card=None, n=None, data_dir=None):
     training = {
         "command": _command({**run, "epochs": epochs}),
         "epochs": epochs,
+        "seed": run.get("seed"),
         "final": {k: float(v) for k, v in (history[-1] if history else {}).items() if v},
         "run": {k: v for k, v in run.items() if k != "data"},
     }
