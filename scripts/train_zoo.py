@@ -376,6 +376,8 @@ def card_text(spec, meta, figures):
         "dataset's images are not redistributed here)",
         "denoising": "the model's outputs for the first 12 test images with each "
         "pixel zeroed with p=0.5 (inputs not reproduced here)",
+        "gaussian_denoising": "the model's outputs for the first 12 test images with "
+        "gaussian noise of sigma 0.1 (top) and 0.2 (bottom) added (inputs not reproduced here)",
         "samples": "decoded draws from the prior N(0, I)",
         "class_grid": "one row per class label, ten draws of z from the prior N(0, I) "
         "decoded given that label (sample(labels=..., seed=0))",
