@@ -287,9 +287,9 @@ def test_encode_distribution_returns_numpy_for_numpy():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(filters=(32, 64)), r"filters apply to network='conv'.*filters=\(32, 64\)"),
-        (dict(strides=(2,)), r"strides apply to network='conv'"),
-        (dict(code_layer="conv"), r"code_layer apply to network='conv'"),
+        (dict(filters=(32, 64)), r"apply to network='conv'.*filters=\(32, 64\)"),
+        (dict(strides=(2,)), r"apply to network='conv'.*strides=\(2,\)"),
+        (dict(code_layer="conv"), r"apply to network='conv'.*code_layer='conv'"),
     ],
 )
 def test_an_argument_the_network_ignores_is_refused(kwargs, match):

@@ -159,7 +159,7 @@ def refuse_ignored_arguments(model, given, encoder):
             ignored = False  # what an MLP's code is anyway
         if ignored:
             defeated_argument(
-                f"{key} apply to network='conv' or 'conv1d'; "
+                "filters, strides and code_layer apply to network='conv' or 'conv1d'; "
                 f"{NETWORK_NAMES.get(model.network, model.network)} got "
                 f"{key}={value!r} ({why})"
             )
