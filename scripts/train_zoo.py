@@ -570,7 +570,10 @@ def finish_entry(spec, model, zoo, data_dir, training, versions, dtype, known=No
         "description": spec["description"],
         "dataset": dataset,
         "split": {
-            "train": f"official training split, all {n_train:,} images",
+            "train": f"official training split, all {n_train:,} images"
+            if not spec.get("validation")
+            else f"official training split, its first {n_train - spec['validation']:,} images "
+            f"(the last {spec['validation']:,} held out to follow training)",
             "test": f"official test split, {n_test:,} images (every metric)",
         },
         "preprocessing": prep,

@@ -73,6 +73,29 @@ CASES = {
         {"input_shape": (784,), "latent_dim": 16, "hidden_units": (64,)},
     ),
     "SemanticHashingAE_conv": (models.SemanticHashingAE, CONV),
+    "IWAE": (
+        models.IWAE,
+        {
+            "input_shape": (784,),
+            "latent_dim": 8,
+            "hidden_units": (64,),
+            "gradient_estimator": "dreg",
+        },
+    ),
+    "IWAE_conv": (models.IWAE, {**CONV, "latent_dim": 8, "num_importance_samples": 3}),
+    # Two stochastic layers (MLPs only), the IWAE-3 bound with DReG gradients.
+    "HierarchicalVAE": (
+        models.HierarchicalVAE,
+        {
+            "input_shape": (784,),
+            "latent_dim": 8,
+            "intermediate_dim": 16,
+            "hidden_units": (64,),
+            "top_hidden_units": (32,),
+            "num_importance_samples": 3,
+            "gradient_estimator": "dreg",
+        },
+    ),
     # A 7x7 map of 8-d vectors, K=32 codes, EMA codebook (all-reduced across replicas).
     "VQVAE_conv": (models.VQVAE, {**CONV, "latent_dim": 8, "num_codes": 32}),
 }

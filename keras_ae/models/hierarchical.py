@@ -18,7 +18,9 @@ def _mlp(name, inputs, hidden, outputs, activation):
         keras.layers.Dense(u, activation=activation, name=f"{name}_hidden_{i}")
         for i, u in enumerate(hidden)
     ]
-    layers.append(keras.layers.Dense(outputs, name="output" if name == "p_x" else f"{name}_out"))
+    # float32 heads: densities and outputs in float32 under a mixed precision policy
+    head = "output" if name == "p_x" else f"{name}_out"
+    layers.append(keras.layers.Dense(outputs, name=head, dtype="float32"))
     return keras.Sequential(layers, name=name)
 
 
@@ -119,7 +121,9 @@ class HierarchicalVAE(IWAE):
         m1 = ops.split(q1(keras.layers.Flatten()(x)), 2, axis=-1)[0]
         encoder = keras.Model(x, q2(m1), name="encoder")
         z = keras.Input((z2,))
-        logits = keras.layers.Reshape(self.input_shape_)(px(ops.split(p1(z), 2, axis=-1)[0]))
+        logits = keras.layers.Reshape(self.input_shape_, dtype="float32")(
+            px(ops.split(p1(z), 2, axis=-1)[0])
+        )
         decoder = keras.Model(z, logits, name="decoder")
         return encoder, decoder
 
