@@ -99,12 +99,18 @@ CASES = {
     # A 7x7 map of 8-d vectors, K=32 codes, EMA codebook (all-reduced across replicas).
     "VQVAE_conv": (models.VQVAE, {**CONV, "latent_dim": 8, "num_codes": 32}),
 }
+# A conditional variant's cases (it needs its condition's size); fed (x, labels).
+CONDITIONAL = {"num_classes": 10}
+CASES["ConditionalVAE"] = (models.ConditionalVAE, {**MLP, "latent_dim": 8, **CONDITIONAL})
+CASES["ConditionalVAE_conv"] = (models.ConditionalVAE, {**CONV, "latent_dim": 8, **CONDITIONAL})
+#: Arguments a class cannot be built without, added where a check builds one.
+REQUIRED = {models.ConditionalVAE: CONDITIONAL}
 
 
 def accepts(cls, kwargs):
     """Whether `cls(**kwargs)` builds (TiedAutoencoder refuses conv networks)."""
     try:
-        cls(**kwargs)
+        cls(**{**REQUIRED.get(cls, {}), **kwargs})
     except ValueError:
         return False
     return True
