@@ -453,6 +453,7 @@ def training_record(spec, run, seed, command):
         "seed": seed,
         "output_bias": spec.get("output_bias"),
         "validation_images": spec.get("validation"),
+        "adam_epsilon": spec.get("adam_epsilon"),
         "final_training_losses": run["final"],
         "machine": f"{platform.machine()} CPU x{os.cpu_count()}",
     }

@@ -320,8 +320,8 @@ def active_units(
     the layers below, generator reset to `seed`); a VAE its `z_mean`."""
     xb = _subset(static_binarize(x, binarize_seed), n)
     reseed(model, seed)
-    if hasattr(model, "posterior_means"):
-        means = model.posterior_means(xb, num_samples=samples)
+    if hasattr(model, "posterior_means"):  # the lowest layer's means need no draws
+        means = model.posterior_means(xb, num_samples=samples if layer > 1 else 1)
     else:
         means = [keras.ops.convert_to_numpy(model.encode_distribution(xb)[0])]
     if not 1 <= layer <= len(means):

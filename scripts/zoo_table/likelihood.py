@@ -30,11 +30,11 @@ def _active(layer):
     return {
         "name": f"active_units_z{layer}",
         "kind": "active_units",
-        "params": {"layer": layer, "samples": 100, "seed": 0, "binarize_seed": 123},
+        "params": {"layer": layer, "samples": 50, "seed": 0, "binarize_seed": 123},
         "unit": "units",
         "protocol": f"units u of z{layer} with Cov_x(E_q[u]) > 0.01 over the 10,000 "
-        "binarized test images (Burda et al.'s definition; E_q[z2] averaged over 100 "
-        "draws of z1)",
+        "binarized test images (Burda et al.'s definition"
+        + ("; E_q[z2] is the mean of q(z2|z1) averaged over 50 draws of z1)" if layer > 1 else ")"),
         "tolerance": {"abs": 0.5},
         "quick": True,
     }
