@@ -7,7 +7,7 @@ BINARY = {"scale": "unit", "layout": "flat", "binarize": "dynamic"}
 #: The importance samples and gradient estimator of the training bound,
 #: chosen on the held-out validation images (scripts/experiments/iwae_candidates.py).
 K, ESTIMATOR = 5, "dreg"
-EPOCHS = 1000
+EPOCHS = 2000
 VALIDATION = 5000
 
 
