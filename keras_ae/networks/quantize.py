@@ -19,6 +19,7 @@ References:
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -191,8 +192,6 @@ def code_usage(codes, num_codes):
     Perplexity is `exp(entropy)` of the codes' frequencies: `num_codes`
     when all are used equally, 1 when one code takes everything.
     """
-    import numpy as np
-
     counts = np.bincount(np.asarray(codes).reshape(-1), minlength=num_codes)
     p = counts / max(1, counts.sum())
     entropy = -np.sum(p[p > 0] * np.log(p[p > 0]))
