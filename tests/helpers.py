@@ -79,11 +79,12 @@ CASES = {
             "input_shape": (784,),
             "latent_dim": 8,
             "hidden_units": (64,),
+            "num_importance_samples": 2,
             "gradient_estimator": "dreg",
         },
     ),
     "IWAE_conv": (models.IWAE, {**CONV, "latent_dim": 8, "num_importance_samples": 3}),
-    # Two stochastic layers (MLPs only), the IWAE-3 bound with DReG gradients.
+    # Two stochastic layers (MLPs only), the IWAE-2 bound with DReG gradients.
     "HierarchicalVAE": (
         models.HierarchicalVAE,
         {
@@ -92,7 +93,7 @@ CASES = {
             "intermediate_dim": 16,
             "hidden_units": (64,),
             "top_hidden_units": (32,),
-            "num_importance_samples": 3,
+            "num_importance_samples": 2,
             "gradient_estimator": "dreg",
         },
     ),
