@@ -66,6 +66,10 @@ def test_zoo_has_every_issue_entry():
         "vae50_mnist",
         "vae2_mnist",
         "conv_vae32_fashion",
+        "conv_ae64_cifar",
+        "conv_ae256_cifar",
+        "conv_dae_cifar",
+        "conv_vae128_cifar",
     }
     assert expected <= set(NAMES)
 
