@@ -138,8 +138,8 @@ def _denoised(sigma, n=None, noisy=False):
 
 
 ENTRIES = [
-    _conv_ae(64, (32, 64, 64), (2, 2, 2), "4x4x4", 900),
-    _conv_ae(256, (32, 64, 64), (2, 2, 1), "8x8x4", 900),
+    _conv_ae(64, (32, 64, 64), (2, 2, 2), "4x4x4", 3600),
+    _conv_ae(256, (32, 64, 64), (2, 2, 1), "8x8x4", 3600),
     dict(
         name="conv_dae_cifar",
         variant="ConvAutoencoder",
@@ -194,7 +194,7 @@ ENTRIES = [
         preprocessing=IMAGE,
         epochs=500,
         steps_per_epoch=100,
-        time_budget=480,
+        time_budget=2400,
         batch_size=128,
         lr=1e-3,
         lr_end=2e-4,
