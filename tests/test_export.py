@@ -602,39 +602,44 @@ def _zoo_names():
 ZOO = _zoo_names()
 
 
-def _zoo_test_data(name, model, data_dir, n=256):
-    from keras_ae import datasets, zoo
+def _zoo_test_data(name, data_dir, n=256):
+    """The first `n` test images of an entry's dataset, as its card measures
+    them, and their labels."""
+    from keras_ae import zoo
+    from keras_ae.zoo import protocols
 
     meta = zoo.info(name)
-    loaders = datasets.IMAGE_LOADERS
-    dataset = meta.get("dataset", "mnist")
-    if dataset not in loaders:
-        pytest.skip(f"no export test data for dataset {dataset!r}")
-    (_, _), (x_test, _) = loaders[dataset](data_dir)
-    prep = meta.get("preprocessing", {}) or {}
-    layout = prep.get("layout", "flat")
-    x = datasets.preprocess(
-        x_test[:n],
-        scale=prep.get("scale", "unit"),
-        flatten=layout == "flat",
-        channels=layout == "image",
-    )
-    return x.reshape((-1,) + tuple(model.input_shape_)).astype("float32")
+    x_test, y_test = protocols.load_split(meta.get("dataset", "mnist"), "test", data_dir)
+    return protocols.prepare(x_test[:n], meta.get("preprocessing") or {}), y_test[:n]
 
 
 @pytest.mark.skipif(not ZOO, reason="keras_ae.zoo has no entries yet")
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
+    """Every bundled entry exports each way its class supports, verified on
+    its own test images: SavedModel, LiteRT float32, float16 and int8 (a
+    class's `INT8_PARTS` narrow int8, a conditional model takes labels)."""
     from keras_ae import zoo
 
     model = zoo.load(name)
-    x = _zoo_test_data(name, model, shared_data)
+    x, labels = _zoo_test_data(name, shared_data)
+    if hasattr(model, "condition_units"):  # a ConditionalVAE: (x, labels) everywhere
+        saved = export.export_saved_model(model, tmp_path / "saved", verify_data=(x, labels))
+        assert saved.report.passed
+        result = export.export_tflite(
+            model, tmp_path / "decoder.tflite", part="decoder", verify_data=(x, labels)
+        )
+        assert result.report.passed, str(result.report)
+        return
     saved = export.export_saved_model(model, tmp_path / "saved", verify_data=x)
     assert saved.report.passed and saved.report.errors["full"] <= verify_module.FLOAT_TOLERANCE
     for quantize in (None, "float16", "int8"):
+        part = "full"
+        if quantize == "int8" and "full" not in getattr(model, "INT8_PARTS", ("full",)):
+            part = model.INT8_PARTS[0]
         path = tmp_path / f"{quantize}.tflite"
         result = export.export_tflite(
-            model, path, quantize=quantize, representative_data=x, verify_data=x
+            model, path, part=part, quantize=quantize, representative_data=x, verify_data=x
         )
         report = result.report
         assert report.passed, str(report)

@@ -111,6 +111,13 @@ def export_tflite(
     shapes = _common.check_model(model)
     _common.check_choice("part", part, _common.PARTS)
     _common.check_choice("quantize", quantize, _common.QUANTIZATIONS)
+    int8_parts = getattr(model, "INT8_PARTS", _common.PARTS)
+    if quantize == "int8" and part not in int8_parts:
+        raise ValueError(
+            f"{type(model).__name__} does not export part={part!r} with quantize='int8': "
+            f"{model.INT8_REFUSAL}; int8 works for part={' or '.join(map(repr, int8_parts))}, "
+            "and quantize=None or 'float16' for every part"
+        )
     if per_channel_dense not in (True, False, "auto"):
         raise ValueError(
             f"per_channel_dense must be True, False or 'auto', got {per_channel_dense!r}"
