@@ -16,6 +16,8 @@ Overridden on `keras_ae.training.Trainer` (Keras calls keras_ae's version; `OVER
     `Trainer.compile_from_config(self, config)`: public, but `load_model`
         calls it instead of a custom `compile()`; keras_ae's compiles through
         its own `compile()`.
+Overridden property (`OVERRIDDEN_PROPERTIES`): `Model._default_save_signature`
+    on `ConditionalVAE`, read by TensorFlow's SavedModel writer.
 Called or read (the functions below):
     `Layer._flatten_layers(self, include_self=True, recursive=True)`
     `Trainer._symbolic_build(self, iterator=None, data_batch=None)`
@@ -46,6 +48,11 @@ OVERRIDDEN = {
     "_maybe_symbolic_build": "(self, iterator=None, data_batch=None)",
     "compile_from_config": "(self, config)",
 }
+#: Private Keras properties a keras_ae model overrides. TensorFlow's SavedModel
+#: writer reads `_default_save_signature` from every Keras model an export
+#: tracks, and Keras's traces a call on one tensor; `ConditionalVAE` (whose
+#: input is a pair) returns None, its export declaring its own signatures.
+OVERRIDDEN_PROPERTIES = ("_default_save_signature",)
 #: Private Keras methods keras_ae calls, with their signature in Keras.
 CALLED = {
     "_flatten_layers": "(self, include_self=True, recursive=True)",

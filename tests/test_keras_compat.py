@@ -235,6 +235,34 @@ def test_every_override_of_a_private_keras_method_is_listed():
                 and not name.startswith("__")
                 and hasattr(base, name)
                 and name not in kc.OVERRIDDEN
+                and name not in kc.OVERRIDDEN_PROPERTIES
             ):
                 unlisted.add(f"{cls.__name__}.{name} overrides {base.__name__}.{name}")
     assert not unlisted, "\n".join(sorted(unlisted))
+
+
+@pytest.mark.parametrize("name", kc.OVERRIDDEN_PROPERTIES)
+def test_overridden_keras_property_is_still_a_property_keras_has(name):
+    got = inspect.getattr_static(keras.Model, name, None)
+    assert isinstance(got, property), (
+        f"{VERSIONS}: keras.Model.{name} is no longer a property "
+        "(keras_compat.OVERRIDDEN_PROPERTIES)"
+    )
+
+
+def test_the_saved_model_writer_reads_the_conditional_models_default_signature(
+    monkeypatch, tmp_path
+):
+    """Were it not read, ConditionalVAE's override would be dead code; without
+    it, Keras's traces the pair-input model on one tensor and the export fails."""
+    from keras_ae import export
+    from keras_ae.models import ConditionalVAE
+
+    read = []
+    monkeypatch.setattr(
+        ConditionalVAE, "_default_save_signature", property(lambda self: read.append(1))
+    )
+    model = ConditionalVAE(input_shape=(8,), latent_dim=2, num_classes=3, hidden_units=(4,))
+    model({"x": np.zeros((2, 8), "float32"), "labels": np.zeros((2,), "int32")})
+    export.export_saved_model(model, tmp_path / "saved")
+    assert read
