@@ -21,7 +21,6 @@ from keras_ae import datasets
 from keras_ae.cli.errors import UsageError
 from keras_ae.datasets import folder as folder_lib
 from keras_ae.datasets.sources import BUILTINS
-from keras_ae.models import ConvAutoencoder
 
 FORMS = (
     f"a built-in name ({', '.join(BUILTINS)}), tfds:NAME[/CONFIG][:VERSION], images:DIR or csv:PATH"
@@ -222,8 +221,9 @@ def _natural(record, split, data_dir, scaler, batch_size, shuffle, seed, limit, 
 
 
 #: Per sample rank: what such samples are, the networks that read them so (the
-#: first is a ConvAutoencoder's default), how a sample is shaped for them, and
-#: how they are named when another network is asked for.
+#: first is the default of a class whose own default network is not mlp), how
+#: a sample is shaped for them, and how they are named when another network is
+#: asked for.
 _LAYOUTS = {
     3: ("image", ("conv",), lambda s: s, "images of shape {shape}"),
     2: (
@@ -245,7 +245,10 @@ def _layout(kind, shape, network, variant_cls, source):
     if len(shape) not in _LAYOUTS:
         raise UsageError(f"{source} gives samples of shape {shape}, which no network takes")
     layout, structured, as_input, what = _LAYOUTS[len(shape)]
-    net = network or (structured[0] if issubclass(variant_cls, ConvAutoencoder) else "mlp")
+    # A class whose default network is structured (ConvAutoencoder, VQVAE) reads
+    # samples structured; the others flatten them.
+    default = getattr(variant_cls, "defaults", {}).get("network", "mlp")
+    net = network or (structured[0] if default != "mlp" else "mlp")
     if net in structured:
         return layout, net, as_input(shape)
     if net == "mlp":
