@@ -37,6 +37,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from zoo_table import BY_NAME, ENTRIES
+from zoo_table.common import DATA_LICENSES, INTENDED_USE, LICENSE
 
 from keras_ae import corruption, datasets, plotting
 from keras_ae.cli.run_state import RunState
@@ -326,8 +327,16 @@ def card_text(spec, meta, figures):
     lines += [
         "",
         "Every figure was measured on the model as loaded from this folder; "
-        "`python scripts/evaluate_zoo.py --only " + meta["name"] + "` re-measures them "
-        "(tolerance in metadata.json).",
+        f"`keras-ae zoo evaluate {meta['name']}` re-measures them after `pip install "
+        "keras_ae` (`--quick`: the figures CI re-measures; tolerances in metadata.json).",
+        "",
+        "## Intended use",
+        "",
+        INTENDED_USE.format(data=zp.TITLES[meta["dataset"]]),
+        "",
+        "## License",
+        "",
+        LICENSE.format(data=zp.TITLES[meta["dataset"]], terms=DATA_LICENSES[meta["dataset"]]),
         "",
         "## Training",
         "",
@@ -459,23 +468,25 @@ def training_record(spec, run, seed, command):
     }
 
 
-def recard_entry(spec, data_dir, zoo=None, keep_full=False):
+def recard_entry(spec, data_dir, zoo=None, keep_full=False, card_only=False):
     """Re-measures an existing entry's metrics (as the spec now lists them) and
     rewrites its card, keeping its trained weights and training record.
 
     With `keep_full`, a full-protocol figure (not re-measured in CI) whose
     protocol is unchanged keeps its recorded value instead of being measured
-    again (the k=5000 likelihood takes long on a small machine)."""
+    again (the k=5000 likelihood takes long on a small machine). With
+    `card_only`, every recorded figure whose protocol is unchanged is kept:
+    the card's text and figures are redrawn, nothing is re-measured."""
     zoo = Path(zoo or ZOO)
     name = spec["name"]
     print(f"=== {name} (re-measuring the card, weights kept)", flush=True)
     model, old = entry.read_entry(zoo / name)
     known = {}
-    if keep_full:
+    if keep_full or card_only:
         for m in spec["metrics"]:
             for o in old["metrics"]:
                 if (
-                    not m.get("quick", True)
+                    (card_only or not m.get("quick", True))
                     and o["name"] == m["name"]
                     and o["kind"] == m["kind"]
                     and o["params"] == m["params"]
@@ -616,6 +627,12 @@ def main(argv=None):
         help="with --recard: keep recorded full-protocol figures whose protocol is unchanged",
     )
     parser.add_argument(
+        "--card-only",
+        action="store_true",
+        help="with --recard: keep every recorded figure whose protocol is unchanged "
+        "(redraws the card and figures only)",
+    )
+    parser.add_argument(
         "--adopt",
         default=None,
         metavar="DIR",
@@ -653,7 +670,13 @@ def main(argv=None):
             adopt_entry(spec, args.adopt, args.data_dir, zoo=args.zoo_dir)
             continue
         if args.recard:
-            recard_entry(spec, args.data_dir, zoo=args.zoo_dir, keep_full=args.keep_full)
+            recard_entry(
+                spec,
+                args.data_dir,
+                zoo=args.zoo_dir,
+                keep_full=args.keep_full,
+                card_only=args.card_only,
+            )
             continue
         build_entry(
             spec,

@@ -155,7 +155,8 @@ Mean test ELBO: keras.io networks {means[kinds[0]]:.2f}, built network
 The third row is keras.io's networks with the decoder's sigmoid removed
 (logits, as the built network emits): {means[kinds[2]]:.2f} nats, so the
 sigmoid decoder's test ELBO differs by {means[kinds[0]] - means[kinds[2]]:+.2f} nats from
-logits on the same layers (positive: the sigmoid's is higher). The fourth is keras.io's networks, sigmoid
+logits on the same layers (positive: the sigmoid's is higher).
+The fourth is keras.io's networks, sigmoid
 included, with the built decoder's Dense(16) before the projection, the
 built network's exact shape: {means[kinds[3]]:.2f} nats, a gap of
 {same:+.2f} nats to the built network, {same_verdict} 2 nats.

@@ -133,3 +133,24 @@ def _elbo(binarized, n=None):
         "tolerance": TOL_NATS,
         "quick": True,
     }
+
+
+#: The card's "Intended use" section ({data}: the dataset's title).
+INTENDED_USE = (
+    "Research, teaching and benchmarking: reproducing the figures above, a baseline "
+    "to compare against, a starting point for fine-tuning on data like {data}. Its "
+    "figures hold for the {data} test split only; it was not evaluated on other data, "
+    "and it is not meant for decisions about people."
+)
+#: The card's "License" section ({terms}: the training data's own terms).
+LICENSE = (
+    "The weights are keras_ae's own training output and ship with the package under "
+    "its terms. They were trained on {data}, whose terms are: {terms}."
+)
+#: The terms of each zoo dataset, as its publisher gives them.
+DATA_LICENSES = {
+    "mnist": "LeCun & Cortes, commonly cited as CC BY-SA 3.0",
+    "fashion_mnist": "MIT, Zalando SE",
+    "cifar10_jpeg": "CIFAR-10 (Krizhevsky 2009), research use; this copy is a JPEG "
+    "re-encoding (figures are CIFAR-10 (JPEG) figures)",
+}
