@@ -98,6 +98,9 @@ def test_entry_files_and_card(name):
         assert key in meta
     assert meta["training"]["command"].startswith("python scripts/train_zoo.py")
     card = (folder / "README.md").read_text()
+    # issue 26: a command that works after pip install, an intended use, a license
+    assert f"`keras-ae zoo evaluate {name}`" in card and "scripts/evaluate_zoo" not in card
+    assert "\n## Intended use\n" in card and "\n## License\n" in card
     pngs = [f for f in meta["files"] if f.endswith(".png")]
     assert pngs and all(f"]({png})" in card for png in pngs)
     for m in meta["metrics"]:
