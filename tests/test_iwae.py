@@ -135,12 +135,17 @@ def test_dreg_changes_only_the_encoder_gradient(cls, mnist_small):
             np.testing.assert_allclose(g, grads["dreg"][path], atol=1e-4 * np.abs(g).max())
 
 
-def test_dreg_encoder_gradient_is_unbiased_and_steadier_at_large_k(mnist_small):
+@pytest.mark.parametrize("beta", [1.0, 0.3])
+def test_dreg_encoder_gradient_is_unbiased_and_steadier_at_large_k(beta, mnist_small):
     """Over fresh draws, DReG's encoder gradient has the plain one's mean (the
-    same bound) and a smaller spread at k=64 (Tucker et al.'s point)."""
+    same bound) and a smaller spread at k=64 (Tucker et al.'s point); with a
+    KL weight beta != 1 too (and so during KL warm-up), where the path factor
+    is w~((1 - beta) + beta w~), not w~^2."""
     x = tf.constant(binarized(mnist_small[0][:16]))
     keras.utils.set_random_seed(0)
-    model = IWAE(input_shape=(784,), latent_dim=4, hidden_units=(16,), num_importance_samples=64)
+    model = IWAE(
+        input_shape=(784,), latent_dim=4, hidden_units=(16,), num_importance_samples=64, beta=beta
+    )
     kernel = model.encoder.trainable_variables[0]
     draws = {}
     for estimator in ("plain", "dreg"):
@@ -231,3 +236,16 @@ def test_zoo_run_resumes_from_its_last_commit(tmp_path, mnist_small):
     with pytest.raises(SystemExit, match="not"):
         train_zoo.resumable(tmp_path, True, {**spec, "name": "other"}, 0, again)
     assert json.loads((tmp_path / "zoo_run.json").read_text())["name"] == "iwae2_mnist"
+
+
+@pytest.mark.parametrize("cls", [IWAE, HierarchicalVAE])
+def test_log_likelihood_ignores_the_training_kl_weight(cls, mnist_small):
+    """log p(x) has no beta: a model trained with beta=2 is measured like beta=1."""
+    kwargs = SMALL if cls is HierarchicalVAE else dict(input_shape=(784,), latent_dim=8)
+    x = binarized(mnist_small[1][:8])
+    one, two = cls(beta=1.0, seed=0, **kwargs), cls(beta=2.0, seed=0, **kwargs)
+    one(x[:1]), two(x[:1])
+    two.set_weights(one.get_weights())
+    np.testing.assert_allclose(
+        one.log_likelihood(x, num_samples=50), two.log_likelihood(x, num_samples=50), rtol=1e-5
+    )

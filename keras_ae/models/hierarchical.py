@@ -218,7 +218,7 @@ class HierarchicalVAE(IWAE):
             keras.random.normal((k, batch, self.latent_dim), seed=self.seed_generator),
         )
         log_px, log_ratio = self.importance_terms(x, x, noise)
-        return log_px + self.beta * log_ratio
+        return log_px + log_ratio  # p(x, z1, z2) / q: no KL weight
 
     def get_config(self):
         config = super().get_config()

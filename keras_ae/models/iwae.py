@@ -40,7 +40,8 @@ class IWAE(VAE):
     reparameterized samples. Its encoder gradient's signal-to-noise ratio
     falls as k grows; `"dreg"` replaces the encoder's part by the doubly
     reparameterized one, `sum_i w~_i^2 d log w_i / d z_i dz_i / dphi` with
-    q's parameters held fixed inside `log q`, which is unbiased for the same
+    q's parameters held fixed inside `log q` (with a KL weight beta:
+    `w~_i ((1 - beta) + beta w~_i)`), which is unbiased for the same
     bound and whose SNR does not fall with k (the decoder's gradient is the
     plain one). It costs one extra forward pass of the samples (to know the
     normalised weights `w~` before the gradient pass).
@@ -113,10 +114,10 @@ class IWAE(VAE):
         return -ops.reshape(self.negative_log_likelihood(tiled, raw), (k, batch))
 
     def _log_weights(self, x, k):
-        # log_likelihood's importance weights: the training bound's, as evaluated.
+        # log_likelihood's importance weights p(x, z) / q(z|x): no KL weight.
         noise = self.draw_importance_noise(k, tf.shape(x)[0])
         log_px, log_ratio = self.importance_terms(x, x, noise)
-        return log_px + self.beta * log_ratio
+        return log_px + log_ratio
 
     # ------------------------------------------------------------------ loss
     def compute_losses(self, x, y=None, training=False):
@@ -127,12 +128,15 @@ class IWAE(VAE):
             first = self.importance_terms(x, target, noise, training, stop_q=True)
             first = first[0] + weight * first[1]
             w = ops.stop_gradient(ops.exp(first - ops.logsumexp(first, axis=0)))
+            # The score term's share of log w_i is `weight`: its reparameterised
+            # form scales the path by w~_i, the rest of log w_i keeps 1.
             log_px, log_ratio = self.importance_terms(
-                x, target, noise, training, stop_q=True, path_scale=w
+                x, target, noise, training, stop_q=True, path_scale=(1.0 - weight) + weight * w
             )
             log_w = log_px + weight * log_ratio
             # Decoder: sum_i w~_i grad log w_i (plain); encoder: the path
-            # gradient scaled once more by w~_i, so weighted by w~_i^2.
+            # gradient scaled once more, so weighted by w~_i ((1 - beta) + beta w~_i)
+            # (w~_i^2 at beta = 1).
             surrogate = ops.mean(-ops.sum(w * log_w, axis=0))
             bound = ops.mean(iwae_bound(ops.stop_gradient(log_w)))
             objective = -bound + surrogate - ops.stop_gradient(surrogate)
