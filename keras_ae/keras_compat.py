@@ -134,10 +134,10 @@ def ops_details(interpreter):
     return interpreter._get_ops_details()
 
 
-def lower_is_better(metric):
-    """Declares that `metric` improves as it falls (a loss term), as Keras's
-    own loss metrics do; returns it."""
-    metric._direction = "down"
+def lower_is_better(metric, lower=True):
+    """Declares that `metric` improves as it falls (a loss term, as Keras's
+    own loss metrics do) or, with `lower=False`, as it rises; returns it."""
+    metric._direction = "down" if lower else "up"
     return metric
 
 

@@ -170,3 +170,25 @@ def test_litert_exports_verify_and_int8_is_the_decoders_only(trained, mnist_smal
         assert not (tmp_path / f"{part}_int8.tflite").exists()
     out = export.TFLiteModel(tmp_path / "decoder_int8.tflite").decode(codes[:5].astype("int64"))
     assert out.shape == (5, 28, 28, 1) and out.dtype == np.float32
+
+
+def test_early_stopping_keeps_the_highest_perplexity_without_a_mode(mnist_small):
+    """perplexity and codes_used improve as they rise: callbacks read that
+    from the trackers (they used to minimise them, as every loss term)."""
+    keras.utils.set_random_seed(0)
+    model = VQVAE(**SMALL)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3))
+    stops = {
+        m: keras.callbacks.EarlyStopping(monitor=m, patience=9)
+        for m in ("perplexity", "codes_used", "reconstruction_loss")
+    }
+    history = model.fit(
+        images(mnist_small[0][:256]),
+        epochs=3,
+        batch_size=64,
+        verbose=0,
+        callbacks=list(stops.values()),
+    ).history
+    assert stops["perplexity"].best == pytest.approx(max(history["perplexity"]))
+    assert stops["codes_used"].best == pytest.approx(max(history["codes_used"]))
+    assert stops["reconstruction_loss"].best == pytest.approx(min(history["reconstruction_loss"]))

@@ -68,6 +68,7 @@ class VQVAE(Autoencoder):
         "perplexity",
         "codes_used",
     )
+    higher_is_better = ("perplexity", "codes_used")  # EarlyStopping needs no mode
     defaults = {**Autoencoder.defaults, "network": "conv", "code_layer": "conv"}
 
     #: LiteRT int8 is verified for the decoder only: the encoder's nearest-code

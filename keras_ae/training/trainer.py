@@ -46,11 +46,16 @@ class Trainer(keras.Model):
     """
 
     loss_names = ("loss",)
+    #: The reported terms that improve as they rise (e.g. a codebook's
+    #: perplexity); every other term of `loss_names` improves as it falls.
+    higher_is_better = ()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._trackers = {
-            name: keras_compat.lower_is_better(keras.metrics.Mean(name=name))
+            name: keras_compat.lower_is_better(
+                keras.metrics.Mean(name=name), lower=name not in self.higher_is_better
+            )
             for name in self.loss_names
         }
         # compile(metrics=...)'s: set after the model is built, so not tracked
