@@ -116,3 +116,25 @@ def test_bad_labels_are_refused_naming_the_argument(call, match):
 def test_bad_construction_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ConditionalVAE(**SMALL, **kwargs)
+
+
+def test_encode_distribution_is_numpy_for_numpy_and_checks_labels(trained, mnist):
+    model = trained[0]
+    x = mnist[1][0][:5]
+    mean, log_var = model.encode_distribution(x, np.arange(5))
+    assert isinstance(mean, np.ndarray) and isinstance(log_var, np.ndarray)
+    np.testing.assert_allclose(mean, model.encode(x, np.arange(5)), atol=1e-6)
+    with pytest.raises(ValueError, match="labels"):
+        model.encode_distribution(x, np.array([0, 1, 2, 3, 10]))
+
+
+def test_compile_metrics_and_preset_figures_without_labels_are_refused(tmp_path):
+    from keras_ae import zoo
+
+    model = ConditionalVAE(num_classes=3, **SMALL)
+    with pytest.raises(ValueError, match=r"metrics=.*not supported by a ConditionalVAE"):
+        model.compile(optimizer="adam", metrics=["mse"])
+    model({"x": np.zeros((2, 784), "float32"), "labels": np.zeros((2,), "int32")})
+    with pytest.raises(zoo.ZooError, match=r"needs \(x, labels\)"):
+        zoo.save_preset(model, tmp_path / "cvae", data="mnist")
+    assert not (tmp_path / "cvae").exists()

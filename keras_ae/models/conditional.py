@@ -145,14 +145,37 @@ class ConditionalVAE(VAE):
             x = ops.reshape(x, (-1, math.prod(self.input_shape_)))
         return ops.concatenate([x, y], axis=-1)
 
+    def compile(self, *args, metrics=None, **kwargs):
+        """`Trainer.compile`, without `metrics=`: a Keras metric compares the
+        output of `model(x)` with a target, and this model needs `(x, labels)`."""
+        if metrics:
+            raise ValueError(
+                "compile(metrics=...) is not supported by a ConditionalVAE (a Keras metric "
+                "calls model(x) without the labels); its fit reports reconstruction_loss "
+                f"and kl_loss, and reconstruct(x, labels) gives outputs to score; got {metrics!r}"
+            )
+        super().compile(*args, **kwargs)
+
     def encode_distribution(self, x, labels, training=False):
-        """`(z_mean, z_log_var)` of q(z|x, y)."""
+        """`(z_mean, z_log_var)` of q(z|x, y): numpy arrays for numpy `x` (labels
+        checked), tensors for tensors (what the train step uses)."""
+        if isinstance(x, (np.ndarray, list, tuple)):
+            x = check_model_input(x, self.input_shape_, "x")
+            mean = self._run("_encode", (x, self.check_labels(labels, len(x))))
+            log_var = self._run("_encode_log_var", (x, self.check_labels(labels, len(x))))
+            return mean, log_var
+        return self._encode_stats(x, labels, training=training)
+
+    def _encode_stats(self, x, labels, training=False):
         stats = self.encoder(self._join(x, labels), training=training)
         mean, log_var = ops.split(stats, 2, axis=-1)
         return ops.cast(mean, "float32"), ops.cast(log_var, "float32")
 
     def _encode(self, x, labels, training=False):
-        return self.encode_distribution(x, labels, training=training)[0]
+        return self._encode_stats(x, labels, training=training)[0]
+
+    def _encode_log_var(self, x, labels, training=False):
+        return self._encode_stats(x, labels, training=training)[1]
 
     def _decoder_output(self, z, labels, training=False):
         z = ops.cast(z, "float32")
@@ -175,7 +198,7 @@ class ConditionalVAE(VAE):
             raise ValueError(
                 "a ConditionalVAE's loss needs the labels: pass (x, labels) pairs, got x alone"
             )
-        mean, log_var = self.encode_distribution(x, y, training=training)
+        mean, log_var = self._encode_stats(x, y, training=training)
         raw = self._decoder_output(self.reparameterize(mean, log_var), y, training=training)
         reconstruction = ops.mean(self.negative_log_likelihood(x, raw))
         kl = ops.mean(losses.gaussian_kl(mean, log_var))
@@ -387,7 +410,7 @@ class ConditionalVAE(VAE):
         return self.importance_sampled((x, labels), num_samples, batch_size, chunk)
 
     def _log_weights(self, x, labels, k):
-        mean, log_var = self.encode_distribution(x, labels)
+        mean, log_var = self._encode_stats(x, labels)
         batch = tf.shape(mean)[0]
         eps = keras.random.normal((k, batch, self.latent_dim), seed=self.seed_generator)
         z = mean[None] + tf.exp(0.5 * log_var)[None] * eps

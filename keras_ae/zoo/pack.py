@@ -162,6 +162,12 @@ def save_preset(
         raise ZooError(
             f"save_preset takes a built keras_ae model (one with an input_shape), got {model!r}"
         )
+    if hasattr(model, "condition_units") and data is not None:
+        raise ZooError(
+            f"save_preset measures a model on its data without labels, and a "
+            f"{type(model).__name__} needs (x, labels): pass data=None and your own "
+            "figures in card={'figures': {...}}"
+        )
     if card is not None and not isinstance(card, dict):
         raise ZooError(f"card must be a dict such as {{'license': 'mit'}}, got {card!r}")
     card = dict(card or {})
