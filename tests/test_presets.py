@@ -188,6 +188,23 @@ def test_folder_url_and_from_preset_load_the_same_model(entry, served, keras_hom
         assert isinstance(zoo.load(url), DeepAutoencoder)
 
 
+def test_a_copy_changed_in_the_cache_is_not_trusted(entry, served, keras_home):
+    """A self-consistent entry planted under the cache name of a URL (other
+    weights, metadata to match) is fetched over again, not loaded."""
+    server, url, _ = served
+    expected = outputs(zoo.load(url))
+    (name,) = cached(keras_home)
+    copy = keras_home / "keras_ae" / "presets" / name
+    other = DeepAutoencoder(input_shape=(8,), latent_dim=2, hidden_units=(16,), seed=1)
+    planted = keras_home / "planted"
+    zoo.save_preset(other, planted, card=CARD)
+    shutil.rmtree(copy)
+    planted.rename(copy)
+    assert not np.array_equal(outputs(zoo.load(copy)), expected)
+    np.testing.assert_array_equal(outputs(zoo.load(url)), expected)
+    assert server.gets["/zoo/tiny_ae/model.weights.h5"] == 2
+
+
 def test_presets_lists_the_bundled_entries_of_the_class():
     from keras_ae.models import VAE, Autoencoder
 

@@ -127,7 +127,7 @@ def fetch_url(url):
         except Unreachable as e:  # offline: the newest verified copy, if any
             copies = sorted(cache_dir().glob(f"{_prefix(base)}*"), key=lambda p: p.stat().st_mtime)
             for copy in reversed(copies):
-                if _verified(copy):
+                if _verified(copy, base):
                     warnings.warn(f"{e}; loading the copy cached in {copy}", stacklevel=3)
                     return copy
             raise
@@ -232,11 +232,22 @@ def _locked(path):
         os.close(fd)  # releases the lock
 
 
-def _verified(folder):
+def _digest(source, meta_bytes):
+    """What a cache folder's name ends with: the hash of its source and metadata."""
+    return hashlib.sha256(source.encode() + b"\0" + meta_bytes).hexdigest()[:16]
+
+
+def _verified(folder, source):
+    """Whether a cached copy of `source` can be trusted: its metadata.json is
+    the one its name was made from (a copy planted or edited in the cache is
+    not) and every file it lists matches its sha256."""
     try:
+        meta_bytes = (folder / METADATA).read_bytes()
+        if not folder.name.endswith("-" + _digest(source, meta_bytes)):
+            return False
         verify_entry(folder)
         return True
-    except ZooError:
+    except (ZooError, OSError):
         return False
 
 
@@ -257,14 +268,14 @@ def _install(source, meta_bytes, get):
         raise ZooError(f"{source}/{METADATA}: not JSON metadata ({e})") from None
     check_metadata(meta, f"{source}/{METADATA}")
     check_paths(meta, f"{source}/{METADATA}")
-    digest = hashlib.sha256(source.encode() + b"\0" + meta_bytes).hexdigest()[:16]
+    digest = _digest(source, meta_bytes)
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     dest = root / f"{_prefix(source)}{digest}"
-    if dest.is_dir() and _verified(dest):
+    if dest.is_dir() and _verified(dest, source):
         return dest
     with _locked(root / f".{dest.name}.lock"):
-        if dest.is_dir() and _verified(dest):  # another process fetched it meanwhile
+        if dest.is_dir() and _verified(dest, source):  # fetched meanwhile by another process
             return dest
         work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=root))
         try:
