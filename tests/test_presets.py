@@ -397,6 +397,12 @@ def test_pack_of_a_train_run_is_reproduced_by_zoo_evaluate(tmp_path, capsys):
     code, out = run(capsys, "zoo", "evaluate", folder)
     assert code == 1 and "DIFFERS" in out
 
+    # a run record may only name a scaler that is one of the entry's own files
+    changed["preprocessing"]["run"]["scaler"] = "../outside.json"
+    meta_file.write_text(json.dumps(changed))
+    code, out = run(capsys, "zoo", "evaluate", folder)
+    assert code != 0 and "not one of the entry's checksummed files" in out, out
+
 
 def test_pack_refuses_what_is_not_a_finished_run(tmp_path, capsys):
     code, out = run(capsys, "zoo", "pack", tmp_path, "--out", tmp_path / "e")

@@ -85,6 +85,14 @@ def evaluate_preset(model, meta, folder=None, quick=False, data_dir=None):
     record = meta.get("preprocessing", {}).get("run")
     if not isinstance(record, dict):
         return evaluate_entry(model, {**meta, "metrics": metrics}, quick, data_dir)
+    scaler = record.get("scaler")
+    if scaler is not None and (
+        not isinstance(scaler, str) or Path(scaler).name != scaler or scaler not in meta["files"]
+    ):
+        raise ZooError(
+            f"{meta.get('name')}: its run record names the scaler {scaler!r}, which is not "
+            f"one of the entry's checksummed files ({', '.join(sorted(meta['files']))})"
+        )
     ns = {m.get("params", {}).get("n") for m in metrics}
     figures, _, _ = measure(model, record, folder, data_dir, n=ns.pop() if len(ns) == 1 else None)
     return [
