@@ -192,3 +192,17 @@ def test_early_stopping_keeps_the_highest_perplexity_without_a_mode(mnist_small)
     assert stops["perplexity"].best == pytest.approx(max(history["perplexity"]))
     assert stops["codes_used"].best == pytest.approx(max(history["codes_used"]))
     assert stops["reconstruction_loss"].best == pytest.approx(min(history["reconstruction_loss"]))
+
+
+def test_a_training_step_quantizes_with_the_codebook_it_chose_codes_in():
+    """The EMA update and restarts change the codebook within the step; the
+    vectors handed on are those the codes were nearest to, not the updated ones."""
+    from keras_ae.networks.quantize import VectorQuantizer
+
+    layer = VectorQuantizer(num_codes=4, embedding_dim=2, restart_after=0)
+    z = np.array([[[0.9, 0.1], [-1.0, 0.2]]], "float32")
+    layer(z)
+    before = arr(layer.codebook).copy()
+    out = layer(z, training=True)
+    assert not np.allclose(arr(layer.codebook), before)  # the step did update it
+    np.testing.assert_allclose(arr(out["codebook_vectors"]), before[arr(out["codes"])], atol=1e-6)

@@ -120,6 +120,9 @@ class VectorQuantizer(keras.layers.Layer):
         flat_codes = ops.reshape(codes, (-1,))
         one_hot = ops.one_hot(flat_codes, self.num_codes, dtype="float32")
         counts = _all_reduce_sum(ops.sum(one_hot, axis=0))
+        # The vectors the codes were chosen among: read before this step's
+        # EMA update and restarts change the codebook.
+        quantized = self.lookup(codes)
         if training:
             flat = ops.reshape(z, (-1, self.embedding_dim))
             if self.update == "ema":
@@ -127,7 +130,6 @@ class VectorQuantizer(keras.layers.Layer):
             if self.restart_after > 0:
                 self._restart_dead(counts, flat)
             self.steps.assign(self.steps + 1.0)
-        quantized = self.lookup(codes)
         return {
             "quantized": z + ops.stop_gradient(quantized - z),
             "codebook_vectors": quantized,
