@@ -624,12 +624,13 @@ def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
     model = zoo.load(name)
     x, labels = _zoo_test_data(name, shared_data)
     if hasattr(model, "condition_units"):  # a ConditionalVAE: (x, labels) everywhere
+        # Its verification raises beyond the tolerance; the report is the max abs error.
         saved = export.export_saved_model(model, tmp_path / "saved", verify_data=(x, labels))
-        assert saved.report.passed
+        assert saved.report <= verify_module.FLOAT_TOLERANCE
         result = export.export_tflite(
             model, tmp_path / "decoder.tflite", part="decoder", verify_data=(x, labels)
         )
-        assert result.report.passed, str(result.report)
+        assert result.report <= verify_module.FLOAT_TOLERANCE
         return
     saved = export.export_saved_model(model, tmp_path / "saved", verify_data=x)
     assert saved.report.passed and saved.report.errors["full"] <= verify_module.FLOAT_TOLERANCE

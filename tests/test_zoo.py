@@ -70,6 +70,10 @@ def test_zoo_has_every_issue_entry():
         "conv_ae256_cifar",
         "conv_dae_cifar",
         "conv_vae128_cifar",
+        "cvae_mnist",
+        "cvae_fashion",
+        "vqvae_mnist",
+        "vqvae_fashion",
     }
     assert expected <= set(NAMES)
 
