@@ -250,11 +250,11 @@ def test_overridden_keras_property_is_still_a_property_keras_has(name):
     )
 
 
-def test_the_saved_model_writer_reads_the_conditional_models_default_signature(
-    monkeypatch, tmp_path
-):
-    """Were it not read, ConditionalVAE's override would be dead code; without
-    it, Keras's traces the pair-input model on one tensor and the export fails."""
+def test_the_conditional_models_default_signature_is_read_or_not_needed(monkeypatch, tmp_path):
+    """TensorFlow 2.21's SavedModel writer reads `_default_save_signature` from
+    a tracked Keras model (Keras's own traces the pair-input model on one
+    tensor and the export fails); the oldest supported pair does not read it,
+    and there the export needs no override."""
     from keras_ae import export
     from keras_ae.models import ConditionalVAE
 
@@ -265,4 +265,6 @@ def test_the_saved_model_writer_reads_the_conditional_models_default_signature(
     model = ConditionalVAE(input_shape=(8,), latent_dim=2, num_classes=3, hidden_units=(4,))
     model({"x": np.zeros((2, 8), "float32"), "labels": np.zeros((2,), "int32")})
     export.export_saved_model(model, tmp_path / "saved")
-    assert read
+    if not read:  # not read here: Keras's own property must then be harmless
+        monkeypatch.delattr(ConditionalVAE, "_default_save_signature")
+        export.export_saved_model(model, tmp_path / "without_the_override")
