@@ -36,6 +36,10 @@ Called or read (the functions below):
         (new in TensorFlow 2.17: 2.16 has no such flag, which is why
         `setup.py` asks for 2.17).
     LiteRT: `Interpreter._get_ops_details(self)`.
+    The closure of the train and test functions Keras's `_make_function`
+        makes: its `multi_step_on_iterator`, the `tf.function` that runs one
+        call's steps on an iterator (`iterator_step`), which keras_ae traces
+        for batches of any size before its first call (`training.tracing`).
     `Metric._direction` ("down" or "up") and `compile_utils.MetricsList`:
         Keras's callbacks (`EarlyStopping`, `ModelCheckpoint`, ...) infer
         `mode="auto"` only for a metric that has a `_direction` and sits in
@@ -62,6 +66,9 @@ CALLED = {
 ATTRIBUTES = ("_compile_config", "_compile_loss", "_compile_metrics", "_distribute_strategy")
 #: The keyword `fit` passes to `evaluate` for its own validation data.
 FIT_VALIDATION_KWARG = "_use_cached_eval_dataset"
+#: The name, in the closure of a train or test function Keras makes, of the
+#: `tf.function` that runs a call's steps on an iterator.
+ITERATOR_STEP = "multi_step_on_iterator"
 
 
 def flatten_layers(layer, include_self=True):
@@ -94,6 +101,15 @@ def symbolic_build(model):
 def is_fit_validation(evaluate_kwargs):
     """Whether an `evaluate` call is `fit` measuring its own validation data."""
     return bool(evaluate_kwargs.get(FIT_VALIDATION_KWARG))
+
+
+def iterator_step(function):
+    """The `tf.function` that Keras's train or test `function` (what
+    `make_train_function` / `make_test_function` set) calls on an iterator;
+    None when it has none (a model run eagerly)."""
+    cells = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+    step = cells[ITERATOR_STEP].cell_contents if ITERATOR_STEP in cells else None
+    return step if hasattr(step, "get_concrete_function") else None
 
 
 def in_multi_worker_mode(strategy):

@@ -117,6 +117,25 @@ def test_fit_validates_through_the_kwarg_keras_ae_recognizes(monkeypatch):
     )
 
 
+@pytest.mark.parametrize("make", ["make_train_function", "make_test_function"])
+def test_keras_train_and_test_functions_call_a_step_on_the_iterator(make):
+    """`iterator_step` finds, in the function Keras makes, the tf.function
+    that `training.tracing` traces ahead for any batch size; a model run
+    eagerly has none."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    getattr(keras.Model, make)(model)
+    function = model.train_function if make == "make_train_function" else model.test_function
+    step = kc.iterator_step(function)
+    assert isinstance(step, tf.types.experimental.PolymorphicFunction), (
+        f"{VERSIONS}: Keras's {make} has no tf.function {kc.ITERATOR_STEP} in its closure"
+    )
+    model.compile(optimizer="sgd", loss="mse", run_eagerly=True)
+    getattr(keras.Model, make)(model)
+    function = model.train_function if make == "make_train_function" else model.test_function
+    assert kc.iterator_step(function) is None
+
+
 def test_tensorflow_hooks():
     from tensorflow.python.distribute.collective_all_reduce_strategy import (
         CollectiveAllReduceExtended,

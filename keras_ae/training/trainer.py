@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ae import keras_compat
-from keras_ae.training import defaults
+from keras_ae.training import defaults, tracing
 from keras_ae.training.finite import FiniteGuard, NonFiniteError, check_output
 from keras_ae.training.inputs import (
     check_batch_spec,
@@ -277,7 +277,9 @@ class Trainer(keras.Model):
         an array of fewer `batches` than that runs them all in one execution
         (its progress bar showed "8/4" for 4 batches). A call made while `fit`
         runs (from a callback) gets its own setting for its duration, and
-        `fit`'s setting and compiled functions are put back after it."""
+        `fit`'s setting is put back after it. The compiled functions of each
+        setting are kept until the next `compile()`: going back to a setting
+        traces and compiles nothing again."""
         config = keras_compat.compile_config(self)
         wanted = self.steps_per_execution
         if config is not None and config.get("steps_per_execution") == "auto":
@@ -287,30 +289,48 @@ class Trainer(keras.Model):
         if wanted == self.steps_per_execution:
             yield
             return
-        saved = (
-            self.steps_per_execution,
-            self.train_function,
-            self.test_function,
-            self.predict_function,
-        )
-        self.steps_per_execution = wanted
-        self.train_function = self.test_function = self.predict_function = None
+        saved = self.steps_per_execution
+        self._switch_functions(wanted)
         try:
             yield
         finally:
             if self.__dict__.get("_fitting"):
-                (
-                    self.steps_per_execution,
-                    self.train_function,
-                    self.test_function,
-                    self.predict_function,
-                ) = saved
+                self._switch_functions(saved)
+
+    def _switch_functions(self, steps_per_execution):
+        """Sets `steps_per_execution`, keeping the compiled functions of the
+        setting left and taking back those of the new one (if made since the
+        last `compile()`)."""
+        kept = self.__dict__.get("_functions_by_setting")
+        if kept is None or kept[0] is not self._compile_config_now():
+            kept = (self._compile_config_now(), {})
+            object.__setattr__(self, "_functions_by_setting", kept)
+        names = ("train_function", "test_function", "predict_function")
+        setting = (self.steps_per_execution, self.jit_compile, self.run_eagerly)
+        kept[1][setting] = tuple(getattr(self, name) for name in names)
+        self.steps_per_execution = steps_per_execution
+        setting = (steps_per_execution, self.jit_compile, self.run_eagerly)
+        for name, function in zip(names, kept[1].get(setting, (None,) * 3), strict=True):
+            setattr(self, name, function)
+
+    def _compile_config_now(self):
+        """What identifies the current `compile()`: each call makes a new dict."""
+        return keras_compat.compile_config(self)
 
     def make_train_function(self, force=False):
         if self.jit_compile and not self.__dict__.get("_xla_counted"):
             object.__setattr__(self, "_xla_counted", True)
             defaults.count_xla_model()
-        return super().make_train_function(force=force)
+        if force or self.train_function is None:
+            super().make_train_function(force=force)
+            self.train_function = tracing.any_batch_size(self.train_function)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if force or self.test_function is None:
+            super().make_test_function(force=force)
+            self.test_function = tracing.any_batch_size(self.test_function)
+        return self.test_function
 
     # ------------------------------------------------ entry points, input checked
     def fit(self, x=None, y=None, *args, validation_data=None, callbacks=None, **kwargs):
