@@ -107,7 +107,7 @@ def iterator_step(function):
     """The `tf.function` that Keras's train or test `function` (what
     `make_train_function` / `make_test_function` set) calls on an iterator;
     None when it has none (a model run eagerly)."""
-    cells = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+    cells = dict(zip(function.__code__.co_freevars, function.__closure__ or (), strict=True))
     step = cells[ITERATOR_STEP].cell_contents if ITERATOR_STEP in cells else None
     return step if hasattr(step, "get_concrete_function") else None
 
