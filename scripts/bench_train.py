@@ -25,6 +25,16 @@ one run, on real MNIST (60,000 training images, 10,000 test images):
   batch-1 latency, Keras ``predict`` vs calling the model vs a
   ``tf.function`` serving path.
 
+Per process and whole fit (``--parts spread,wholefit``; ``rounds`` is the
+above): for the dense AE and the VAE, plain Keras, keras_ae's defaults and
+pythae two ways (``pythae_trainer``: its ``TrainingPipeline``, what a pythae
+user runs; ``pythae_loop``: a hand-written PyTorch loop over the pythae model
+on a pre-loaded tensor, its ceiling) each train a fresh model in ``--procs``
+fresh processes per batch size (4 epochs): the spread of steady samples/s
+over processes (min/median/max) and the time from building the model to the
+end of epochs 1 and 4, tracing and XLA compiling included; then one 20-epoch
+fit per contender at batch 128.
+
 Every contender runs in its own worker process (so its peak RSS is its own).
 Each worker first warms up alone (one epoch, cut after ``--warmup-seconds``,
 plus a step on the epoch's short last batch so XLA has compiled both shapes),
@@ -45,6 +55,9 @@ automatically at that path). Without it the column is skipped.
 Usage:
     PYTHONPATH=. python scripts/bench_train.py --data-dir ../shared/data
     PYTHONPATH=. python scripts/bench_train.py --quick   # seconds per model, to check the script
+    # a long run in parts (each under a lock of its own), then the page from their raw files:
+    PYTHONPATH=. python scripts/bench_train.py --parts spread --models dense --raw a.json
+    PYTHONPATH=. python scripts/bench_train.py --from-raw a.json --merge b.json,c.json
 
 The pieces live in `scripts/bench/`: `harness` (worker processes and their
 protocol), `contenders` (the models and networks raced), `workers` (what runs
@@ -64,7 +77,14 @@ import time
 from pathlib import Path
 
 from bench import harness, report
-from bench.contenders import BATCH_SIZES, CONTENDERS, MODELS, PYTHAE_MODELS
+from bench.contenders import (
+    BATCH_SIZES,
+    CONTENDERS,
+    FRESH_CONTENDERS,
+    FRESH_MODELS,
+    MODELS,
+    PYTHAE_MODELS,
+)
 from bench.workers import run_worker
 
 DEFAULT_PYTHAE_PYTHON = Path("/work/bench-venv/bin/python")
@@ -127,6 +147,52 @@ def bench_model(model, contenders, pythons, data, logdir, args, log):
     return result
 
 
+def fresh_fit(model, contender, batch, epochs, python, data, logdir, n=None):
+    """One whole `fit` of a fresh `contender` model in a fresh process; its report."""
+    spec = {
+        "model": model,
+        "contender": contender,
+        "data": str(data),
+        "fresh_fit": True,
+        "batch": batch,
+        "epochs": epochs,
+        "n": n,
+    }
+    w = harness.Worker(
+        f"{model}/{contender} (fresh fit)",
+        [Path(__file__).resolve(), "--worker", json.dumps(spec)],
+        python,
+        Path(logdir) / f"fresh_{model}_{contender}.log",
+    )
+    try:
+        return w.recv()
+    finally:
+        w.close()
+
+
+def bench_fresh(models, batches, epochs, procs, pythae_python, data, logdir, log, n=None):
+    """Every contender of `FRESH_CONTENDERS` (the pythae ones when a pythae
+    Python is given) fitted from a fresh model in `procs` fresh processes per
+    model and batch, round by round in a rotating order so that a drift of
+    the machine's speed hits every contender; {"model/batch": {contender: [reports]}}."""
+    out = {}
+    for model in models:
+        contenders = [c for c in FRESH_CONTENDERS if pythae_python or not c.startswith("pythae")]
+        for batch in batches:
+            key = f"{model}/{batch}"
+            out[key] = {c: [] for c in contenders}
+            for i in range(procs):
+                for c in contenders[i % len(contenders) :] + contenders[: i % len(contenders)]:
+                    python = pythae_python if c.startswith("pythae") else sys.executable
+                    r = fresh_fit(model, c, batch, epochs, python, data, logdir, n)
+                    out[key][c].append(r)
+                    log(
+                        f"  {key} {c} #{i}: {r['steady'] or 0:,.0f}/s steady, "
+                        f"{epochs} epochs in {r['epoch_end_seconds'][-1]:.1f} s"
+                    )
+    return out
+
+
 def bench_inference(model, data, logdir, args):
     """Inference rounds of `model` in one worker; medians over rounds and its peak memory."""
     w = start_worker(model, "inference", sys.executable, data, logdir)
@@ -179,6 +245,20 @@ def main(argv=None):
     parser.add_argument("--latency-reps", type=int, default=50)
     parser.add_argument("--no-inference", action="store_true")
     parser.add_argument(
+        "--parts",
+        default="rounds,spread,wholefit",
+        help="what to measure: rounds (all models, contenders held in one process each, "
+        "round-robin), spread (dense AE and VAE: each contender fitted for --spread-epochs "
+        "from a fresh model in --procs fresh processes per batch size), wholefit (the same "
+        "for --wholefit-epochs at batch 128, --wholefit-procs processes); a long run can "
+        "be measured in parts, each with its --raw, and the page written with --from-raw "
+        "... --merge ...",
+    )
+    parser.add_argument("--procs", type=int, default=5)
+    parser.add_argument("--spread-epochs", type=int, default=4)
+    parser.add_argument("--wholefit-epochs", type=int, default=20)
+    parser.add_argument("--wholefit-procs", type=int, default=1)
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="tiny rounds and warm-ups, to check the script end to end",
@@ -208,6 +288,10 @@ def main(argv=None):
     if args.quick:
         args.rounds, args.round_seconds, args.warmup_seconds = 2, 0.2, 0.3
         args.latency_reps = 5
+        args.procs, args.spread_epochs, args.wholefit_epochs, args.wholefit_procs = 1, 2, 3, 1
+    parts = set(args.parts.split(","))
+    if not parts <= {"rounds", "spread", "wholefit"}:
+        parser.error(f"--parts takes rounds, spread, wholefit; got {args.parts!r}")
 
     t_start = time.time()
     load_start = harness.load_average()
@@ -239,7 +323,47 @@ def main(argv=None):
         data = Path(tmp) / "mnist.npz"
         np.savez(data, x_train=x_train, x_test=x_test)
         res, inf, versions = {}, {}, ""
-        for model in models:
+        # --quick: the dense AE only, on a slice of the data, so each fresh process takes seconds.
+        fresh_models = [m for m in FRESH_MODELS if m in models][: 1 if args.quick else None]
+        n_fresh = 1024 if args.quick else None
+        spread = wholefit = {}
+        if "spread" in parts:
+            log(f"spread: {args.procs} fresh processes per contender, {args.spread_epochs} epochs")
+            spread = bench_fresh(
+                fresh_models,
+                BATCH_SIZES[:1] if args.quick else BATCH_SIZES,
+                args.spread_epochs,
+                args.procs,
+                pythae_python,
+                data,
+                tmp,
+                log,
+                n_fresh,
+            )
+        if "wholefit" in parts:
+            log(f"whole fit: {args.wholefit_epochs} epochs, {args.wholefit_procs} per contender")
+            wholefit = bench_fresh(
+                fresh_models,
+                BATCH_SIZES[:1],
+                args.wholefit_epochs,
+                args.wholefit_procs,
+                pythae_python,
+                data,
+                tmp,
+                log,
+                n_fresh,
+            )
+        for fresh in (spread, wholefit):
+            for reports in fresh.values():
+                if not versions and reports.get("keras_ae"):
+                    r = reports["keras_ae"][0]
+                    versions = f"TensorFlow {r['tf']}, Keras {r['keras']}"
+                if "PyTorch" not in versions and reports.get("pythae_loop"):
+                    p = reports["pythae_loop"][0]
+                    versions += (
+                        f"; pythae {p['pythae']}, PyTorch {p['torch']} ({p['threads']} threads)"
+                    )
+        for model in models if "rounds" in parts else ():
             contenders = list(CONTENDERS[model])
             pythons = {}
             if pythae_python and model in PYTHAE_MODELS:
@@ -253,7 +377,7 @@ def main(argv=None):
             if "pythae" in info and "PyTorch" not in versions:
                 p = info["pythae"]
                 versions += f"; pythae {p['pythae']}, PyTorch {p['torch']} ({p['threads']} threads)"
-        if not args.no_inference:
+        if not args.no_inference and "rounds" in parts:
             measured = ("dense",) if args.quick else ("dense", "conv")
             for model in [m for m in measured if m in models]:
                 log(f"inference: {model}")
@@ -271,6 +395,8 @@ def main(argv=None):
         "warmup_seconds": args.warmup_seconds,
         "round_seconds": args.round_seconds,
         "rounds": args.rounds,
+        "parts": sorted(parts),
+        "procs": args.procs,
         "latency_reps": args.latency_reps,
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} CPU cores, CPU only, {harness.cpu_name()}"
@@ -286,9 +412,10 @@ def main(argv=None):
         "minutes": (time.time() - t_start) / 60,
     }
     raw_path = Path(args.raw) if args.raw else Path(tempfile.gettempdir()) / "bench_train_raw.json"
-    raw_path.write_text(json.dumps({"res": res, "inf": inf, "meta": meta}, indent=1))
+    raw = {"res": res, "inf": inf, "meta": meta, "spread": spread, "wholefit": wholefit}
+    raw_path.write_text(json.dumps(raw, indent=1))
     log(f"raw measurements in {raw_path}")
-    bars = report.write_report(args.out, res, inf, meta)
+    bars = report.write_report(args.out, res, inf, meta, spread, wholefit)
     for bar, value, met in bars:
         log(f"{'undec.' if met is None else 'met   ' if met else 'MISSED'} {bar}: {value}")
     log(f"wrote {args.out}")

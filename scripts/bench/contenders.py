@@ -45,11 +45,17 @@ CONTENDER_TITLES = {
     "keras_ae_nojit": "keras_ae `jit_compile=False`",
     "keras_ae_xla_spe1": "keras_ae `jit_compile=True`, `steps_per_execution=1`",
     "pythae": "pythae (PyTorch CPU)",
+    "pythae_loop": "pythae's model, hand-written PyTorch loop",
+    "pythae_trainer": "pythae `TrainingPipeline` (its trainer)",
     "base_ae": "keras_ae `Autoencoder` 784-30 sigmoid (defaults)",
     "base_ae_nojit": "keras_ae `Autoencoder` 784-30 sigmoid, no XLA",
     "base_ae_xla": "keras_ae `Autoencoder` 784-30 sigmoid, XLA",
 }
 BATCH_SIZES = (128, 256)
+#: What the per-process and whole-fit measurements race: each contender trained
+#: from a fresh model in a fresh process (pythae's two only where it is installed).
+FRESH_MODELS = ("dense", "vae")
+FRESH_CONTENDERS = ("plain", "keras_ae", "pythae_loop", "pythae_trainer")
 # Dense layer shapes (inputs, units), encoder then decoder, of the models the
 # profile probes take apart. The VAE's encoder gives 2 x 32 values (mean and
 # log-variance); its decoder reads the 32-wide sample.

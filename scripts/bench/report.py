@@ -50,7 +50,148 @@ def _fr(r):
     return "—" if r is None else f"{r:.2f}x"
 
 
-def write_report(path, res, inf, meta):
+def fresh_sections(spread, wholefit, bars):
+    """The per-process spread and whole-fit tables (markdown lines); appends their bars."""
+    out = []
+    add = out.append
+
+    def steady(reports):
+        return [r["steady"] for r in reports if r.get("steady")]
+
+    def whole(reports, epochs):
+        times = [
+            r["epoch_end_seconds"][epochs - 1]
+            for r in reports
+            if len(r["epoch_end_seconds"]) >= epochs
+        ]
+        return statistics.median(times) if times else None
+
+    if spread:
+        any_reports = next(iter(next(iter(spread.values())).values()))
+        procs, epochs = len(any_reports), len(any_reports[0]["epoch_end_seconds"])
+        add("## Per process: the speed a user gets")
+        add("")
+        add(
+            f"Each contender trained a fresh model in {procs} fresh processes per batch size "
+            f"(`fit` for {epochs} epochs on all 60,000 images, shuffled; the processes of all "
+            "contenders alternate in a rotating order). Steady samples/s are over epochs 2-4 "
+            "(the first holds tracing and compiling). *min / plain* divides a contender's "
+            "slowest process by the median plain Keras process: what the unluckiest user of "
+            "that contender sees against a typical plain Keras user."
+        )
+        add("")
+        add(
+            "| model | batch | contender | each process | min | median | max | max/min "
+            "| min / plain median |"
+        )
+        add("|---|---:|---|---|---:|---:|---:|---:|---:|")
+        for key, contenders in spread.items():
+            model, batch = key.split("/")
+            plain = steady(contenders.get("plain", []))
+            plain_med = statistics.median(plain) if plain else None
+            for c, reports in contenders.items():
+                rates = steady(reports)
+                if not rates:
+                    continue
+                lo, med, hi = min(rates), statistics.median(rates), max(rates)
+                add(
+                    f"| {MODEL_TITLES[model]} | {batch} | {CONTENDER_TITLES[c]} | "
+                    + " / ".join(_fmt(r) for r in rates)
+                    + f" | {_fmt(lo)} | {_fmt(med)} | {_fmt(hi)} | {hi / lo:.2f} | "
+                    f"{_fr(_ratio(lo, plain_med))} |"
+                )
+                if c == "keras_ae":
+                    r = _ratio(lo, plain_med)
+                    bars.append(
+                        (
+                            f"{model} b{batch}: keras_ae's slowest process >= 1.2x the median "
+                            "plain Keras process",
+                            _fr(r),
+                            r is not None and r >= 1.2,
+                        )
+                    )
+                    bars.append(
+                        (
+                            f"{model} b{batch}: keras_ae max/min over processes <= 1.25",
+                            f"{hi / lo:.2f}",
+                            hi / lo <= 1.25,
+                        )
+                    )
+        add("")
+        add("## Whole fit from a fresh model, compile included")
+        add("")
+        add(
+            "Seconds from building the model (after the imports and the data load, which "
+            "every contender pays alike) to the end of epoch 1 and epoch 4 of the fits above, "
+            "median over processes; the model's construction, `compile`, tracing and XLA "
+            "compiling (or PyTorch's first-call costs) are inside. *first-epoch overhead* is "
+            "epoch 1's time minus a steady epoch's: what building and compiling cost. "
+            "*speed-up* divides the other contender's 4-epoch time by keras_ae's."
+        )
+        add("")
+        add(
+            "| model | batch | contender | 1 epoch s | 4 epochs s | first-epoch overhead s "
+            "| keras_ae speed-up, 4 epochs |"
+        )
+        add("|---|---:|---|---:|---:|---:|---:|")
+        for key, contenders in spread.items():
+            model, batch = key.split("/")
+            k4 = whole(contenders.get("keras_ae", []), 4)
+            for c, reports in contenders.items():
+                if not reports:
+                    continue
+                t1, t4 = whole(reports, 1), whole(reports, 4)
+                rates = steady(reports)
+                epoch_s = 60000 / statistics.median(rates) if rates else None
+                over = t1 - epoch_s if t1 is not None and epoch_s else None
+                add(
+                    f"| {MODEL_TITLES[model]} | {batch} | {CONTENDER_TITLES[c]} | "
+                    f"{_fmt(t1, 1)} | {_fmt(t4, 1)} | {_fmt(over, 1)} | "
+                    f"{'—' if c == 'keras_ae' else _fr(_ratio(t4, k4))} |"
+                )
+            for c, bar in (("plain", 1.25), ("pythae_loop", 1.1)):
+                r = _ratio(whole(contenders.get(c, []), 4), k4)
+                if c in contenders:
+                    bars.append(
+                        (
+                            f"{model} b{batch}: whole 4-epoch fit, keras_ae >= {bar}x "
+                            f"{CONTENDER_TITLES[c]}",
+                            _fr(r),
+                            None if r is None else r >= bar,
+                        )
+                    )
+        add("")
+    if wholefit:
+        any_reports = next(iter(next(iter(wholefit.values())).values()))
+        epochs = len(any_reports[0]["epoch_end_seconds"])
+        add(f"### {epochs} epochs")
+        add("")
+        add(
+            f"One `fit` for {epochs} epochs from a fresh model, {len(any_reports)} fresh "
+            "process(es) per contender (median), seconds to the end of epochs 1, 4 and "
+            f"{epochs}, model construction and compiling included."
+        )
+        add("")
+        add(
+            f"| model | batch | contender | 1 epoch s | 4 epochs s | {epochs} epochs s "
+            f"| keras_ae speed-up, {epochs} epochs |"
+        )
+        add("|---|---:|---|---:|---:|---:|---:|")
+        for key, contenders in wholefit.items():
+            model, batch = key.split("/")
+            kn = whole(contenders.get("keras_ae", []), epochs)
+            for c, reports in contenders.items():
+                tn = whole(reports, epochs)
+                add(
+                    f"| {MODEL_TITLES[model]} | {batch} | {CONTENDER_TITLES[c]} | "
+                    f"{_fmt(whole(reports, 1), 1)} | {_fmt(whole(reports, 4), 1)} | "
+                    f"{_fmt(tn, 1)} | {'—' if c == 'keras_ae' else _fr(_ratio(tn, kn))} |"
+                )
+        add("")
+    return out
+
+
+def write_report(path, res, inf, meta, spread=None, wholefit=None):
     lines = []
     add = lines.append
     bars = []  # (bar, value, met)
@@ -83,6 +224,8 @@ def write_report(path, res, inf, meta):
     for note in meta.get("notes", ()):  # e.g. rows merged in from a later --raw run
         add(note)
         add("")
+
+    lines += fresh_sections(spread or {}, wholefit or {}, bars)
 
     # ---- training table
     add("## Training samples/s")
@@ -411,7 +554,8 @@ def write_report(path, res, inf, meta):
                 peak = max(peak, v)
         add(f"| {model} | " + " | ".join(cells) + " |")
     add("")
-    bars.append(("peak memory of any training run < 3 GB", f"{peak:,.0f} MB", peak < 3072))
+    if res:
+        bars.append(("peak memory of any training run < 3 GB", f"{peak:,.0f} MB", peak < 3072))
 
     # ---- inference
     if inf:
@@ -628,11 +772,21 @@ def merge_raw(raw, later):
         f"{m['load_start']}; {m['minutes']:.1f} min), merged into this run's raw file with "
         "`--from-raw ... --merge ...`; every other row is from the run above."
     )
+    fresh = [k for k in ("spread", "wholefit") if later.get(k)]
+    if fresh:
+        note = (
+            f"The {' and '.join(fresh)} tables ({', '.join(k for f in fresh for k in later[f])})"
+            f" come from `{m['command']}` on {m['date']} (load average at start "
+            f"{m['load_start']}; {m['minutes']:.1f} min)."
+            + (f" {note}" if models or inference else "")
+        )
     meta = {**raw["meta"], "notes": [*raw["meta"].get("notes", ()), note]}
     return {
         **raw,
         "res": {**raw["res"], **later["res"]},
         "inf": {**raw["inf"], **(later.get("inf") or {})},
+        "spread": {**(raw.get("spread") or {}), **(later.get("spread") or {})},
+        "wholefit": {**(raw.get("wholefit") or {}), **(later.get("wholefit") or {})},
         "meta": meta,
     }
 
@@ -643,9 +797,16 @@ def _int_keys(result):
 
 
 def read_raw(path, merge=None):
-    """`(res, inf, meta)` of a `--raw` file, with the models of the later raw
-    file `merge` (when given) in place of its own."""
+    """`(res, inf, meta, spread, wholefit)` of a `--raw` file, with the rows of
+    the later raw files `merge` (comma-separated, when given) in place of its own."""
     raw = json.loads(Path(path).read_text())
-    if merge:
-        raw = merge_raw(raw, json.loads(Path(merge).read_text()))
-    return {m: _int_keys(r) for m, r in raw["res"].items()}, raw["inf"], raw["meta"]
+    for later in (merge or "").split(","):
+        if later:
+            raw = merge_raw(raw, json.loads(Path(later).read_text()))
+    return (
+        {m: _int_keys(r) for m, r in raw["res"].items()},
+        raw["inf"],
+        raw["meta"],
+        raw.get("spread") or {},
+        raw.get("wholefit") or {},
+    )

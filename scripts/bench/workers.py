@@ -492,7 +492,9 @@ def run_worker(spec):
     """The body of the worker `spec` names (its contender), on a fresh `Channel`."""
     channel = Channel()
     kind = spec["contender"]
-    if kind == "pythae":
+    if spec.get("fresh_fit"):
+        fresh_fit_worker(spec, channel)
+    elif kind == "pythae":
         pythae_worker(spec, channel)
     elif kind == "probe":
         probe_worker(spec, channel)
@@ -500,3 +502,130 @@ def run_worker(spec):
         inference_worker(spec, channel)
     else:
         keras_worker(spec, channel)
+
+
+class EpochMarks:
+    """Seconds from a start time to the end of each epoch, and the steady
+    samples/s over epochs 2-4 (the first holds tracing and compiling)."""
+
+    def __init__(self, n):
+        self.n, self.t0, self.marks = n, time.perf_counter(), []
+
+    def mark(self):
+        self.marks.append(time.perf_counter() - self.t0)
+
+    def report(self, **extra):
+        m = self.marks
+        steady = (len(m[:4]) - 1) * self.n / (m[min(3, len(m) - 1)] - m[0]) if len(m) > 1 else None
+        return {
+            "epoch_end_seconds": m,
+            "steady": steady,
+            "peak_rss_mb": peak_rss_mb(),
+            **extra,
+        }
+
+
+def fresh_fit_worker(spec, channel):
+    """One whole training from a fresh model in this fresh process: build,
+    compile and `fit` for `spec["epochs"]` epochs at `spec["batch"]`; sends
+    the time from building the model to each epoch's end (tracing and XLA
+    compiling included) and the steady samples/s of epochs 2-4. The clock
+    starts after the imports and the data load, which every contender pays
+    alike."""
+    contender, model, epochs, batch = (
+        spec["contender"],
+        spec["model"],
+        spec["epochs"],
+        spec["batch"],
+    )
+    if contender.startswith("pythae"):
+        return _pythae_fresh_fit(spec, channel)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    import keras_ae  # noqa: F401  (imported before the clock, as the plain contender's keras)
+
+    keras.utils.set_random_seed(0)
+    x, _ = load_data(spec["data"], conv=False)
+    x = x[: spec.get("n") or len(x)]
+    marks = EpochMarks(len(x))
+    if contender == "plain":
+        net, needs_y = plain_keras(model, keras)
+    else:
+        net, needs_y = keras_ae_model(model, contender), False
+
+    class Mark(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            marks.mark()
+
+    net.fit(
+        x,
+        x if needs_y else None,
+        batch_size=batch,
+        epochs=epochs,
+        shuffle=True,
+        verbose=0,
+        callbacks=[Mark()],
+    )
+    channel.send(
+        **marks.report(
+            tf=tf.__version__, keras=keras.__version__, jit_compile=bool(net.jit_compile)
+        )
+    )
+    channel.recv()
+
+
+def _pythae_fresh_fit(spec, channel):
+    """pythae two ways: `pythae_trainer` is what a pythae user runs
+    (`TrainingPipeline` with a `BaseTrainerConfig`: its data processing,
+    `BaseTrainer`, its DataLoader, logging and the final model save);
+    `pythae_loop` is a hand-written PyTorch loop over the pythae model on a
+    pre-loaded tensor, shuffled each epoch and sliced into batches (the
+    ceiling of pythae's model code without its trainer)."""
+    from importlib.metadata import version
+
+    import torch
+    from pythae.pipelines import TrainingPipeline
+    from pythae.trainers import BaseTrainerConfig
+    from pythae.trainers.training_callbacks import TrainingCallback
+
+    torch.manual_seed(0)
+    x, _ = load_data(spec["data"], conv=False)
+    x = x[: spec.get("n") or len(x)]
+    n, batch, epochs = len(x), spec["batch"], spec["epochs"]
+    marks = EpochMarks(n)
+    net = pythae_model(spec["model"])
+    if spec["contender"] == "pythae_trainer":
+
+        class Mark(TrainingCallback):
+            def on_epoch_end(self, training_config, **kwargs):
+                marks.mark()
+
+        config = BaseTrainerConfig(
+            output_dir=tempfile.mkdtemp(prefix="pythae_bench_"),
+            per_device_train_batch_size=batch,
+            num_epochs=epochs,
+            learning_rate=1e-3,
+            no_cuda=True,
+        )
+        TrainingPipeline(model=net, training_config=config)(train_data=x, callbacks=[Mark()])
+    else:
+        xt = torch.from_numpy(x)
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        net.train()
+        for epoch in range(epochs):
+            order = torch.randperm(n)
+            for i in range(0, n, batch):
+                out = net({"data": xt[order[i : i + batch]]}, epoch=epoch, dataset_size=n)
+                optimizer.zero_grad()
+                out.loss.backward()
+                optimizer.step()
+            out.loss.item()
+            marks.mark()
+    channel.send(
+        **marks.report(
+            pythae=version("pythae"), torch=torch.__version__, threads=torch.get_num_threads()
+        )
+    )
+    channel.recv()
