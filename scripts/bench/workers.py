@@ -520,6 +520,7 @@ class EpochMarks:
         return {
             "epoch_end_seconds": m,
             "steady": steady,
+            "n": self.n,
             "peak_rss_mb": peak_rss_mb(),
             **extra,
         }
