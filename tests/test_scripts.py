@@ -110,3 +110,38 @@ def test_bench_harness_imports_without_frameworks():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_bench_report_per_process_tables(tmp_path):
+    """The per-process and whole-fit tables of `bench_train.py`'s page are
+    written from raw reports, their bars decided (made-up numbers; nothing timed)."""
+    code = textwrap.dedent("""
+        import json
+        from bench import report
+        def fit(rate, first=2.0, n=60000):
+            marks = [first + i * n / rate for i in range(4)]
+            return {"epoch_end_seconds": marks, "steady": rate, "n": n}
+        spread = {"vae/128": {
+            "plain": [fit(10000) for _ in range(5)],
+            "keras_ae": [fit(r) for r in (13000, 13500, 14000, 14500, 15000)],
+            "pythae_loop": [fit(9000) for _ in range(5)],
+        }}
+        bars = []
+        text = "\\n".join(report.fresh_sections(spread, {}, bars))
+        print(json.dumps({"text": text, "bars": bars}))
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=SCRIPTS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert "13,000 / 13,500 / 14,000 / 14,500 / 15,000" in out["text"]
+    verdicts = {bar: met for bar, _, met in out["bars"]}
+    assert verdicts["vae b128: keras_ae's slowest process >= 1.2x the median plain Keras process"]
+    assert verdicts["vae b128: keras_ae max/min over processes <= 1.25"]
+    assert any("whole 4-epoch fit" in bar and met for bar, met in verdicts.items())
