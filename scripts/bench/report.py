@@ -77,7 +77,10 @@ def fresh_sections(spread, wholefit, bars):
             "contenders alternate in a rotating order). Steady samples/s are over epochs 2-4 "
             "(the first holds tracing and compiling). *min / plain* divides a contender's "
             "slowest process by the median plain Keras process: what the unluckiest user of "
-            "that contender sees against a typical plain Keras user."
+            "that contender sees against a typical plain Keras user. In brackets, where "
+            "recorded: the CPU seconds per second the process used over those epochs (2.0: "
+            "both cores); a process that got one core while another job held the other is "
+            "slow whatever its framework ([threads.md](threads.md))."
         )
         add("")
         add(
@@ -96,7 +99,12 @@ def fresh_sections(spread, wholefit, bars):
                 lo, med, hi = min(rates), statistics.median(rates), max(rates)
                 add(
                     f"| {MODEL_TITLES[model]} | {batch} | {CONTENDER_TITLES[c]} | "
-                    + " / ".join(_fmt(r) for r in rates)
+                    + " / ".join(
+                        _fmt(r["steady"])
+                        + (f" ({r['cpu_per_wall']:.2f})" if r.get("cpu_per_wall") else "")
+                        for r in reports
+                        if r.get("steady")
+                    )
                     + f" | {_fmt(lo)} | {_fmt(med)} | {_fmt(hi)} | {hi / lo:.2f} | "
                     f"{_fr(_ratio(lo, plain_med))} |"
                 )

@@ -509,18 +509,21 @@ class EpochMarks:
     samples/s over epochs 2-4 (the first holds tracing and compiling)."""
 
     def __init__(self, n):
-        self.n, self.t0, self.marks = n, time.perf_counter(), []
+        self.n, self.t0, self.marks, self.cpu = n, time.perf_counter(), [], []
 
     def mark(self):
         self.marks.append(time.perf_counter() - self.t0)
+        self.cpu.append(sum(os.times()[:2]))  # this process's CPU seconds, all threads
 
     def report(self, **extra):
-        m = self.marks
-        steady = (len(m[:4]) - 1) * self.n / (m[min(3, len(m) - 1)] - m[0]) if len(m) > 1 else None
+        m, last = self.marks, min(3, len(self.marks) - 1)
+        wall = m[last] - m[0] if last > 0 else None
         return {
             "epoch_end_seconds": m,
-            "steady": steady,
+            "steady": last * self.n / wall if wall else None,
             "n": self.n,
+            # CPU seconds per wall second over the same epochs (2.0: both of 2 cores).
+            "cpu_per_wall": (self.cpu[last] - self.cpu[0]) / wall if wall else None,
             "peak_rss_mb": peak_rss_mb(),
             **extra,
         }
