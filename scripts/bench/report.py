@@ -83,6 +83,25 @@ def fresh_sections(spread, wholefit, bars):
             "slow whatever its framework ([threads.md](threads.md))."
         )
         add("")
+        add("Steady samples/s, median (min–max) over the processes:")
+        add("")
+        names = list(dict.fromkeys(c for contenders in spread.values() for c in contenders))
+        add("| model | batch | " + " | ".join(CONTENDER_TITLES[c] for c in names) + " |")
+        add("|---|---:|" + "---:|" * len(names))
+        for key, contenders in spread.items():
+            model, batch = key.split("/")
+            cells = []
+            for c in names:
+                rates = steady(contenders.get(c, []))
+                cells.append(
+                    f"{_fmt(statistics.median(rates))} ({_fmt(min(rates))}–{_fmt(max(rates))})"
+                    if rates
+                    else "—"
+                )
+            add(f"| {MODEL_TITLES[model]} | {batch} | " + " | ".join(cells) + " |")
+        add("")
+        add("Each process, and the slowest one's ratio to plain Keras's median process:")
+        add("")
         add(
             "| model | batch | contender | each process | min | median | max | max/min "
             "| min / plain median |"
