@@ -260,6 +260,8 @@ def write_report(path, res, inf, meta, spread=None, wholefit=None):
 
     lines += fresh_sections(spread or {}, wholefit or {}, bars)
 
+    rounds_start = len(lines)  # what follows, up to inference, needs rounds (`res`)
+
     # ---- training table
     add("## Training samples/s")
     add("")
@@ -590,6 +592,9 @@ def write_report(path, res, inf, meta, spread=None, wholefit=None):
     if res:
         bars.append(("peak memory of any training run < 3 GB", f"{peak:,.0f} MB", peak < 3072))
 
+    if not res:
+        del lines[rounds_start:]
+
     # ---- inference
     if inf:
         add("## Inference")
@@ -635,7 +640,8 @@ def write_report(path, res, inf, meta, spread=None, wholefit=None):
         verdict = "**not decided** (see below)" if met is None else "met" if met else "**missed**"
         add(f"| {bar} | {value} | {verdict} |")
     add("")
-    add(analysis(res, meta, bars))
+    if res:
+        add(analysis(res, meta, bars))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("\n".join(lines) + "\n")
     return bars
