@@ -82,6 +82,21 @@ def test_bits_per_dim_matches_the_continuous_elbo_plus_the_bin_width():
     assert 0 < bpd < 12
 
 
+def test_bits_per_dim_of_a_symmetric_model_reads_its_inputs_and_outputs_in_its_scale():
+    # In [-1, 1] a pixel bin is 2/255 wide: bits/dim ~ (-ELBO + D ln 127.5) / (D ln 2),
+    # the ELBO of the model on the symmetric values it trained on. (The model was
+    # fed [0, 1] values and its [-1, 1] mean read as pixel units.)
+    model = _vae(0.2)
+    x = np.random.default_rng(0).integers(60, 196, (64, 8, 8, 3)) / np.float32(255)
+    x = (x * 2.0 - 1.0).astype(np.float32)
+    bpd = zp.bits_per_dim(model, x, {"layout": "image", "scale": "symmetric"}, seed=5)
+    zp.reseed(model, 5)
+    terms = model.compute_losses(x)
+    dims = 8 * 8 * 3
+    continuous = float(terms["reconstruction_loss"] + terms["kl_loss"]) + dims * np.log(127.5)
+    assert bpd == pytest.approx(continuous / (dims * np.log(2)), rel=1e-4)
+
+
 def test_bits_per_dim_refuses_a_bernoulli_vae():
     model = VAE(input_shape=(12,), latent_dim=2, hidden_units=(8,), seed=0)
     with pytest.raises(ValueError, match="likelihood='gaussian', got VAE with .*'bernoulli'"):

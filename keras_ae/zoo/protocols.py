@@ -218,6 +218,8 @@ def bits_per_dim(model, x, preprocessing, n=None, seed=0, batch_size=500):
     al. 2017's discretization): a proper distribution over 256 values, so the
     figure bounds `-log2 P(x) / 3072` for a colour 32x32 image. One posterior
     sample per image (generator reset to `seed`); mean over the test images.
+    `x` is in the model's scale (`preprocessing["scale"]`), as it trained: a
+    symmetric model's mean and standard deviation are brought to pixel units.
     """
     from scipy.special import ndtr
 
@@ -226,8 +228,8 @@ def bits_per_dim(model, x, preprocessing, n=None, seed=0, batch_size=500):
             "bits_per_dim needs a VAE with likelihood='gaussian', got "
             f"{type(model).__name__} with likelihood={getattr(model, 'likelihood', None)!r}"
         )
-    x = _subset(to_unit(x, preprocessing), n)
-    s = model.observation_std
+    x = _subset(x, n)  # in the model's scale; the bins are in pixel units
+    s = model.observation_std / (2.0 if preprocessing.get("scale") == "symmetric" else 1.0)
     reseed(model, seed)
     total = 0.0
     for i in range(0, len(x), batch_size):
@@ -235,8 +237,8 @@ def bits_per_dim(model, x, preprocessing, n=None, seed=0, batch_size=500):
         mean, log_var = model.encode_distribution(tf.constant(xb))
         kl = keras.ops.convert_to_numpy(losses.gaussian_kl(mean, log_var)).astype(np.float64)
         mu = keras.ops.convert_to_numpy(model.decode(model.reparameterize(mean, log_var)))
-        mu = mu.astype(np.float64)
-        k = np.round(xb.astype(np.float64) * 255.0)
+        mu = to_unit(mu.astype(np.float64), preprocessing)
+        k = np.round(to_unit(xb.astype(np.float64), preprocessing) * 255.0)
         lo = np.where(k == 0, -np.inf, ((k - 0.5) / 255.0 - mu) / s)
         hi = np.where(k == 255, np.inf, ((k + 0.5) / 255.0 - mu) / s)
         # the tail nearer the bin is taken from the far side, where ndtr is accurate
