@@ -618,7 +618,7 @@ def _zoo_test_data(name, data_dir, n=256):
 def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
     """Every bundled entry exports each way its class supports, verified on
     its own test images: SavedModel, LiteRT float32, float16 and int8 (a
-    class's `INT8_PARTS` narrow int8, a conditional model takes labels)."""
+    conditional model takes labels; a VQ-VAE's int8 encoder keeps its codes)."""
     from keras_ae import zoo
 
     model = zoo.load(name)
@@ -635,12 +635,9 @@ def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
     saved = export.export_saved_model(model, tmp_path / "saved", verify_data=x)
     assert saved.report.passed and saved.report.errors["full"] <= verify_module.FLOAT_TOLERANCE
     for quantize in (None, "float16", "int8"):
-        part = "full"
-        if quantize == "int8" and "full" not in getattr(model, "INT8_PARTS", ("full",)):
-            part = model.INT8_PARTS[0]
         path = tmp_path / f"{quantize}.tflite"
         result = export.export_tflite(
-            model, path, part=part, quantize=quantize, representative_data=x, verify_data=x
+            model, path, quantize=quantize, representative_data=x, verify_data=x
         )
         report = result.report
         assert report.passed, str(report)
@@ -649,6 +646,16 @@ def test_zoo_entry_exports_with_parity(name, shared_data, tmp_path):
             assert report.max_abs_error <= verify_module.FLOAT_TOLERANCE * scale
         else:
             assert report.export_metric <= 1.05 * report.keras_metric
+    if hasattr(model, "num_codes"):  # a VQ-VAE: its int8 encoder, codes compared
+        result = export.export_tflite(
+            model,
+            tmp_path / "encoder_int8.tflite",
+            part="encoder",
+            quantize="int8",
+            representative_data=x,
+            verify_data=x,
+        )
+        assert result.report.passed and result.report.code_agreement >= 0.95, str(result.report)
 
 
 # ----------------------------------------------------- reviewed edge cases

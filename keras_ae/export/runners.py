@@ -383,13 +383,15 @@ def _detect_quantization(interpreter):
         return "float16"
     if np.dtype("int8") not in dtypes:
         return None
-    # Full-integer models quantize activations: their inputs are int8, or a
-    # QUANTIZE op turns the float input into int8. Dynamic-range models keep
-    # float activations and only store int8 weights.
+    # Full-integer models quantize activations: their inputs are int8, or an
+    # op computes int8 values (a QUANTIZE of the float input; the GATHER of a
+    # VQVAE decoder's int32 codes from its int8 codebook). Dynamic-range
+    # models keep float activations and only store int8 weights.
     if any(
         np.dtype(d["dtype"]) in (np.dtype("int8"), np.dtype("uint8"))
         for d in interpreter.get_input_details()
     ):
         return "int8"
-    ops = keras_compat.op_names(interpreter)
-    return "int8" if "QUANTIZE" in ops else "dynamic"
+    types = {t["index"]: np.dtype(t["dtype"]) for t in interpreter.get_tensor_details()}
+    computed = {i for op in keras_compat.ops_details(interpreter) for i in op["outputs"]}
+    return "int8" if any(types.get(i) == np.dtype("int8") for i in computed) else "dynamic"

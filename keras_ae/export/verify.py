@@ -68,6 +68,8 @@ class VerificationReport:
         tolerance: the tolerance of that check.
         passed: whether the check passed.
         hash_mismatches: packed-hash bits that differ (hashing SavedModels).
+        code_agreement: the share of integer codes equal to the Keras
+            model's (a VQVAE's encoder), or None.
     """
 
     format: str
@@ -83,6 +85,7 @@ class VerificationReport:
     tolerance: float
     passed: bool
     hash_mismatches: object = None
+    code_agreement: object = None
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -95,6 +98,8 @@ class VerificationReport:
         )
         if self.hash_mismatches is not None:
             line += f"; hash bits differing {self.hash_mismatches}"
+        if self.code_agreement is not None:
+            line += f"; codes agreeing {self.code_agreement:.2%}"
         verdict = "passed" if self.passed else "FAILED"
         return f"{line} -> {verdict} ({self.check}, tolerance {self.tolerance:g})"
 
@@ -149,13 +154,15 @@ def verify_export(model, exported, data, metric=None, tolerance=None, *, quantiz
     parts = ("full", "encoder", "decoder") if runner.format == "saved_model" else (runner.part,)
     reference_codes = model.encode(data)
     reference = model.reconstruct(data)
-    errors, within, exported_rec = {}, True, None
+    errors, within, exported_rec, agreement = {}, True, None, None
     for part in parts:
         if part == "full":
             ref, got = reference, runner.reconstruct(data)
             exported_rec = got
         elif part == "encoder":
             ref, got = reference_codes, runner.encode(data)
+            if np.issubdtype(ref.dtype, np.integer) and ref.shape == got.shape:
+                agreement = float(np.mean(got == ref))  # (a VQVAE's code maps)
             if exported_rec is None:
                 exported_rec = _keras_decode(model, got)
         else:
@@ -194,6 +201,7 @@ def verify_export(model, exported, data, metric=None, tolerance=None, *, quantiz
         tolerance=float(tolerance),
         passed=bool(passed),
         hash_mismatches=mismatches,
+        code_agreement=agreement,
     )
     if not passed:
         raise ExportVerificationError(f"export verification failed: {report}", report)
