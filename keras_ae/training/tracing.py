@@ -24,10 +24,12 @@ def any_batch_size(function):
     step = keras_compat.iterator_step(function)
     if step is None:
         return function
-    traced = []
+    traced, last = [], [None]
 
     def call(iterator):
-        if isinstance(iterator, tf.data.Iterator):
+        # Keras passes an epoch's iterator to every call: its spec is read once.
+        if isinstance(iterator, tf.data.Iterator) and id(iterator) != last[0]:
+            last[0] = id(iterator)
             spec = tf.data.IteratorSpec(any_batch(iterator.element_spec))
             if spec not in traced:
                 step.get_concrete_function(spec)
