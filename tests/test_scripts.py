@@ -91,15 +91,9 @@ def test_script_starts(started, path):
         assert "usage:" in output, output
 
 
-def test_bench_harness_imports_without_frameworks():
-    """The pythae worker runs `bench_train.py --worker` in a Python holding
-    PyTorch and pythae only: the script and its `bench` modules must import
-    with the standard library alone (frameworks inside the functions)."""
-    code = (
-        "import sys; import bench_train, bench.harness, bench.contenders, bench.workers, "
-        "bench.report, bench_conv_layers; print(sorted({'numpy', 'tensorflow', 'keras', "
-        "'torch', 'keras_ae'} & set(sys.modules)))"
-    )
+def run_in_scripts(code):
+    """Runs `code` in a fresh Python in scripts/ (as the scripts import their
+    modules) and returns the finished process, which must have succeeded."""
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=SCRIPTS_DIR,
@@ -109,6 +103,19 @@ def test_bench_harness_imports_without_frameworks():
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_bench_harness_imports_without_frameworks():
+    """The pythae worker runs `bench_train.py --worker` in a Python holding
+    PyTorch and pythae only: the script and its `bench` modules must import
+    with the standard library alone (frameworks inside the functions)."""
+    code = (
+        "import sys; import bench_train, bench.harness, bench.contenders, bench.workers, "
+        "bench.report, bench_conv_layers; print(sorted({'numpy', 'tensorflow', 'keras', "
+        "'torch', 'keras_ae'} & set(sys.modules)))"
+    )
+    done = run_in_scripts(code)
     assert done.stdout.strip() == "[]"
 
 
@@ -130,15 +137,7 @@ def test_bench_report_per_process_tables(tmp_path):
         text = "\\n".join(report.fresh_sections(spread, {}, bars))
         print(json.dumps({"text": text, "bars": bars}))
     """)
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=SCRIPTS_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_in_scripts(code)
     out = json.loads(done.stdout)
     assert "13,000 / 13,500 / 14,000 / 14,500 / 15,000" in out["text"]
     verdicts = {bar: met for bar, _, met in out["bars"]}
