@@ -125,7 +125,12 @@ def resumable(run_dir, resume, spec, seed, model):
     state = RunState(run_dir)
     record = Path(run_dir) / "zoo_run.json"
     keys = ("name", "epochs", "kwargs", "batch_size", "lr", "lr_decay", "validation")
-    settings = json.loads(json.dumps({"seed": seed, **{k: spec.get(k) for k in keys}}))
+    # Settings added later are recorded only where an entry uses them, so older
+    # runs (whose records lack them) still resume.
+    later = ("steps_per_epoch", "lr_schedule", "lr_end")
+    settings = {"seed": seed, **{k: spec.get(k) for k in keys}}
+    settings.update({k: spec[k] for k in later if spec.get(k) is not None})
+    settings = json.loads(json.dumps(settings))
     if resume:
         if not record.is_file():
             raise SystemExit(f"--resume: {run_dir} holds no zoo_run.json (no run to resume)")
@@ -143,6 +148,25 @@ def resumable(run_dir, resume, spec, seed, model):
         with atomic_output(record) as staged:
             staged.write_text(json.dumps(settings), encoding="utf-8")
     return state
+
+
+def learning_rate(spec):
+    """The optimizer's learning rate: `spec["lr"]`, or with `lr_schedule="cosine"`
+    a per-step cosine decay from it to `lr_end` over every step the entry asks
+    for (`epochs` x `steps_per_epoch`). A schedule in steps, unlike a time
+    budget, gives the same weights on any machine, and `--resume` continues it
+    (the optimizer's step count is saved with each epoch)."""
+    if spec.get("lr_schedule") is None:
+        return spec["lr"]
+    if spec["lr_schedule"] != "cosine" or not spec.get("steps_per_epoch"):
+        raise ValueError(
+            f"{spec['name']}: lr_schedule must be 'cosine' with steps_per_epoch, "
+            f"got {spec['lr_schedule']!r} with steps_per_epoch={spec.get('steps_per_epoch')}"
+        )
+    total = spec["epochs"] * spec["steps_per_epoch"]
+    return keras.optimizers.schedules.CosineDecay(
+        spec["lr"], decay_steps=total, alpha=spec["lr_end"] / spec["lr"]
+    )
 
 
 def train(spec, data_dir, seed, run_dir=None, resume=False):
@@ -167,7 +191,7 @@ def train(spec, data_dir, seed, run_dir=None, resume=False):
     )
     if spec.get("pair_noise"):
         ds = noisy_pairs(ds, spec["pair_noise"], seed)
-    if spec.get("steps_per_epoch"):  # short epochs: a time budget stops on time
+    if spec.get("steps_per_epoch"):  # epochs of a fixed number of steps: the data repeats
         ds = ds.repeat()
     model = VARIANTS[spec["variant"]](seed=seed, **spec["kwargs"])
     # From a zero output bias, sigmoid code units saturate in the first epoch.
@@ -176,13 +200,15 @@ def train(spec, data_dir, seed, run_dir=None, resume=False):
     ):
         raise ValueError(f"{spec['name']}: output_bias='mean_logit' needs a built decoder")
     model.compile(
-        optimizer=keras.optimizers.Adam(spec["lr"], epsilon=spec.get("adam_epsilon", 1e-7))
+        optimizer=keras.optimizers.Adam(learning_rate(spec), epsilon=spec.get("adam_epsilon", 1e-7))
     )
     callbacks = []
     if spec.get("lr_decay"):
         lr0, decay = spec["lr"], spec["lr_decay"]
         callbacks.append(keras.callbacks.LearningRateScheduler(lambda e: lr0 * decay**e))
     if spec.get("time_budget"):
+        if spec.get("lr_schedule"):
+            raise ValueError(f"{spec['name']}: a time budget and an lr_schedule exclude each other")
         callbacks.append(TimeBudget(spec["time_budget"], spec["lr"], spec.get("lr_end")))
     state = resumable(run_dir, resume, spec, seed, model) if run_dir else None
     if state:
@@ -347,6 +373,9 @@ def card_text(spec, meta, figures):
         (f"- {meta['variant']} `{json.dumps(spec['kwargs'])}`, {meta['parameters']:,} parameters"),
         f"- Adam, learning rate {t['learning_rate']} (x{t['lr_decay']} per epoch)"
         if t["lr_decay"]
+        else f"- Adam, learning rate {t['learning_rate']} with a per-step cosine decay to "
+        f"{t['lr_end']} over {t['epochs_requested'] * t['steps_per_epoch']:,} steps"
+        if t.get("lr_schedule") == "cosine"
         else (
             f"- Adam, learning rate {t['learning_rate']} decayed exponentially in wall "
             f"time to {t['lr_end']} at the end of the time budget"
@@ -459,6 +488,7 @@ def training_record(spec, run, seed, command):
         "learning_rate": spec["lr"],
         "lr_decay": spec.get("lr_decay"),
         "lr_end": spec.get("lr_end"),
+        "lr_schedule": spec.get("lr_schedule"),
         "seed": seed,
         "output_bias": spec.get("output_bias"),
         "validation_images": spec.get("validation"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_ae import zoo
 from keras_ae.models import VAE, Autoencoder, SparseAutoencoder
@@ -453,10 +454,8 @@ def test_a_mistyped_zoo_dir_is_named(monkeypatch, tmp_path):
         zoo.list_models()
 
 
-def test_train_zoo_pins_the_entry_it_writes(tmp_path, monkeypatch):
-    """scripts/train_zoo.py writes through entry.write_entry, the manifest's
-    one writer: each entry it moves into the zoo is pinned, so a retrain
-    cannot leave the manifest behind."""
+def train_zoo_module():
+    """scripts/train_zoo.py as a module."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
@@ -464,6 +463,53 @@ def test_train_zoo_pins_the_entry_it_writes(tmp_path, monkeypatch):
     )
     tz = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tz)
+    return tz
+
+
+def test_train_zoo_step_schedule_resumes_where_it_stopped(tmp_path):
+    """A cosine schedule in steps (not wall time, which gave other weights on
+    every machine): a run stopped after 2 of 4 epochs and resumed takes the
+    same learning rates and reaches the same weights as one uninterrupted
+    run, and ends at lr_end. A record written before these settings existed
+    still resumes."""
+    tz = train_zoo_module()
+    spec = {"name": "s", "epochs": 4, "steps_per_epoch": 3, "lr": 1e-2, "lr_end": 1e-4}
+    spec.update(lr_schedule="cosine", batch_size=8, kwargs={})
+    x = np.random.default_rng(0).random((24, 16)).astype("float32")
+
+    def model_and_data():
+        keras.utils.set_random_seed(0)  # the initial weights (seed= is the sampling generator's)
+        model = Autoencoder(input_shape=(16,), latent_dim=2, hidden_units=(8,), seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(tz.learning_rate(spec)))
+        return model, tf.data.Dataset.from_tensor_slices(x).batch(8).repeat()
+
+    whole, ds = model_and_data()
+    whole.fit(ds, epochs=4, steps_per_epoch=3, verbose=0)
+    assert float(whole.optimizer.learning_rate) == pytest.approx(1e-4)
+
+    first, ds = model_and_data()
+    state = tz.resumable(tmp_path / "run", False, spec, 0, first)
+    first.fit(ds, epochs=2, steps_per_epoch=3, verbose=0, callbacks=[state])
+    assert float(first.optimizer.learning_rate) > 1e-3  # halfway down the cosine
+    again, ds = model_and_data()
+    state = tz.resumable(tmp_path / "run", True, spec, 0, again)
+    again.fit(ds, epochs=4, steps_per_epoch=3, verbose=0, callbacks=[state], initial_epoch=2)
+    assert int(again.optimizer.iterations) == 12
+    for a, b in zip(whole.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+    with pytest.raises(ValueError, match="lr_schedule must be 'cosine' with steps_per_epoch"):
+        tz.learning_rate({**spec, "steps_per_epoch": None})
+    old = {k: v for k, v in spec.items() if k not in ("steps_per_epoch", "lr_schedule", "lr_end")}
+    tz.resumable(tmp_path / "old", False, old, 0, model_and_data()[0])
+    tz.resumable(tmp_path / "old", True, old, 0, model_and_data()[0])  # no SystemExit
+
+
+def test_train_zoo_pins_the_entry_it_writes(tmp_path, monkeypatch):
+    """scripts/train_zoo.py writes through entry.write_entry, the manifest's
+    one writer: each entry it moves into the zoo is pinned, so a retrain
+    cannot leave the manifest behind."""
+    tz = train_zoo_module()
     monkeypatch.setattr(tz, "write_figures", lambda *a: [])
     monkeypatch.setattr(tz, "card_text", lambda spec, meta, figures: "card")
     root = tmp_path / "zoo"
