@@ -429,6 +429,23 @@ def test_save_preset_measures_its_data_and_evaluate_agrees(tmp_path):
         )
 
 
+def test_save_preset_names_bad_data_with_the_datasets_error(tmp_path):
+    """save_preset is the Python API: a data source that is wrong raises
+    keras_ae.datasets.DatasetError (a ValueError), not an exception class of
+    the command line (the data record used to come from keras_ae.cli), and
+    nothing is written."""
+    from keras_ae.datasets import DatasetError
+
+    model = DeepAutoencoder(input_shape=(5,), latent_dim=2, hidden_units=(8,), seed=0)
+    for data, message in (
+        (f"csv:{tmp_path / 'none.csv'}", "no such file"),
+        ("photos", "'photos' is none of the forms"),
+    ):
+        with pytest.raises(DatasetError, match=message):
+            zoo.save_preset(model, tmp_path / "mine", data=data, card={"license": "mit"})
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_push_refuses_before_any_upload(entry, tmp_path):
     with pytest.raises(zoo.ZooError, match="expected hf://owner/repo"):
         zoo.push(entry, "https://example.org/repo")

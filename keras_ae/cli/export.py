@@ -15,8 +15,8 @@ from pathlib import Path
 import keras
 
 from keras_ae import datasets, export, zoo
-from keras_ae.cli import data as data_lib
 from keras_ae.cli.errors import UsageError, read_json
+from keras_ae.datasets import records
 from keras_ae.zoo import protocols as zm
 from keras_ae.zoo.registry import read_metadata
 
@@ -190,18 +190,18 @@ def _images(model, data, data_dir, split, n, purpose):
     if "run" in data:  # a keras-ae train run: its own source, options and scaler
         record = data["run"]
         if split == "test":
-            split = data_lib.evaluation_split(record)
+            split = records.evaluation_split(record)
         if list(model.input_shape_) != list(record["input_shape"]):
             raise UsageError(
                 f"{purpose}: {data['source']} describes inputs of shape "
                 f"{tuple(record['input_shape'])}, the model takes {model.input_shape_}"
             )
         try:
-            x = data_lib.samples(record, split, n, data_dir, data["run_dir"])
+            x = records.samples(record, split, n, data_dir, data["run_dir"])
         except (datasets.DatasetNotFoundError, datasets.DatasetError) as e:
             raise UsageError(f"{purpose} needs the run's data {dataset}: {e}") from None
-        kind = data_lib.kind_of(dataset)[0]
-        unit = "images" if kind in (*data_lib.STREAMED, *data_lib.IMAGE_ARRAYS) else "samples"
+        kind = records.kind_of(dataset)[0]
+        unit = "images" if kind in (*records.STREAMED, *records.IMAGE_ARRAYS) else "samples"
         word = "training" if split == "train" else split
         return x, f"{len(x)} {word} {unit} of {dataset}"
     prep = data["preprocessing"]

@@ -23,6 +23,7 @@ import keras
 from keras_ae.cli import data as data_lib
 from keras_ae.cli.errors import TrainingDiverged, UsageError, read_json
 from keras_ae.cli.run_state import RunState
+from keras_ae.datasets import records
 from keras_ae.models import VAE, VARIANTS
 from keras_ae.utils.files import atomic_output
 
@@ -180,14 +181,14 @@ def cmd_train(args):
             )
             return 0
         if isinstance(previous.get("data"), dict):  # the scaling the weights were trained on
-            scaler = data_lib.load_scaler(previous["data"], out)
+            scaler = records.load_scaler(previous["data"], out)
     elif args.resume:
         raise UsageError(f"--resume: {out} holds no run to resume (no run.json)")
     else:
         state.check_fresh()
 
     binarize = "dynamic" if issubclass(cls, VAE) and settings["dataset"] == "mnist" else None
-    record, scaler, train_ds, val_ds = data_lib.prepare(
+    record, scaler, train_ds, val_ds = records.prepare(
         settings,
         cls,
         args.network,
@@ -228,7 +229,7 @@ def cmd_train(args):
     state.restore(model)
     # Written once the model and data are ready, so that a run that stops on a
     # wrong --param or bad data leaves nothing in its folder.
-    scaler_file = out / data_lib.SCALER_FILE
+    scaler_file = out / records.SCALER_FILE
     if (
         scaler is not None
         and not previous

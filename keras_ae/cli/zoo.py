@@ -19,8 +19,8 @@ import keras
 import numpy as np
 
 from keras_ae import zoo
-from keras_ae.cli import data as data_lib
 from keras_ae.cli.errors import UsageError, read_json
+from keras_ae.datasets import records
 from keras_ae.zoo.registry import read_metadata
 
 
@@ -215,10 +215,8 @@ def evaluate_run(folder, data_dir=None, out=None):
     if not model_file.is_file():
         raise UsageError(f"{folder}: no model.keras (the run finished no epoch)")
     model = keras.saving.load_model(str(model_file), safe_mode=True)
-    split = data_lib.evaluation_split(data)
-    ds = data_lib.pipeline(
-        data, split, data_dir, data_lib.load_scaler(data, folder), batch_size=256
-    )
+    split = records.evaluation_split(data)
+    ds = records.pipeline(data, split, data_dir, records.load_scaler(data, folder), batch_size=256)
     squared, values, count = 0.0, 0, 0
     for x in ds.as_numpy_iterator():
         d = model.reconstruct(x).astype(np.float64) - x

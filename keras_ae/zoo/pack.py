@@ -9,7 +9,6 @@ an intended use and the commands that load and re-measure it after
 records the data the run trained and was validated on.
 """
 
-import argparse
 import csv
 import datetime
 import math
@@ -21,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_ae.zoo.entry import METADATA, ZooError, round_trip, write_entry
+from keras_ae.zoo.entry import METADATA, ZooError, read_json, round_trip, write_entry
 
 RUN_KIND = "run_data"  # a figure measured on the data of the entry's run record
 REPORTED_KIND = "reported"  # a figure its author measured; the card says so
@@ -46,15 +45,15 @@ def measure(model, record, run_dir, data_dir=None, n=None):
     Returns:
         `(figures dict, split, number of samples)`.
     """
-    from keras_ae.cli import data as data_lib
+    from keras_ae.datasets import records
     from keras_ae.zoo.protocols import reseed
 
-    split = data_lib.evaluation_split(record)
-    ds = data_lib.pipeline(
+    split = records.evaluation_split(record)
+    ds = records.pipeline(
         record,
         split,
         data_dir,
-        data_lib.load_scaler(record, run_dir),
+        records.load_scaler(record, run_dir),
         batch_size=256,
         limit=n,
         binarize=record.get("binarize") and "static",
@@ -111,12 +110,11 @@ def evaluate_preset(model, meta, folder=None, quick=False, data_dir=None):
 def _record_for(model, source, data_dir):
     """The data record of `source` (a `keras-ae train --dataset` value) for
     `model`, and the fitted scaler of a table (else None)."""
-    from keras_ae.cli import data as data_lib
+    from keras_ae.datasets import records
 
-    args = argparse.Namespace(dataset=source, **dict.fromkeys(data_lib.KEYS))
-    settings = data_lib.settings(args)
+    settings = records.settings({"dataset": source})
     network = getattr(model, "network", None)
-    record, scaler, _, _ = data_lib.prepare(
+    record, scaler, _, _ = records.prepare(
         settings, type(model), network if network != "custom" else None, data_dir, 256, 0, None
     )
     return record, scaler
@@ -342,12 +340,10 @@ def pack_run(run_dir, folder, card=None, n=None, data_dir=None):
     Returns:
         The metadata as written.
     """
-    from keras_ae.cli.errors import read_json
-
     run_dir = Path(run_dir)
     if not (run_dir / "run.json").is_file():
         raise ZooError(f"{run_dir}: not a keras-ae train run folder (no run.json)")
-    run = read_json(run_dir / "run.json")
+    _, run = read_json(run_dir / "run.json", "keras-ae train run record")
     if not isinstance(run, dict) or not isinstance(run.get("data"), dict):
         raise ZooError(f"{run_dir / 'run.json'}: records no data description (an older run)")
     if not (run_dir / "model.keras").is_file():
