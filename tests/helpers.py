@@ -330,7 +330,10 @@ def check_conditional_export(model, x, tmp_path):
     x, labels = inputs(model, x)
     labels = labels.astype("int32")
     result = export.export_saved_model(model, tmp_path / "saved_model", verify_data=(x, labels))
-    assert result.report <= 1e-5
+    report = result.report  # the same report as every export's, not a bare number
+    assert report.passed and report.max_abs_error <= 1e-5 and report.format == "saved_model"
+    assert report.parts == ("full", "encoder", "decoder") and report.num_samples == len(x)
+    assert abs(report.export_metric - report.keras_metric) <= 1e-6
     loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
     expected = {"reconstruct", "encode", "decode", "sample", "serving_default"}
     assert set(loaded.signatures) == expected
@@ -347,4 +350,5 @@ def check_conditional_export(model, x, tmp_path):
     lite = export.export_tflite(
         model, tmp_path / "decoder.tflite", part="decoder", verify_data=(x, labels)
     )
-    assert lite.report <= 1e-4
+    assert lite.report.passed and lite.report.max_abs_error <= 1e-4
+    assert lite.report.parts == ("decoder",) and "tflite (float32, decoder)" in str(lite.report)

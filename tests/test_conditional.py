@@ -138,3 +138,32 @@ def test_compile_metrics_and_preset_figures_without_labels_are_refused(tmp_path)
     with pytest.raises(zoo.ZooError, match=r"needs \(x, labels\)"):
         zoo.save_preset(model, tmp_path / "cvae", data="mnist")
     assert not (tmp_path / "cvae").exists()
+
+
+def test_an_export_that_fails_verification_raises_its_report_and_writes_nothing(
+    trained, mnist, tmp_path, monkeypatch
+):
+    """A conditional export reports like every other (a VerificationReport, once
+    a bare float that `keras-ae export` printed alone); beyond the tolerance
+    it raises with that report and leaves no file behind."""
+    from keras_ae import export
+    from keras_ae.export import conditional
+
+    model, _ = trained
+    (x, y), _ = mnist
+    data = (x[:16], y[:16].astype("int32"))
+    monkeypatch.setattr(conditional, "FLOAT_TOLERANCE", -1.0)  # no difference passes
+    with pytest.raises(export.ExportVerificationError, match=r"saved_model \(float32") as err:
+        export.export_saved_model(model, tmp_path / "saved", verify_data=data)
+    report = err.value.report
+    assert (
+        not report.passed
+        and report.num_samples == 16
+        and set(report.errors)
+        == {
+            "full",
+            "encoder",
+            "decoder",
+        }
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from keras_ae.export import _common
 from keras_ae.export._common import ExportResult
-from keras_ae.export.verify import FLOAT_TOLERANCE, ExportVerificationError
+from keras_ae.export.verify import FLOAT_TOLERANCE, ExportVerificationError, VerificationReport
 from keras_ae.utils.files import atomic_output
 
 
@@ -79,33 +79,47 @@ def _check_data(model, data):
     return x, model.check_labels(data[1], len(x), "verify_data labels")
 
 
-def _compare(errors, ref, got):
-    """Records the max abs error of one output; True if within tolerance."""
-    error = float(np.max(np.abs(np.asarray(got, "float64") - ref)))
-    errors.append(error)
-    return error <= FLOAT_TOLERANCE * max(1.0, float(np.max(np.abs(ref))))
+#: The `VerificationReport` part of each compared entry point.
+_PARTS = {"reconstruct": "full", "encode": "encoder", "decode": "decoder"}
 
 
-def _verify(model, outputs, x, labels, what):
-    """Raises `ExportVerificationError` unless every `outputs[name](x, labels)`
-    equals the Keras model's (to `FLOAT_TOLERANCE`)."""
+def _verify(model, outputs, x, labels, fmt):
+    """The `VerificationReport` of `outputs[name](x, labels)` against the Keras
+    model's (max abs error within `FLOAT_TOLERANCE`, scaled by the output's
+    magnitude above 1); raises `ExportVerificationError` holding it otherwise.
+    Its metric is the reconstruction MSE: of `reconstruct` where that was
+    exported, else of the decoder given the Keras encoder's codes."""
     codes = model.encode(x, labels)
     reference = {
         "reconstruct": (model.reconstruct(x, labels), x),
         "encode": (codes, x),
         "decode": (model.decode(codes, labels), codes),
     }
-    errors, ok = [], True
+    errors, passed, got = {}, True, {}
     for name, run in outputs.items():
         ref, first = reference[name]
-        ok = _compare(errors, ref, run(first, labels)) and ok
-    if not ok:
-        raise ExportVerificationError(
-            f"export verification failed: the {what} differs from the Keras model by up "
-            f"to {max(errors):.3g} on {len(x)} samples (tolerance {FLOAT_TOLERANCE:g})",
-            None,
-        )
-    return max(errors)
+        got[name] = np.asarray(run(first, labels), "float64")
+        error = float(np.max(np.abs(got[name] - ref)))
+        errors[_PARTS[name]] = error
+        passed = passed and error <= FLOAT_TOLERANCE * max(1.0, float(np.max(np.abs(ref))))
+    images = "reconstruct" if "reconstruct" in got else "decode"
+    report = VerificationReport(
+        format=fmt,
+        parts=tuple(errors),
+        quantization=None,
+        num_samples=len(x),
+        max_abs_error=max(errors.values()),
+        errors=errors,
+        metric="mse",
+        keras_metric=float(np.mean(np.square(reference[images][0] - x))),
+        export_metric=float(np.mean(np.square(got[images] - x))),
+        check="max_abs",
+        tolerance=FLOAT_TOLERANCE,
+        passed=passed,
+    )
+    if not passed:
+        raise ExportVerificationError(f"export verification failed: {report}", report)
+    return report
 
 
 def export_saved_model(model, path, verify_data=None):
@@ -118,7 +132,7 @@ def export_saved_model(model, path, verify_data=None):
         verify_data: optional `(x, labels)` the export is compared on.
 
     Returns:
-        An `ExportResult`; its `report` is the max abs error when verified.
+        An `ExportResult`; its `report` is a `VerificationReport` when verified.
     """
     if verify_data is not None:
         verify_data = _check_data(model, verify_data)
@@ -134,7 +148,7 @@ def export_saved_model(model, path, verify_data=None):
                 for name, key in (("reconstruct", "reconstruction"), ("encode", "code"))
             }
             outputs["decode"] = _signature(loaded.signatures["decode"], "reconstruction", "z")
-            report = _verify(model, outputs, *verify_data, "SavedModel")
+            report = _verify(model, outputs, *verify_data, "saved_model")
         _common.check_target(path, want_dir=True)
     return ExportResult(path, "saved_model", report)
 
@@ -157,7 +171,7 @@ def export_decoder_tflite(model, path, verify_data=None):
             model's codes of `x` as the Keras decoder does.
 
     Returns:
-        An `ExportResult`; its `report` is the max abs error when verified.
+        An `ExportResult`; its `report` is a `VerificationReport` when verified.
     """
     if verify_data is not None:
         verify_data = _check_data(model, verify_data)
@@ -173,7 +187,7 @@ def export_decoder_tflite(model, path, verify_data=None):
         staged.write_bytes(converter.convert())
         if verify_data is not None:
             runner = decoder_runner(staged)
-            report = _verify(model, {"decode": runner}, *verify_data, "LiteRT decoder")
+            report = _verify(model, {"decode": runner}, *verify_data, "tflite")
         _common.check_target(path, want_dir=False)
     return ExportResult(path, "tflite", report)
 
