@@ -34,6 +34,15 @@ def scores(clean, recon):
     )
 
 
+def ratio_interval(clean, recon, ref, seed=0, draws=2000):
+    """95% bootstrap interval (images resampled, seed 0) of AE MSE / PCA MSE."""
+    ae = np.mean(np.square(recon.astype(np.float64) - clean), axis=(1, 2, 3))
+    pca = np.mean(np.square(ref - clean), axis=(1, 2, 3))
+    idx = np.random.default_rng(seed).integers(0, len(ae), (draws, len(ae)))
+    ratios = ae[idx].mean(1) / pca[idx].mean(1)
+    return np.percentile(ratios, [2.5, 97.5])
+
+
 def main():
     data = _common.data_dir()
     test = zp.load_split("cifar10_jpeg", "test", data)[0] / np.float32(255)
@@ -49,17 +58,22 @@ def main():
             rows.append([code, who, f"{mse:.5f}", f"{p:.2f}", f"{s:.4f}"])
         met.append(ae[0] < ref[0])
         verdict = "met" if met[-1] else "**missed**"
-        rows.append([code, f"AE / PCA MSE: {ae[0] / ref[0]:.3f}", verdict, "", ""])
+        lo, hi = ratio_interval(test, out, pca)
+        rows.append(
+            [code, f"AE / PCA MSE: {ae[0] / ref[0]:.3f} [{lo:.3f}, {hi:.3f}]", verdict, "", ""]
+        )
         print(rows[-3:], f"PCA fit {t_pca:.0f} s", flush=True)
     table = _common.markdown_table(["code values", "model", "test MSE", "PSNR (dB)", "SSIM"], rows)
     runs = [zoo.info(n)["training"] for n in ENTRIES.values()]
     missed = [c for c, ok in zip(ENTRIES, met, strict=True) if not ok]
+    steps = [t["epochs"] * t["steps_per_epoch"] for t in runs]
     verdict = (
-        f"{'Both bars are met' if all(met) else 'Bars missed at ' + str(missed)}: the AEs "
-        f"trained for {', '.join(str(t['time_budget']) for t in runs)} s budgets "
-        f"({', '.join(str(t['epochs']) for t in runs)} epochs of "
-        f"{runs[0].get('steps_per_epoch')} steps of {runs[0]['batch_size']} images) on a "
-        "2-core CPU shared with other trainings."
+        f"{'Both bars are met' if all(met) else 'Bars missed at ' + str(missed)}. The AEs "
+        f"trained for {' and '.join(f'{n:,}' for n in steps)} steps of "
+        f"{runs[0]['batch_size']} images, Adam with a per-step cosine decay, on the first "
+        f"{50000 - runs[0]['validation_images']:,} training images; the last "
+        f"{runs[0]['validation_images']:,} were held out to follow the runs, and the "
+        "network and schedule were fixed before they started (the test split chose nothing)."
     )
     cards = ", ".join(f"[`{n}`](../../zoo/{n}/README.md)" for n in ENTRIES.values())
     body = f"""
@@ -72,11 +86,13 @@ MSE is per pixel and unclipped; PSNR (peak 1) and SSIM (11x11 Gaussian window)
 are means of per-image values of the output clipped to [0, 1].
 
 {table}
+The interval after each ratio is the 2.5-97.5 percentile of the ratio of mean
+per-image MSEs over 2,000 bootstrap resamples of the 10,000 test images (seed 0).
 
 Bar (issue 25): the AE's test MSE below PCA's at both code sizes. The AEs are
 the zoo entries {cards}: spatial codes (a kernel-1 convolution to 4x4x4 = 64
-and 8x8x4 = 256 values), trained with MSE for a fixed time budget; their cards
-hold the training record, and CI re-measures their MSE and PSNR on the first
+and 8x8x4 = 256 values), trained with MSE; their cards hold the training
+record, and CI re-measures their MSE and PSNR on the first
 1,000 test images. {verdict}
 
 Regenerate: `KERAS_AE_DATA_DIR=../shared/data python scripts/experiments/cifar_pca.py`

