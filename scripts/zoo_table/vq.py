@@ -114,6 +114,7 @@ def _cifar_entry(num_codes=256):
         lr=2e-3,
         lr_end=2e-5,
         lr_schedule="cosine",
+        weights_dtype="float16",  # the zoo's 40 MB holds it only at half size
         figures=["reconstructions"],
         metrics=[
             mse,
