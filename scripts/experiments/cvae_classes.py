@@ -29,6 +29,17 @@ CASES = (  # (dataset, conditional entry, unconditional entry beside it, bar)
     ("fashion_mnist", "cvae_fashion", "conv_vae32_fashion", 0.85),
 )
 PER_CLASS = 100
+OTHER_SEEDS = (1, 2, 3, 4)  # further draws of z, to show how much the share moves
+
+
+def wilson(hits, n, z=1.96):
+    """95% Wilson score interval of a binomial share `hits / n`."""
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
 #: Classifier epochs, fixed before any run (the test split chose nothing): 4
 #: left the MNIST classifier at 98.96%, under the 99% the issue asks of the
 #: judge, and the Fashion-MNIST one at 88.9%; a small CNN like this one is
@@ -55,7 +66,8 @@ def classifier():
 
 
 def train_classifier(dataset, folder, epochs, limit=None):
-    """The classifier trained on the training split; its test accuracy."""
+    """The classifier trained on the training split; its test accuracy, overall
+    and per class."""
     seed_all(0)
     x, y = (part[:limit] for part in zp.load_split(dataset, "train", folder))
     x_test, y_test = zp.load_split(dataset, "test", folder)
@@ -67,8 +79,16 @@ def train_classifier(dataset, folder, epochs, limit=None):
         metrics=["accuracy"],
     )
     model.fit(zp.prepare(x, as_images), y, epochs=epochs, batch_size=128, verbose=2)
-    _, accuracy = model.evaluate(zp.prepare(x_test, as_images), y_test, verbose=0)
-    return model, float(accuracy)
+    right = np.argmax(model.predict(zp.prepare(x_test, as_images), verbose=0), -1) == y_test
+    per_class = np.array([right[y_test == k].mean() for k in range(10)])
+    return model, float(right.mean()), per_class
+
+
+def requested(cvae, net, labels, seed):
+    """Whether `net` classifies each of `cvae`'s samples for `labels` (drawn
+    with `seed`) as the label it was drawn for."""
+    drawn = cvae.sample(labels=labels, seed=seed).reshape(-1, 28, 28, 1)
+    return np.argmax(net.predict(drawn, verbose=0), axis=-1) == labels
 
 
 def card(entry, name):
@@ -89,20 +109,25 @@ def main(argv=None):
     labels = np.repeat(np.arange(10), PER_CLASS)
     rows, likelihood_rows, grids = [], [], []
     for dataset, name, reference, bar in CASES:
-        net, test_accuracy = train_classifier(dataset, folder, args.epochs, args.limit)
+        net, test_accuracy, real_per_class = train_classifier(
+            dataset, folder, args.epochs, args.limit
+        )
         cvae = zoo.load(str(zoo_dir / name))
-        drawn = cvae.sample(labels=labels, seed=0).reshape(-1, 28, 28, 1)
-        predicted = np.argmax(net.predict(drawn, verbose=0), axis=-1)
-        hits = predicted == labels
+
+        hits = requested(cvae, net, labels, 0)
         per_class = hits.reshape(10, PER_CLASS).mean(axis=1)
+        lo, hi = wilson(hits.sum(), len(hits))
+        others = [requested(cvae, net, labels, seed).mean() for seed in OTHER_SEEDS]
         rows.append(
             [
                 zp.TITLES[dataset],
                 f"{100 * test_accuracy:.2f}%",
                 f"`{name}`",
-                f"{100 * hits.mean():.1f}%",
+                f"{100 * hits.mean():.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]",
                 f">= {100 * bar:.0f}%: " + ("met" if hits.mean() >= bar else "**missed**"),
+                f"{100 * min(others):.1f} - {100 * max(others):.1f}%",
                 " / ".join(f"{100 * p:.0f}" for p in per_class),
+                " / ".join(f"{100 * p:.0f}" for p in real_per_class),
             ]
         )
         entry = zoo_dir / name
@@ -143,7 +168,12 @@ def main(argv=None):
 A small CNN (conv 32-64 with pooling, dense 128; {args.epochs} epochs of Adam on
 the training split, trained by this script) classifies 1,000 samples of each
 conditional entry, {PER_CLASS} per class (`sample(labels=np.repeat(range(10),
-{PER_CLASS}), seed=0)`, the decoder's mean image given a prior draw of z).
+{PER_CLASS}), seed=0)`, the decoder's mean image given a prior draw of z). The
+bar reads the seed-0 draw; in brackets its 95% Wilson interval; then the range
+over draws with seeds {", ".join(map(str, OTHER_SEEDS))}, and, per class, the
+share of samples classified as requested beside the classifier's own accuracy
+on that class's real test images (a judge that confuses real shirts and
+T-shirts confuses their samples too).
 
 {
         markdown_table(
@@ -151,9 +181,11 @@ conditional entry, {PER_CLASS} per class (`sample(labels=np.repeat(range(10),
                 "data",
                 "classifier test accuracy",
                 "entry",
-                "samples classified as requested",
+                "samples classified as requested, seed 0 [95%]",
                 "bar",
-                "per class 0..9 (%)",
+                f"seeds {OTHER_SEEDS[0]}-{OTHER_SEEDS[-1]}",
+                "samples per class 0..9 (%)",
+                "classifier on real test images per class (%)",
             ],
             rows,
         )
