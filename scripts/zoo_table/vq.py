@@ -1,7 +1,7 @@
 """The VQ-VAE entries: discrete 7x7 code maps of MNIST and Fashion-MNIST, and
 8x8 code maps of CIFAR-10 (JPEG)."""
 
-from zoo_table.cifar import ALL, DATASET, FIRST, _quality
+from zoo_table.cifar import ALL, DATASET, FIRST, STEPS, _quality
 from zoo_table.common import IMAGE, TOL_MSE, TOL_PSNR, _mse
 
 
@@ -105,16 +105,7 @@ def _cifar_entry(num_codes=256):
             reconstruction_loss="mse",
         ),
         preprocessing=IMAGE,
-        # As the CIFAR conv AEs: 16,000 steps with a per-step cosine decay, the
-        # last 5,000 training images held out to follow the run.
-        epochs=32,
-        steps_per_epoch=500,
-        validation=5000,
-        batch_size=128,
-        lr=2e-3,
-        lr_end=2e-5,
-        lr_schedule="cosine",
-        weights_dtype="float16",  # the zoo's 40 MB holds it only at half size
+        **STEPS,  # as the CIFAR conv AEs
         figures=["reconstructions"],
         metrics=[
             mse,
