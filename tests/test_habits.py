@@ -5,6 +5,8 @@ reports Keras metrics of the reconstruction, `reconstruction_loss="mae"` and
 `"huber"` exist, Keras callbacks infer the direction of every loss term, public
 methods return numpy, and an argument the network would ignore is refused."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -314,3 +316,23 @@ def test_a_saved_mlp_config_still_loads():
     assert config["filters"] == (32, 64)
     clone = models.Autoencoder.from_config(config)
     assert clone.count_params() == model.count_params()
+
+
+def test_fit_on_a_dataset_does_not_warn_of_a_shuffle_nobody_passed():
+    """Keras's fit defaults to shuffle=True and then warns, on every fit with a
+    tf.data.Dataset, that "shuffle=True was passed"; keras_ae's fit leaves the
+    default out for datasets. A shuffle the user does pass still reaches
+    Keras (and its warning with it)."""
+    x = np.random.default_rng(0).random((32, 16)).astype("float32")
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(8)
+    model = models.Autoencoder(input_shape=(16,), latent_dim=2, hidden_units=(8,))
+    model.compile(optimizer="adam")
+
+    def shuffle_warnings(**kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(ds, epochs=1, verbose=0, **kwargs)
+        return [w for w in caught if "shuffle" in str(w.message)]
+
+    assert shuffle_warnings() == []
+    assert shuffle_warnings(shuffle=True)

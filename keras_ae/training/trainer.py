@@ -357,6 +357,11 @@ class Trainer(keras.Model):
             callbacks = [callbacks]
         if not isinstance(callbacks, keras.callbacks.CallbackList):
             callbacks = [FiniteGuard()] + list(callbacks or [])
+        # Keras's default shuffle=True makes every fit on a tf.data.Dataset warn
+        # that "shuffle=True was passed": a dataset shuffles itself, so the
+        # default is left out here; a shuffle the user gives still goes through.
+        if isinstance(x, tf.data.Dataset) and "shuffle" not in kwargs and len(args) < 7:
+            kwargs["shuffle"] = False
         with self._steps_per_execution_for(
             kwargs.get("steps_per_epoch"),
             kwargs.get("validation_steps"),
