@@ -125,11 +125,11 @@ def resumable(run_dir, resume, spec, seed, model):
     state = RunState(run_dir)
     record = Path(run_dir) / "zoo_run.json"
     keys = ("name", "epochs", "kwargs", "batch_size", "lr", "lr_decay", "validation")
-    # Settings added later are recorded only where an entry uses them, so older
-    # runs (whose records lack them) still resume.
-    later = ("steps_per_epoch", "lr_schedule", "lr_end")
+    # The step schedule's settings (added later) are recorded only for entries
+    # that use it, so the runs recorded before it still resume.
     settings = {"seed": seed, **{k: spec.get(k) for k in keys}}
-    settings.update({k: spec[k] for k in later if spec.get(k) is not None})
+    if spec.get("lr_schedule"):
+        settings.update({k: spec[k] for k in ("steps_per_epoch", "lr_schedule", "lr_end")})
     settings = json.loads(json.dumps(settings))
     if resume:
         if not record.is_file():

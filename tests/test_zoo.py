@@ -500,9 +500,15 @@ def test_train_zoo_step_schedule_resumes_where_it_stopped(tmp_path):
 
     with pytest.raises(ValueError, match="lr_schedule must be 'cosine' with steps_per_epoch"):
         tz.learning_rate({**spec, "steps_per_epoch": None})
-    old = {k: v for k, v in spec.items() if k not in ("steps_per_epoch", "lr_schedule", "lr_end")}
-    tz.resumable(tmp_path / "old", False, old, 0, model_and_data()[0])
-    tz.resumable(tmp_path / "old", True, old, 0, model_and_data()[0])  # no SystemExit
+    # A time-budget entry (lr_end, steps_per_epoch, no schedule) whose run was
+    # recorded before the schedule existed, with the keys recorded then:
+    budget = {k: v for k, v in spec.items() if k != "lr_schedule"}
+    old = tmp_path / "old"
+    tz.resumable(old, False, budget, 0, model_and_data()[0])
+    keys = ("name", "epochs", "kwargs", "batch_size", "lr", "lr_decay", "validation")
+    written = {"seed": 0, **{k: budget.get(k) for k in keys}}
+    assert json.loads((old / "zoo_run.json").read_text()) == written
+    tz.resumable(old, True, budget, 0, model_and_data()[0])  # no SystemExit
 
 
 def test_train_zoo_pins_the_entry_it_writes(tmp_path, monkeypatch):
