@@ -264,6 +264,14 @@ def test_sigkill_at_random_points_then_resume(tmp_path, shared_data):
                     epoch_times.append((moment - last) / (now - seen))
                 seen, last = now, moment
 
+    def sleep_in_epoch(process, seconds):
+        """Sleeps up to `seconds`, ending once another epoch commits: an epoch
+        time measured while the machine was busier (another test worker) is
+        too long later on, and would let the run slip whole epochs by."""
+        start, until = committed(out), time.monotonic() + seconds
+        while time.monotonic() < until and committed(out) == start and process.poll() is None:
+            time.sleep(0.002)
+
     while kills < 8:
         resume = ["--resume"] if (out / "run.json").exists() else []
         process = subprocess.Popen(
@@ -283,9 +291,9 @@ def test_sigkill_at_random_points_then_resume(tmp_path, shared_data):
                 and process.poll() is None
             ):
                 time.sleep(0.001)
-            time.sleep(rng.uniform(0, 0.2 * epoch))
+            sleep_in_epoch(process, rng.uniform(0, 0.2 * epoch))
         else:  # any moment of the next epoch
-            time.sleep(rng.uniform(0, epoch))
+            sleep_in_epoch(process, rng.uniform(0, epoch))
         if process.poll() is not None:
             break
         process.kill()
