@@ -40,7 +40,14 @@ setup(
         "ai-edge-litert",
     ],
     extras_require={
-        "test": ["pytest", "pytest-xdist", "hypothesis", "opencv-python-headless", "ruff", "huggingface_hub>=0.23"],
+        "test": [
+            "pytest",
+            "pytest-xdist",
+            "hypothesis",
+            "opencv-python-headless",
+            "ruff",
+            "huggingface_hub>=0.23",
+        ],
         "tasks": ["opencv-python-headless"],
         "hub": ["huggingface_hub>=0.23"],  # hf:// presets and keras-ae zoo push
     },
