@@ -115,7 +115,9 @@ def held_out(spec, x_train, y_train, prep):
     x_val = zp.prepare(x_train[-n:], prep)
     if prep.get("binarize"):
         x_val = zp.static_binarize(x_val, 1)
-    return x_train[:-n], None if y_train is None else y_train[:-n], (x_val,)
+    if y_train is None:
+        return x_train[:-n], None, (x_val,)
+    return x_train[:-n], y_train[:-n], (x_val, y_train[-n:])  # a conditional model's labels
 
 
 def resumable(run_dir, resume, spec, seed, model):

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from keras_ae import zoo
-from keras_ae.models import VAE, Autoencoder, SparseAutoencoder
+from keras_ae.models import VAE, Autoencoder, ConditionalVAE, SparseAutoencoder
 from keras_ae.zoo import entry, registry
 from keras_ae.zoo import protocols as zp
 
@@ -509,6 +509,30 @@ def test_train_zoo_step_schedule_resumes_where_it_stopped(tmp_path):
     written = {"seed": 0, **{k: budget.get(k) for k in keys}}
     assert json.loads((old / "zoo_run.json").read_text()) == written
     tz.resumable(old, True, budget, 0, model_and_data()[0])  # no SystemExit
+
+
+def test_train_zoo_held_out_keeps_a_conditional_models_labels():
+    """The held-out images of a conditional entry go to fit with their labels
+    (the split once dropped them, and ConditionalVAE.fit refused the run); an
+    unconditional entry's stay images alone."""
+    tz = train_zoo_module()
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (40, 28, 28), dtype=np.uint8)
+    y = np.arange(40) % 10
+    prep = {"scale": "unit", "layout": "image", "binarize": "dynamic"}
+    x_train, y_train, validation = tz.held_out({"validation": 8}, x, y, prep)
+    assert x_train.shape == (32, 28, 28) and y_train.tolist() == y[:32].tolist()
+    x_val, y_val = validation
+    assert x_val.shape == (8, 28, 28, 1) and set(np.unique(x_val)) <= {0.0, 1.0}
+    assert y_val.tolist() == y[32:].tolist()
+    _, none, (alone,) = tz.held_out({"validation": 8}, x, None, prep)
+    assert none is None and alone.shape == (8, 28, 28, 1)
+
+    model = ConditionalVAE(input_shape=(28, 28, 1), latent_dim=2, network="conv", num_classes=10)
+    model.compile(optimizer="adam")
+    images = zp.prepare(x_train, prep)
+    history = model.fit(images, y_train, validation_data=validation, epochs=1, verbose=0)
+    assert np.isfinite(history.history["val_loss"][0])
 
 
 def test_train_zoo_pins_the_entry_it_writes(tmp_path, monkeypatch):
