@@ -95,6 +95,20 @@ ARMS = {
 MODEL_TITLES = {"vae": "VAE 784-512-256-32, Bernoulli", "dense": "dense AE 784-512-256-30"}
 
 
+def thread_seconds():
+    """{(thread id, name): CPU seconds (user + system)} of this process's threads."""
+    seconds = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended
+            continue
+        # utime + stime, fields 14 and 15 of stat, in clock ticks
+        seconds[(task.name, name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 def worker(spec):
     """One fresh process: settings, model, a timed `fit`; prints one JSON line."""
     settings = spec["settings"]
@@ -147,12 +161,13 @@ def worker(spec):
             ds = ds.with_options(options)
         data, y, kwargs = ds, None, {}
 
-    marks, cpu = [], []
+    marks, cpu, per_thread = [], [], []
 
     class Marks(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             marks.append(time.perf_counter())
             cpu.append(sum(os.times()[:2]))
+            per_thread.append(thread_seconds())
 
     busy = None
     if settings.get("busy"):
@@ -166,16 +181,16 @@ def worker(spec):
             busy.wait()
     steady_wall = marks[-1] - marks[0]
     steady_cpu = cpu[-1] - cpu[0]
-    by_name = {}
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # utime + stime (fields 14 and 15 of stat) in clock ticks; names without digits.
-        key = name.rstrip("0123456789/_-")
-        by_name[key] = by_name.get(key, 0) + (int(fields[11]) + int(fields[12])) / 100
+    first, last = per_thread[0], per_thread[-1]
+    # CPU seconds per steady wall second of each thread that worked in epochs 2-4
+    steady_threads = sorted(
+        (
+            (name, round((seconds - first.get((tid, name), 0.0)) / steady_wall, 3))
+            for (tid, name), seconds in last.items()
+            if seconds - first.get((tid, name), 0.0) > 0.02 * steady_wall
+        ),
+        key=lambda item: -item[1],
+    )
     threads = int(
         next(
             line.split()[1]
@@ -193,7 +208,7 @@ def worker(spec):
                 "startup": t_built - t_start,
                 "fit_4": marks[-1] - t_built,
                 "threads": threads,
-                "cpu_by_thread_name": by_name,
+                "cpu_per_wall_by_thread": steady_threads,
                 "affinity": sorted(os.sched_getaffinity(0)),
                 "intra": tf.config.threading.get_intra_op_parallelism_threads(),
                 "inter": tf.config.threading.get_inter_op_parallelism_threads(),
@@ -363,7 +378,8 @@ def main(argv=None):
                         print(
                             f"[{time.time() - t0:5.0f}s] {key} {arm} #{i}: "
                             + (
-                                f"{r['steady']:,.0f}/s cpu {r['cpu_per_wall']:.2f}"
+                                f"{r['steady']:,.0f}/s cpu {r['cpu_per_wall']:.2f} threads "
+                                + " ".join(f"{t}:{c:.2f}" for t, c in r["cpu_per_wall_by_thread"])
                                 if "steady" in r
                                 else "FAILED " + r["error"][-500:]
                             ),
