@@ -95,6 +95,13 @@ ARMS = {
 MODEL_TITLES = {"vae": "VAE 784-512-256-32, Bernoulli", "dense": "dense AE 784-512-256-30"}
 
 
+def idle_seconds():
+    """Idle CPU seconds of the whole machine since boot, summed over cores
+    (idle + iowait of /proc/stat's cpu line)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
 def thread_seconds():
     """{(thread id, name): CPU seconds (user + system)} of this process's threads."""
     seconds = {}
@@ -161,13 +168,14 @@ def worker(spec):
             ds = ds.with_options(options)
         data, y, kwargs = ds, None, {}
 
-    marks, cpu, per_thread = [], [], []
+    marks, cpu, per_thread, idle = [], [], [], []
 
     class Marks(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             marks.append(time.perf_counter())
             cpu.append(sum(os.times()[:2]))
             per_thread.append(thread_seconds())
+            idle.append(idle_seconds())
 
     busy = None
     if settings.get("busy"):
@@ -209,6 +217,9 @@ def worker(spec):
                 "fit_4": marks[-1] - t_built,
                 "threads": threads,
                 "cpu_per_wall_by_thread": steady_threads,
+                # cores the whole machine left idle, on average, over the same epochs: a
+                # process at 1.0 CPU s per s beside ~1 idle core did not use a free core
+                "idle_cores": (idle[-1] - idle[0]) / steady_wall,
                 "affinity": sorted(os.sched_getaffinity(0)),
                 "intra": tf.config.threading.get_intra_op_parallelism_threads(),
                 "inter": tf.config.threading.get_inter_op_parallelism_threads(),
@@ -378,7 +389,8 @@ def main(argv=None):
                         print(
                             f"[{time.time() - t0:5.0f}s] {key} {arm} #{i}: "
                             + (
-                                f"{r['steady']:,.0f}/s cpu {r['cpu_per_wall']:.2f} threads "
+                                f"{r['steady']:,.0f}/s cpu {r['cpu_per_wall']:.2f} "
+                                f"idle {r['idle_cores']:.2f} threads "
                                 + " ".join(f"{t}:{c:.2f}" for t, c in r["cpu_per_wall_by_thread"])
                                 if "steady" in r
                                 else "FAILED " + r["error"][-500:]
