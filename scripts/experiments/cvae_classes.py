@@ -135,10 +135,12 @@ def main(argv=None):
             mine, other = card(entry, key), card(zoo_dir / reference, key)
             if other is not None and mine is not None and other["params"] != mine["params"]:
                 other = None  # another protocol (grey levels, not binarized): not comparable
+            params = (mine or {}).get("params", {})
             likelihood_rows.append(
                 [
                     zp.TITLES[dataset],
-                    f"`{key}`",
+                    f"`{key}`"
+                    + (f" (k={params['k']}, {params['n']:,} images)" if "k" in params else ""),
                     "-" if mine is None else f"{mine['value']:.2f}",
                     "-" if other is None else f"{other['value']:.2f} (`{reference}`)",
                 ]
@@ -193,9 +195,10 @@ T-shirts confuses their samples too).
 
 ## Likelihood given the label
 
-From the entries' cards (test images binarized once with seed 123; k=5000
-importance samples over all 10,000 test images, and the k=500 figure on the
-first 200 that CI re-measures). The conditional figure is log p(x | label);
+From the entries' cards (test images binarized once with seed 123; the
+importance samples k and the test images each figure averages over are in
+its row: the full figure, and the k=500 one on the first 200 that CI
+re-measures). The conditional figure is log p(x | label);
 the unconditional VAE's is log p(x), on the same binarized images (Fashion-MNIST
 has no unconditional entry measured on binarized images: "-").
 
