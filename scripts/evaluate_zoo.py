@@ -9,6 +9,7 @@ minutes) is then skipped in favour of its recorded subset figure.
 
 Usage:
     python scripts/evaluate_zoo.py [--only NAME[,NAME...]] [--quick] [--data-dir DIR]
+    python scripts/evaluate_zoo.py --write-table docs/zoo.md   # the cards' table, no measuring
 
 Example:
     KERAS_AE_DATA_DIR=../shared/data python scripts/evaluate_zoo.py --quick
@@ -47,7 +48,7 @@ def check_sizes(names):
 
 def table(names):
     """The cards' figures as a Markdown table, one row per entry (nothing is measured)."""
-    lines = ["| entry | model | figures on the test split | bar |", "|---|---|---|---|"]
+    lines = [HEADER, "|---|---|---|---|"]
     for name in names:
         meta = zoo.info(name)
         figures, bars = [], []
@@ -63,6 +64,26 @@ def table(names):
     return "\n".join(lines)
 
 
+HEADER = "| entry | model | figures on the test split | bar |"
+
+
+def write_table(page, names):
+    """Replaces the entries table of `page` (the block of rows under its
+    header line) with the cards' table; the rest of the page is kept."""
+    page = Path(page)
+    lines = page.read_text(encoding="utf-8").split("\n")
+    if HEADER not in lines:
+        raise SystemExit(f"{page} has no entries table: no line {HEADER!r}")
+    start = lines.index(HEADER)
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines[start:end] = table(names).split("\n")
+    tmp = page.with_name(page.name + ".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(tmp, page)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated entry names or patterns")
@@ -73,6 +94,12 @@ def main(argv=None):
     parser.add_argument(
         "--table", action="store_true", help="print the cards' figures as a Markdown table and exit"
     )
+    parser.add_argument(
+        "--write-table",
+        metavar="PAGE",
+        default=None,
+        help="rewrite the entries table of PAGE (docs/zoo.md) from the cards and exit",
+    )
     args = parser.parse_args(argv)
     names = zoo.list_models()
     if args.only:
@@ -82,6 +109,10 @@ def main(argv=None):
             parser.error(f"--only {args.only!r} matches no entry of {zoo.list_models()}")
     if args.table:
         print(table(names))
+        return 0
+    if args.write_table:
+        write_table(args.write_table, names)
+        print(f"wrote the table of {len(names)} entries in {args.write_table}")
         return 0
     status = evaluate_zoo(names, quick=args.quick, data_dir=args.data_dir)
     return 1 if check_sizes(names) else status

@@ -511,6 +511,30 @@ def test_train_zoo_step_schedule_resumes_where_it_stopped(tmp_path):
     tz.resumable(old, True, budget, 0, model_and_data()[0])  # no SystemExit
 
 
+def test_docs_zoo_table_lists_every_entry_as_its_card_says():
+    """docs/zoo.md's entries table is the cards' table (`scripts/evaluate_zoo.py
+    --write-table docs/zoo.md` writes it): an entry added or re-measured
+    without rewriting it fails here, as eight entries once went missing."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "evaluate_zoo.py"
+    spec = importlib.util.spec_from_file_location("evaluate_zoo", path)
+    ev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ev)
+    page = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
+    lines = page.split("\n")
+    start = lines.index(ev.HEADER)
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        block.append(line)
+    assert "\n".join(block) == ev.table(zoo.list_models()), (
+        "docs/zoo.md's entries table differs from the cards: run "
+        "python scripts/evaluate_zoo.py --write-table docs/zoo.md"
+    )
+
+
 def test_train_zoo_held_out_keeps_a_conditional_models_labels():
     """The held-out images of a conditional entry go to fit with their labels
     (the split once dropped them, and ConditionalVAE.fit refused the run); an
