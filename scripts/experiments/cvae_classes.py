@@ -117,7 +117,10 @@ def main(argv=None):
         hits = requested(cvae, net, labels, 0)
         per_class = hits.reshape(10, PER_CLASS).mean(axis=1)
         lo, hi = wilson(hits.sum(), len(hits))
-        others = [requested(cvae, net, labels, seed).mean() for seed in OTHER_SEEDS]
+        others = [requested(cvae, net, labels, seed) for seed in OTHER_SEEDS]
+        pooled = np.concatenate([hits, *others])  # 5 draws of 1,000: a tighter interval
+        pooled_lo, pooled_hi = wilson(pooled.sum(), len(pooled))
+        others = [o.mean() for o in others]
         rows.append(
             [
                 zp.TITLES[dataset],
@@ -126,6 +129,7 @@ def main(argv=None):
                 f"{100 * hits.mean():.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]",
                 f">= {100 * bar:.0f}%: " + ("met" if hits.mean() >= bar else "**missed**"),
                 f"{100 * min(others):.1f} - {100 * max(others):.1f}%",
+                f"{100 * pooled.mean():.1f}% [{100 * pooled_lo:.1f}, {100 * pooled_hi:.1f}]",
                 " / ".join(f"{100 * p:.0f}" for p in per_class),
                 " / ".join(f"{100 * p:.0f}" for p in real_per_class),
             ]
@@ -172,7 +176,8 @@ the training split, trained by this script) classifies 1,000 samples of each
 conditional entry, {PER_CLASS} per class (`sample(labels=np.repeat(range(10),
 {PER_CLASS}), seed=0)`, the decoder's mean image given a prior draw of z). The
 bar reads the seed-0 draw; in brackets its 95% Wilson interval; then the range
-over draws with seeds {", ".join(map(str, OTHER_SEEDS))}, and, per class, the
+over draws with seeds {", ".join(map(str, OTHER_SEEDS))}; the five draws pooled
+(5,000 samples, a tighter interval than one draw's); and, per class, the
 share of samples classified as requested beside the classifier's own accuracy
 on that class's real test images (a judge that confuses real shirts and
 T-shirts confuses their samples too).
@@ -186,12 +191,29 @@ T-shirts confuses their samples too).
                 "samples classified as requested, seed 0 [95%]",
                 "bar",
                 f"seeds {OTHER_SEEDS[0]}-{OTHER_SEEDS[-1]}",
+                f"seeds 0-{OTHER_SEEDS[-1]} pooled [95%]",
                 "samples per class 0..9 (%)",
                 "classifier on real test images per class (%)",
             ],
             rows,
         )
     }
+
+### Fashion-MNIST: two attempts at the 85% bar
+
+The entry above is the first attempt: an MLP 784(+10)-512-256-32 trained on
+dynamically binarized images for a 1,500 s time budget. The second, fixed
+before it ran, was a conditional conv VAE (stride-2 Conv 32-64, the class as 10
+constant input channels, d=32) on a step schedule (30 epochs of 430 steps of
+128 images, the last 5,000 training images held out, Adam 1e-3 decaying by a
+cosine to 1e-5), its spec in commit f433317 of `scripts/zoo_table/conditional.py`.
+Judged by the same classifier, its samples were read as requested 83.9% of the
+time at seed 0 and 82.6-84.6% over seeds 0-4, no better than the MLP; its held-out
+ELBO was -231.9 nats. Both lose the same classes: sandal samples are read as
+sneakers or ankle boots (the mean image of a sandal blurs its straps into a
+shoe), shirt samples as pullovers or T-shirts, the classes the judge itself
+confuses on real shirts. The zoo keeps the MLP entry; the bar is missed by about
+1.5 points (see the pooled interval).
 
 ## Likelihood given the label
 
