@@ -331,7 +331,46 @@ def _run_section(number, runs, meta):
                 f"{ok[0]['threads']} |"
             )
         lines.append("")
+        lines += _time_order(arms)
     return lines
+
+
+def _time_order(arms):
+    """The processes in the order they ran (process i of each arm, the arms
+    rotated by i), each against its arm's median, with the machine's idle
+    cores and the busiest threads: slow minutes shared by every arm are the
+    machine's, a slow process beside a fast one of another arm is its own.
+    Only for runs that recorded idle cores and threads."""
+    names = list(arms)
+    if not all("idle_cores" in r for reports in arms.values() for r in reports if "steady" in r):
+        return []
+    medians = {
+        a: statistics.median(r["steady"] for r in reports if "steady" in r)
+        for a, reports in arms.items()
+    }
+    lines = [
+        "Processes in the order they ran: samples/s against the arm's median, CPU s per s, "
+        "the cores the whole machine left idle meanwhile, and each thread's CPU s per s "
+        "(threads named by the OS: `python` threads are TensorFlow's intra-op pool, "
+        "`tf_Compute` its inter-op pool).",
+        "",
+        "| # | arm | samples/s | / arm median | CPU s per s | idle cores | threads |",
+        "|---:|---|---:|---:|---:|---:|---|",
+    ]
+    count = max(len(r) for r in arms.values())
+    position = 0
+    for i in range(count):
+        for arm in names[i % len(names) :] + names[: i % len(names)]:
+            if i >= len(arms[arm]) or "steady" not in arms[arm][i]:
+                continue
+            r = arms[arm][i]
+            position += 1
+            threads = ", ".join(f"{t} {c:.2f}" for t, c in r["cpu_per_wall_by_thread"][:4])
+            lines.append(
+                f"| {position} | `{arm}` | {r['steady']:,.0f} | {r['steady'] / medians[arm]:.2f} "
+                f"| {r['cpu_per_wall']:.2f} | {r['idle_cores']:.2f} | {threads} |"
+            )
+    return [*lines, ""]
 
 
 def main(argv=None):
