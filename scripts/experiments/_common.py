@@ -43,6 +43,15 @@ def validation_split(n, fraction=0.2, seed=0):
     return order[:cut], order[cut:]
 
 
+def quantize_8bit(train_codes, codes):
+    """`codes` rounded to 256 levels per value over the training codes' range."""
+    import numpy as np
+
+    low, high = train_codes.min(axis=0), train_codes.max(axis=0)
+    step = np.maximum(high - low, 1e-12) / 255.0
+    return low + np.round((np.clip(codes, low, high) - low) / step) * step
+
+
 def markdown_table(header, rows, floatfmt="{:.4f}"):
     """A GitHub markdown table; floats formatted with `floatfmt`."""
 

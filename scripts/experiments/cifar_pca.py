@@ -4,7 +4,9 @@ same number of code values (components fitted on the 50,000 training images).
 Both are scored on all 10,000 test images: per-pixel MSE, mean per-image PSNR
 and SSIM (`keras_ae.tasks.psnr` / `ssim`), outputs clipped to [0, 1] for
 PSNR and SSIM (MSE unclipped, as the zoo card's). Bar (issue 25): the AE's
-MSE below PCA's at both code sizes.
+MSE below PCA's at both code sizes. Then, at 512 bits per image, the zoo's
+VQ-VAE (8x8 codes of K=256) beside the 64-value AE and PCA with each code
+value quantised to 8 bits (issue 27's rate comparison, on colour images).
 
 Writes docs/results/cifar_pca.md.
 
@@ -22,6 +24,7 @@ from keras_ae.tasks import psnr, ssim
 from keras_ae.zoo import protocols as zp
 
 ENTRIES = {64: "conv_ae64_cifar", 256: "conv_ae256_cifar"}
+VQ = "vqvae_cifar"  # 8 x 8 codes of K = 256: 512 bits, the bits of 64 8-bit values
 
 
 def scores(clean, recon):
@@ -41,6 +44,39 @@ def ratio_interval(clean, recon, ref, seed=0, draws=2000):
     idx = np.random.default_rng(seed).integers(0, len(ae), (draws, len(ae)))
     ratios = ae[idx].mean(1) / pca[idx].mean(1)
     return np.percentile(ratios, [2.5, 97.5])
+
+
+def at_512_bits(data, test):
+    """Rows for the VQ-VAE and, at the same 512 bits, the 64-value AE and PCA
+    with each value quantised to 8 bits over its range on the training split."""
+    train = zp.load_split("cifar10_jpeg", "train", data)[0] / np.float32(255)
+    vq = zoo.load(VQ)
+    bits = vq.bits_per_image
+    m = int(bits // 8)
+    mean, vectors = zp._pca_basis("cifar10_jpeg", data)
+    basis = vectors[:, -m:]
+    coeffs = _common.quantize_8bit(
+        (train.reshape(len(train), -1) - mean) @ basis, (test.reshape(len(test), -1) - mean) @ basis
+    )
+    pca = (coeffs @ basis.T + mean).reshape(test.shape)
+    ae = zoo.load(ENTRIES[m])
+
+    def batched(fn, x):
+        return np.concatenate([fn(x[i : i + 500]) for i in range(0, len(x), 500)])
+
+    codes = _common.quantize_8bit(batched(ae.encode, train), batched(ae.encode, test))
+    ae_out = batched(ae.decode, codes.astype(np.float32))
+    vq_out = batched(vq.reconstruct, test)
+    rows = []
+    for who, out in (
+        (f"PCA, {m} components, 8 bits each", pca),
+        (f"AE `{ENTRIES[m]}`, its {m} code values at 8 bits each", ae_out),
+        (f"VQ-VAE `{VQ}`, 8x8 codes of K={vq.num_codes}", vq_out),
+    ):
+        mse, p, s = scores(test, out)
+        rows.append([f"{bits:.0f}", who, f"{mse:.5f}", f"{p:.2f}", f"{s:.4f}"])
+    print(rows, flush=True)
+    return rows
 
 
 def main():
@@ -79,6 +115,9 @@ def main():
         "either side of PCA's."
     )
     cards = ", ".join(f"[`{n}`](../../zoo/{n}/README.md)" for n in ENTRIES.values())
+    rate = _common.markdown_table(
+        ["bits per image", "model", "test MSE", "PSNR (dB)", "SSIM"], at_512_bits(data, test)
+    )
     body = f"""
 All 10,000 CIFAR-10 (JPEG) test images (a JPEG re-encoding of CIFAR-10:
 figures are not comparable digit for digit with published CIFAR-10 ones),
@@ -98,6 +137,17 @@ the zoo entries {cards}: spatial codes (a kernel-1 convolution to 4x4x4 = 64
 and 8x8x4 = 256 values), trained with MSE; their cards hold the training
 record, and CI re-measures their MSE and PSNR on the first
 1,000 test images. {verdict}
+
+## At 512 bits per image: the VQ-VAE
+
+The same test images coded in 512 bits each: the zoo's VQ-VAE
+[`{VQ}`](../../zoo/{VQ}/README.md) (an 8x8 map of codes from K=256, 8 bits
+each), and the 64 code values of PCA and of the AE above quantised to 8 bits
+each (256 uniform levels between the value's minimum and maximum over the
+50,000 training images' codes, test codes clipped into that range), the
+protocol of the MNIST rate-distortion page ([vqvae.md](vqvae.md)).
+
+{rate}
 
 Regenerate: `KERAS_AE_DATA_DIR=../shared/data python scripts/experiments/cifar_pca.py`
 """

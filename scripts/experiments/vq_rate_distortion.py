@@ -57,13 +57,6 @@ SIZES = {
 DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
-def quantize_8bit(train_codes, codes):
-    """`codes` rounded to 256 levels per value over the training codes' range."""
-    low, high = train_codes.min(axis=0), train_codes.max(axis=0)
-    step = np.maximum(high - low, 1e-12) / 255.0
-    return low + np.round((np.clip(codes, low, high) - low) / step) * step
-
-
 def mean_psnr(clean, recon):
     return float(np.mean(psnr(clean, np.clip(recon, 0.0, 1.0), reduction="none")))
 
@@ -115,14 +108,14 @@ def run(dataset, label, epochs, limit=None):
     perplexity, _ = vq.code_usage(x_test)
 
     basis = vectors[:, -m:]
-    coeffs = quantize_8bit(flat_train @ basis, flat_test @ basis)
+    coeffs = _common.quantize_8bit(flat_train @ basis, flat_test @ basis)
     pca_out = (coeffs @ basis.T + mean).reshape(x_test.shape)
 
     _common.seed_all(0)
     ae = ConvAutoencoder(input_shape=(28, 28, 1), latent_dim=m, filters=(32, 64), seed=0)
     with _common.Timer() as t_ae:
         ae_epoch = train(ae, fit, val, epochs)
-    codes = quantize_8bit(ae.encode(x_train), ae.encode(x_test)).astype(np.float32)
+    codes = _common.quantize_8bit(ae.encode(x_train), ae.encode(x_test)).astype(np.float32)
     ae_out = ae.decode(codes)
 
     scores = [mean_psnr(x_test, out) for out in (vq_out, ae_out, pca_out)]
