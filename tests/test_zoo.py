@@ -454,16 +454,21 @@ def test_a_mistyped_zoo_dir_is_named(monkeypatch, tmp_path):
         zoo.list_models()
 
 
-def train_zoo_module():
-    """scripts/train_zoo.py as a module."""
+def script_module(name):
+    """scripts/<name>.py as a module."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "train_zoo", Path(__file__).resolve().parents[1] / "scripts" / "train_zoo.py"
+        name, Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
     )
-    tz = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tz)
-    return tz
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def train_zoo_module():
+    """scripts/train_zoo.py as a module."""
+    return script_module("train_zoo")
 
 
 def test_train_zoo_step_schedule_resumes_where_it_stopped(tmp_path):
@@ -515,12 +520,7 @@ def test_docs_zoo_table_lists_every_entry_as_its_card_says():
     """docs/zoo.md's entries table is the cards' table (`scripts/evaluate_zoo.py
     --write-table docs/zoo.md` writes it): an entry added or re-measured
     without rewriting it fails here, as eight entries once went missing."""
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "scripts" / "evaluate_zoo.py"
-    spec = importlib.util.spec_from_file_location("evaluate_zoo", path)
-    ev = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ev)
+    ev = script_module("evaluate_zoo")
     page = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
     lines = page.split("\n")
     start = lines.index(ev.HEADER)
