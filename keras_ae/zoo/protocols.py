@@ -108,7 +108,7 @@ def mse(model, x, preprocessing, n=None):
     return float(np.mean(np.square(d.astype(np.float64))))
 
 
-def _pca_basis(dataset, data_dir):
+def pca_basis(dataset, data_dir):
     """Training mean and covariance eigenvectors (ascending eigenvalues) of the
     flattened [0, 1] training images, float64, cached per process and, for the
     zoo's datasets, in the Keras cache; the covariance is summed over chunks so
@@ -141,7 +141,7 @@ def pca_reconstruction(dataset, components, data_dir=None, n=None):
     """PCA reconstructions (float64, [0, 1] units, unclipped) of the first `n`
     test images, shaped as the raw images, from `components` components
     fitted on the training split."""
-    mean, vectors = _pca_basis(dataset, data_dir)
+    mean, vectors = pca_basis(dataset, data_dir)
     raw = _subset(load_split(dataset, "test", data_dir)[0], n)
     test = raw.reshape(len(raw), -1) / 255.0
     basis = vectors[:, -components:]

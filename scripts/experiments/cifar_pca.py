@@ -53,7 +53,7 @@ def at_512_bits(data, test):
     vq = zoo.load(VQ)
     bits = vq.bits_per_image
     m = int(bits // 8)
-    mean, vectors = zp._pca_basis("cifar10_jpeg", data)
+    mean, vectors = zp.pca_basis("cifar10_jpeg", data)
     basis = vectors[:, -m:]
     coeffs = _common.quantize_8bit(
         (train.reshape(len(train), -1) - mean) @ basis, (test.reshape(len(test), -1) - mean) @ basis

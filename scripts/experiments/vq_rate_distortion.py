@@ -94,7 +94,7 @@ def run(dataset, label, epochs, limit=None):
     x_test = (zp.load_split(dataset, "test", data)[0] / np.float32(255))[..., None]
     val_idx, fit_idx = _common.validation_split(len(x_train), fraction=1 / 6)
     fit, val = x_train[fit_idx[:limit]], x_train[val_idx]
-    mean, vectors = zp._pca_basis(dataset, data)
+    mean, vectors = zp.pca_basis(dataset, data)
     flat_train = x_train.reshape(len(x_train), -1).astype(np.float64) - mean
     flat_test = x_test.reshape(len(x_test), -1).astype(np.float64) - mean
     size = SIZES[label]
