@@ -209,7 +209,9 @@ constant input channels, d=32) on a step schedule (30 epochs of 430 steps of
 cosine to 1e-5), its spec in commit f433317 of `scripts/zoo_table/conditional.py`.
 Judged by the same classifier, its samples were read as requested 83.9% of the
 time at seed 0 and 82.6-84.6% over seeds 0-4, no better than the MLP; its held-out
-ELBO was -231.9 nats. Both lose the same classes: sandal samples are read as
+ELBO was -231.9 nats (reproduce: that spec, `python scripts/train_zoo.py --only
+cvae_fashion --run-dir RUN --zoo-dir DIR`, and this script with `--zoo` a folder holding
+it beside the other three entries it reads). Both lose the same classes: sandal samples are read as
 sneakers or ankle boots (the mean image of a sandal blurs its straps into a
 shoe), shirt samples as pullovers or T-shirts, the classes the judge itself
 confuses on real shirts. The zoo keeps the MLP entry; the bar is missed by about
