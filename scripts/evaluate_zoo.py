@@ -67,17 +67,23 @@ def table(names):
 HEADER = "| entry | model | figures on the test split | bar |"
 
 
+def table_rows(lines, page):
+    """`(start, end)`: the slice of `lines` holding the entries table of
+    `page`, from its header line to the last row."""
+    if HEADER not in lines:
+        raise SystemExit(f"{page} has no entries table: no line {HEADER!r}")
+    start = end = lines.index(HEADER)
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return start, end
+
+
 def write_table(page, names):
     """Replaces the entries table of `page` (the block of rows under its
     header line) with the cards' table; the rest of the page is kept."""
     page = Path(page)
     lines = page.read_text(encoding="utf-8").split("\n")
-    if HEADER not in lines:
-        raise SystemExit(f"{page} has no entries table: no line {HEADER!r}")
-    start = lines.index(HEADER)
-    end = start
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
+    start, end = table_rows(lines, page)
     lines[start:end] = table(names).split("\n")
     tmp = page.with_name(page.name + ".tmp")
     tmp.write_text("\n".join(lines), encoding="utf-8")

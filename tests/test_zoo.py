@@ -523,13 +523,8 @@ def test_docs_zoo_table_lists_every_entry_as_its_card_says():
     ev = script_module("evaluate_zoo")
     page = (Path(__file__).resolve().parents[1] / "docs" / "zoo.md").read_text()
     lines = page.split("\n")
-    start = lines.index(ev.HEADER)
-    block = []
-    for line in lines[start:]:
-        if not line.startswith("|"):
-            break
-        block.append(line)
-    assert "\n".join(block) == ev.table(zoo.list_models()), (
+    start, end = ev.table_rows(lines, "docs/zoo.md")
+    assert "\n".join(lines[start:end]) == ev.table(zoo.list_models()), (
         "docs/zoo.md's entries table differs from the cards: run "
         "python scripts/evaluate_zoo.py --write-table docs/zoo.md"
     )
