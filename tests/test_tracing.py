@@ -44,6 +44,20 @@ def test_another_number_of_samples_traces_nothing_new(cls):
     assert model.traces == first
 
 
+@pytest.mark.parametrize("cls", [DeepAutoencoder, VAE])
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_a_fresh_fit_traces_its_step_once(cls, jit_compile):
+    """Without a distribution strategy Keras built the optimizer inside the
+    step's first trace; a `tf.function` that creates variables on its first
+    call is traced again, so every fresh `fit` traced its step twice."""
+    model = counting(cls)(input_shape=(784,), latent_dim=4, hidden_units=(16,), seed=0)
+    model.compile(optimizer="adam", jit_compile=jit_compile)
+    x = np.random.default_rng(0).random((320, 784), dtype=np.float32)
+    model.fit(x, epochs=2, batch_size=32, validation_data=(x[:64],), verbose=0)
+    assert model.traces == {"train": 1, "test": 1}
+    assert model.optimizer.iterations.numpy() == 20
+
+
 def test_an_epoch_of_few_batches_is_traced_once_for_its_setting():
     """Fewer batches than 8 run in one execution of their own (a new trace);
     going back and forth between settings traces nothing more."""

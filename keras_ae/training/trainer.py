@@ -110,17 +110,19 @@ class Trainer(keras.Model):
         return logs
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Under a distribution strategy Keras 3.15 builds the model on the
-        # replicas' first batch averaged elementwise, which fails for a batch
-        # that does not split evenly (a batch size of 33 on 2 replicas, or 57
-        # samples at 64: "AddN must have the same size and shape",
-        # keras-team/keras#19246). A keras_ae model is built before fit (its
-        # input_shape, or its first x) and compiles no loss or metrics of
-        # Keras's, so the optimizer is all that is left to build: no batch needed.
-        done = (
-            keras_compat.creation_strategy(self) is not None
-            and not keras_compat.compiles_keras_losses(self)
-            and all(layer.built for layer in keras_compat.flatten_layers(self))
+        # A keras_ae model is built before fit (its input_shape, or its first
+        # x) and compiles no loss or metrics of Keras's, so the optimizer is
+        # all that is left to build, and it needs no batch. Built here, eagerly:
+        # - Without a distribution strategy Keras defers it to the first trace
+        #   of the train step, and a `tf.function` that creates variables on
+        #   its first call is traced a second time: every fresh `fit` traced
+        #   the step twice (0.6 s of the VAE's first epoch).
+        # - Under a strategy Keras 3.15 builds the model on the replicas' first
+        #   batch averaged elementwise, which fails for a batch that does not
+        #   split evenly (a batch size of 33 on 2 replicas, or 57 samples at
+        #   64: "AddN must have the same size and shape", keras-team/keras#19246).
+        done = not keras_compat.compiles_keras_losses(self) and all(
+            layer.built for layer in keras_compat.flatten_layers(self)
         )
         if not done:
             return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
