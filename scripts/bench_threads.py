@@ -54,6 +54,14 @@ ARMS = {
         [],
         {},
     ),
+    # XLA's LLVM backend optimization level (default 3): lower levels compile
+    # faster; the matmuls run in Eigen/oneDNN kernels either way.
+    "xla_o1": (
+        "XLA_FLAGS=--xla_backend_optimization_level=1",
+        {"XLA_FLAGS": "--xla_backend_optimization_level=1"},
+        [],
+        {},
+    ),
     "taskset0": ("taskset -c 0 (one core)", {}, ["taskset", "-c", "0"], {}),
     "taskset01": (
         "taskset -c 0,1 (both cores: the default mask)",
@@ -257,6 +265,13 @@ def run_one(arm, model, batch, data, epochs, n):
     return {"error": done.stderr[-2000:]}
 
 
+def first_epoch_overhead(epoch_seconds):
+    """Epoch 1's seconds less a steady epoch's (the mean of the others): what
+    building, tracing and compiling added to the first."""
+    steady = epoch_seconds[1:]
+    return epoch_seconds[0] - sum(steady) / len(steady)
+
+
 def summarize(values):
     return min(values), statistics.median(values), max(values)
 
@@ -276,7 +291,10 @@ def write_page(out, raws, notes=()):
         "over epochs 2-4 and, in brackets, the CPU seconds it used per wall second over those "
         "epochs (2.0 = both cores busy); *samples per CPU s* is the median of samples/s "
         "divided by that, a rate the machine's other load hardly moves; *r* is the "
-        "correlation over the arm's processes of samples/s with CPU s per s. Ratios are against "
+        "correlation over the arm's processes of samples/s with CPU s per s; *4-epoch fit s* "
+        "(from the model's construction to the end of epoch 4, compile included) and "
+        "*first-epoch overhead s* (epoch 1 less a steady epoch) are medians over the arm's "
+        "processes. Ratios are against "
         "the `default` arm's median process and the `plain` arm's median process of the "
         "same run. The machine is shared: every run held the benchmark lock and paused the "
         "one background training; processes that did not take the lock still ran (below).",
@@ -305,8 +323,8 @@ def _run_section(number, runs, meta):
             "",
             "| arm | what | samples/s per process (CPU s per s) | min | median | max | max/min "
             "| median / default | min / plain median | samples per CPU s "
-            "| r(samples/s, CPU s per s) | threads |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| r(samples/s, CPU s per s) | 4-epoch fit s | first-epoch overhead s | threads |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for arm, reports in arms.items():
             ok = [r for r in reports if "steady" in r]
@@ -325,10 +343,12 @@ def _run_section(number, runs, meta):
                 corr = "—"
             each = " / ".join(f"{r['steady']:,.0f} ({r['cpu_per_wall']:.2f})" for r in ok)
             vs_plain = f"{lo / plain:.2f}x" if plain else "—"
+            fit_4 = statistics.median(r["fit_4"] for r in ok)
+            overhead = statistics.median(first_epoch_overhead(r["epoch_seconds"]) for r in ok)
             lines.append(
                 f"| `{arm}` | {ARMS[arm][0]} | {each} | {lo:,.0f} | {med:,.0f} | {hi:,.0f} | "
                 f"{hi / lo:.2f} | {med / base:.2f}x | {vs_plain} | {per_cpu:,.0f} | {corr} | "
-                f"{ok[0]['threads']} |"
+                f"{fit_4:.1f} | {overhead:.2f} | {ok[0]['threads']} |"
             )
         lines.append("")
         lines += _time_order(arms)
