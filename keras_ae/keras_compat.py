@@ -11,8 +11,10 @@ code outside this module touches a private Keras name.
 
 Overridden on `keras_ae.training.Trainer` (Keras calls keras_ae's version; `OVERRIDDEN`):
     `Trainer._maybe_symbolic_build(self, iterator=None, data_batch=None)`
-        (TensorFlow backend): builds only the optimizer under a distribution
-        strategy, where Keras would build on an uneven first batch and fail.
+        (TensorFlow backend): builds only the optimizer, eagerly, before the
+        step is traced: under a distribution strategy Keras would build on an
+        uneven first batch and fail, and without one it would build inside
+        the first trace, which makes TensorFlow trace the step twice.
     `Trainer.compile_from_config(self, config)`: public, but `load_model`
         calls it instead of a custom `compile()`; keras_ae's compiles through
         its own `compile()`.

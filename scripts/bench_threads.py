@@ -297,7 +297,7 @@ def write_page(out, raws, notes=()):
         "processes. Ratios are against "
         "the `default` arm's median process and the `plain` arm's median process of the "
         "same run. The machine is shared: every run held the benchmark lock and paused the "
-        "one background training; processes that did not take the lock still ran (below).",
+        "background trainings; processes that did not take the lock still ran (below).",
         "",
     ]
     for number, raw in enumerate(raws, 1):

@@ -116,7 +116,7 @@ class Trainer(keras.Model):
         # - Without a distribution strategy Keras defers it to the first trace
         #   of the train step, and a `tf.function` that creates variables on
         #   its first call is traced a second time: every fresh `fit` traced
-        #   the step twice (0.6 s of the VAE's first epoch).
+        #   the step twice.
         # - Under a strategy Keras 3.15 builds the model on the replicas' first
         #   batch averaged elementwise, which fails for a batch that does not
         #   split evenly (a batch size of 33 on 2 replicas, or 57 samples at
