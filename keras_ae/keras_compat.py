@@ -13,8 +13,8 @@ Overridden on `keras_ae.training.Trainer` (Keras calls keras_ae's version; `OVER
     `Trainer._maybe_symbolic_build(self, iterator=None, data_batch=None)`
         (TensorFlow backend): builds only the optimizer, eagerly, before the
         step is traced: under a distribution strategy Keras would build on an
-        uneven first batch and fail, and without one it would build inside
-        the first trace, which makes TensorFlow trace the step twice.
+        uneven first batch and fail, and without one `fit` would build it
+        inside the first trace, which makes TensorFlow trace the step twice.
     `Trainer.compile_from_config(self, config)`: public, but `load_model`
         calls it instead of a custom `compile()`; keras_ae's compiles through
         its own `compile()`.

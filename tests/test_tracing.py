@@ -58,6 +58,18 @@ def test_a_fresh_fit_traces_its_step_once(cls, jit_compile):
     assert model.optimizer.iterations.numpy() == 20
 
 
+def test_evaluate_alone_builds_no_optimizer():
+    """Building the optimizer ahead of the trace is for `fit`: a model that is
+    only evaluated gets no optimizer slots (Adam's two per weight)."""
+    model = VAE(input_shape=(784,), latent_dim=4, hidden_units=(16,), seed=0)
+    model.compile(optimizer="adam")
+    x = np.random.default_rng(0).random((64, 784), dtype=np.float32)
+    model.evaluate(x, batch_size=32, verbose=0)
+    assert not model.optimizer.built
+    model.fit(x, epochs=1, batch_size=32, verbose=0)
+    assert model.optimizer.built
+
+
 def test_an_epoch_of_few_batches_is_traced_once_for_its_setting():
     """Fewer batches than 8 run in one execution of their own (a new trace);
     going back and forth between settings traces nothing more."""

@@ -116,7 +116,8 @@ class Trainer(keras.Model):
         # - Without a distribution strategy Keras defers it to the first trace
         #   of the train step, and a `tf.function` that creates variables on
         #   its first call is traced a second time: every fresh `fit` traced
-        #   the step twice.
+        #   the step twice. (`evaluate` alone, which Keras leaves unbuilt here,
+        #   is left so: a model only evaluated needs no optimizer slots.)
         # - Under a strategy Keras 3.15 builds the model on the replicas' first
         #   batch averaged elementwise, which fails for a batch that does not
         #   split evenly (a batch size of 33 on 2 replicas, or 57 samples at
@@ -126,6 +127,8 @@ class Trainer(keras.Model):
         )
         if not done:
             return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        if keras_compat.creation_strategy(self) is None and not self.__dict__.get("_fitting"):
+            return
         with self.distribute_strategy.scope():
             keras_compat.symbolic_build(self)
 
