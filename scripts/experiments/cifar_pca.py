@@ -60,13 +60,9 @@ def at_512_bits(data, test):
     )
     pca = (coeffs @ basis.T + mean).reshape(test.shape)
     ae = zoo.load(ENTRIES[m])
-
-    def batched(fn, x):
-        return np.concatenate([fn(x[i : i + 500]) for i in range(0, len(x), 500)])
-
-    codes = _common.quantize_8bit(batched(ae.encode, train), batched(ae.encode, test))
-    ae_out = batched(ae.decode, codes.astype(np.float32))
-    vq_out = batched(vq.reconstruct, test)
+    codes = _common.quantize_8bit(ae.encode(train), ae.encode(test))  # (numpy: in batches)
+    ae_out = ae.decode(codes.astype(np.float32))
+    vq_out = vq.reconstruct(test)
     rows = []
     for who, out in (
         (f"PCA, {m} components, 8 bits each", pca),
