@@ -6,8 +6,8 @@ an epoch is full and an unknown one when the last batch is partial; the
 batch (a later `fit` on another number of samples, or `validation_data`),
 traces again for any size, and with XLA compiles again. Tracing it for an
 unknown batch size before its first call makes that one trace serve every
-`fit`, `evaluate` and epoch. (XLA still compiles once per batch size it meets:
-the full batches' and the last partial batch's.)
+`fit`, `evaluate` and epoch. (XLA still compiles once per batch size it meets;
+`keras_ae.training.batching` gives `fit` full batches only.)
 """
 
 import tensorflow as tf

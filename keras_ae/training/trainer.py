@@ -15,7 +15,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_ae import keras_compat
-from keras_ae.training import defaults, tracing
+from keras_ae.training import batching, defaults, tracing
 from keras_ae.training.finite import FiniteGuard, NonFiniteError, check_output
 from keras_ae.training.inputs import (
     check_batch_spec,
@@ -342,7 +342,10 @@ class Trainer(keras.Model):
         """`keras.Model.fit`, with its input checked first
         (`keras_ae.training.inputs`) and a `FiniteGuard` ahead of `callbacks`:
         a NaN or infinite loss (or weights) stops training with a
-        `NonFiniteError` before any callback saves that state."""
+        `NonFiniteError` before any callback saves that state. Under XLA,
+        arrays train in full batches only (`keras_ae.training.batching`): an
+        epoch's last batch is filled up with samples drawn again, so that no
+        second batch shape is compiled."""
         refuse_weights(kwargs, "sample_weight", "class_weight")
         x = check_input(self, x, "x", required=True)
         y = check_input(self, y, "y")
@@ -367,6 +370,9 @@ class Trainer(keras.Model):
         # default is left out here; a shuffle the user gives still goes through.
         if isinstance(x, tf.data.Dataset) and "shuffle" not in kwargs and len(args) < 7:
             kwargs["shuffle"] = False
+        x, y, kwargs, validation_data = batching.full_batches(
+            self, x, y, args, kwargs, validation_data
+        )
         with self._steps_per_execution_for(
             kwargs.get("steps_per_epoch"),
             kwargs.get("validation_steps"),
