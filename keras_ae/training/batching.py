@@ -60,9 +60,8 @@ def full_batches(model, x, y, args, kwargs, validation_data):
         return x, y, kwargs, validation_data
     kwargs = dict(kwargs)
     if split and validation_data is None:
-        take = lambda part, s: None if part is None else tf.nest.map_structure(lambda a: a[s], part)  # noqa: E731
-        held = (take(x, slice(rows, None)), take(y, slice(rows, None)))
-        x, y = take(x, slice(None, rows)), take(y, slice(None, rows))
+        held = (_rows(x, slice(rows, None)), _rows(y, slice(rows, None)))
+        x, y = _rows(x, slice(None, rows)), _rows(y, slice(None, rows))
         validation_data = held if y is not None else held[:1]
     kwargs.pop("validation_split", None)
     kwargs["validation_batch_size"] = kwargs.get("validation_batch_size") or batch_size
@@ -73,17 +72,25 @@ def full_batches(model, x, y, args, kwargs, validation_data):
     return _dataset(data, rows, batch_size, shuffle), None, kwargs, validation_data
 
 
+def _rows(part, which):
+    """The samples `which` (a slice) of a nest of arrays, or None for None."""
+    return None if part is None else tf.nest.map_structure(lambda a: a[which], part)
+
+
 def _dataset(data, rows, batch_size, shuffle):
     """An epoch of `ceil(rows / batch_size)` full batches of `data` (a nest of
-    arrays of `rows` samples each); a new order each epoch if `shuffle`."""
-    tensors = tf.nest.map_structure(tf.convert_to_tensor, data)
+    arrays of `rows` samples each); a new order each epoch if `shuffle`. The
+    arrays travel as one dataset element beside the indices, as in Keras's
+    array adapter, rather than as constants of the gathering function (a
+    graph holds no constant over 2 GB)."""
     order = tf.data.Dataset.range(rows)
     if shuffle:
         order = order.shuffle(rows, reshuffle_each_iteration=True)
     order = order.repeat(2).batch(batch_size, drop_remainder=True)
     order = order.take(math.ceil(rows / batch_size))
-    batches = order.map(
-        lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors),
+    whole = tf.data.Dataset.from_tensors(tf.nest.map_structure(tf.convert_to_tensor, data))
+    batches = tf.data.Dataset.zip((order, whole.repeat())).map(
+        lambda i, arrays: tf.nest.map_structure(lambda t: tf.gather(t, i), arrays),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return batches.prefetch(tf.data.AUTOTUNE)
