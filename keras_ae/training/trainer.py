@@ -343,9 +343,9 @@ class Trainer(keras.Model):
         (`keras_ae.training.inputs`) and a `FiniteGuard` ahead of `callbacks`:
         a NaN or infinite loss (or weights) stops training with a
         `NonFiniteError` before any callback saves that state. Under XLA,
-        arrays train in full batches only (`keras_ae.training.batching`): an
-        epoch's last batch is filled up with samples drawn again, so that no
-        second batch shape is compiled."""
+        arrays train in full batches (`keras_ae.training.batching`): an
+        epoch's last batch is filled up with samples drawn again (at most 5%
+        of the epoch), so that XLA compiles no second batch shape."""
         refuse_weights(kwargs, "sample_weight", "class_weight")
         x = check_input(self, x, "x", required=True)
         y = check_input(self, y, "y")
