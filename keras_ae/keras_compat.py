@@ -42,6 +42,9 @@ Called or read (the functions below):
         makes: its `multi_step_on_iterator`, the `tf.function` that runs one
         call's steps on an iterator (`iterator_step`), which keras_ae traces
         for batches of any size before its first call (`training.tracing`).
+    `array_slicing.train_validation_split(arrays, validation_split)`: how
+        `fit(validation_split=...)` holds out the last part of its arrays, with
+        its errors; `training.batching` splits arrays it batches itself alike.
     `Metric._direction` ("down" or "up") and `compile_utils.MetricsList`:
         Keras's callbacks (`EarlyStopping`, `ModelCheckpoint`, ...) infer
         `mode="auto"` only for a metric that has a `_direction` and sits in
@@ -112,6 +115,15 @@ def iterator_step(function):
     cells = dict(zip(function.__code__.co_freevars, function.__closure__ or (), strict=True))
     step = cells[ITERATOR_STEP].cell_contents if ITERATOR_STEP in cells else None
     return step if hasattr(step, "get_concrete_function") else None
+
+
+def train_validation_split(arrays, validation_split):
+    """`(train, held_out)`: Keras's split of a nest of arrays for
+    `fit(validation_split=...)`, the last `validation_split` of the samples
+    held out, before any shuffle."""
+    from keras.src.trainers.data_adapters import array_slicing
+
+    return array_slicing.train_validation_split(arrays, validation_split=validation_split)
 
 
 def in_multi_worker_mode(strategy):

@@ -136,6 +136,16 @@ def test_keras_train_and_test_functions_call_a_step_on_the_iterator(make):
     assert kc.iterator_step(function) is None
 
 
+def test_keras_splits_validation_arrays_as_keras_ae_reads_it():
+    x = np.arange(20, dtype="float32").reshape(10, 2)
+    (train, none), (held, held_none) = kc.train_validation_split((x, None), 0.3)
+    assert none is None and held_none is None
+    np.testing.assert_array_equal(train, x[:7])
+    np.testing.assert_array_equal(held, x[7:])
+    with pytest.raises(ValueError, match="not sufficient to split"):
+        kc.train_validation_split((x, None), 0.95)  # no sample left to train on
+
+
 def test_tensorflow_hooks():
     from tensorflow.python.distribute.collective_all_reduce_strategy import (
         CollectiveAllReduceExtended,

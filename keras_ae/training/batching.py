@@ -19,6 +19,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from keras_ae import keras_compat
+
 #: The most samples an epoch may draw again to fill its last batch, as a share
 #: of its samples (reached only by fewer than 20 batches' worth): beyond it,
 #: Keras's last, smaller batch changes an epoch less than filling it would.
@@ -35,9 +37,9 @@ def full_batches(model, x, y, args, kwargs, validation_data):
     when the call sets what this would have to reproduce (arguments by
     position, `steps_per_epoch`, `shuffle="batch"`).
 
-    `validation_split` is taken as Keras takes it (the last fraction of the
-    arrays, before shuffling), and the validation batches keep `batch_size`
-    unless `validation_batch_size` says otherwise."""
+    `validation_split` holds out what Keras holds out (Keras's own split: the
+    last fraction of the arrays, before shuffling), and the validation batches
+    keep `batch_size` unless `validation_batch_size` says otherwise."""
     arrays = tf.nest.flatten(x if y is None else (x, y))
     if (
         not model.jit_compile
@@ -51,18 +53,18 @@ def full_batches(model, x, y, args, kwargs, validation_data):
     ):
         return x, y, kwargs, validation_data
     batch_size = kwargs.get("batch_size") or 32  # Keras's default
-    rows = len(arrays[0])
-    split = kwargs.get("validation_split") or 0.0
+    split = kwargs.get("validation_split")
+    train, held = (x, y), None
     if split and validation_data is None:
-        rows = int(math.floor(rows * (1.0 - split)))  # keras's train_validation_split
+        train, held = keras_compat.train_validation_split((x, y), split)
+    rows = len(tf.nest.flatten(train[0])[0])
     drawn_again = -rows % batch_size
     if rows <= batch_size or drawn_again == 0 or drawn_again > MAX_DRAWN_AGAIN * rows:
         return x, y, kwargs, validation_data
-    kwargs = dict(kwargs)
-    if split and validation_data is None:
-        held = (_rows(x, slice(rows, None)), _rows(y, slice(rows, None)))
-        x, y = _rows(x, slice(None, rows)), _rows(y, slice(None, rows))
+    x, y = train
+    if held is not None:
         validation_data = held if y is not None else held[:1]
+    kwargs = dict(kwargs)
     kwargs.pop("validation_split", None)
     kwargs["validation_batch_size"] = kwargs.get("validation_batch_size") or batch_size
     shuffle = kwargs.pop("shuffle", True)
@@ -70,11 +72,6 @@ def full_batches(model, x, y, args, kwargs, validation_data):
     kwargs["shuffle"] = False  # the dataset orders itself
     data = x if y is None else (x, y)  # as Keras's array adapter yields them
     return _dataset(data, rows, batch_size, shuffle), None, kwargs, validation_data
-
-
-def _rows(part, which):
-    """The samples `which` (a slice) of a nest of arrays, or None for None."""
-    return None if part is None else tf.nest.map_structure(lambda a: a[which], part)
 
 
 def _dataset(data, rows, batch_size, shuffle):
