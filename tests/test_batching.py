@@ -1,6 +1,6 @@
-"""Under XLA, `fit` on arrays trains in full batches only (issue 28): an
-epoch's last batch is filled up with samples drawn again, so XLA compiles the
-step for one batch shape, whatever the number of samples."""
+"""Under XLA, `fit` on arrays trains in full batches (issue 28): an epoch's
+last batch is filled up with samples drawn again (at most 5% of the epoch),
+so XLA compiles the step for one batch shape, whatever the number of samples."""
 
 import os
 import subprocess

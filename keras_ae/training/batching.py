@@ -4,8 +4,9 @@ XLA compiles a train step once per batch shape it meets. Keras cuts an array
 into batches of `batch_size` and a last, smaller one, so every `fit` on a
 number of samples that is not a multiple of `batch_size` compiled its step a
 second time for that last batch (about 1 s of a 2-core CPU's first epoch:
-runs 5 and 6 of docs/benchmarks/threads.md), and again for each other remainder. `full_batches`
-gives `fit` the arrays as a dataset of full batches instead: each epoch takes
+runs 5 and 6 of docs/benchmarks/threads.md), and again for each other
+remainder. `full_batches` gives `fit` the arrays as a dataset of full batches
+instead (where that draws at most `MAX_DRAWN_AGAIN` of them again): each epoch takes
 every sample once, in a fresh order when shuffled, and fills its last batch
 with the first samples of another pass over the data (`repeat()` then
 `batch(drop_remainder=True)`). An epoch of 60,000 samples at 128 is 469

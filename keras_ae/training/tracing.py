@@ -7,7 +7,7 @@ batch (a later `fit` on another number of samples, or `validation_data`),
 traces again for any size, and with XLA compiles again. Tracing it for an
 unknown batch size before its first call makes that one trace serve every
 `fit`, `evaluate` and epoch. (XLA still compiles once per batch size it meets;
-`keras_ae.training.batching` gives `fit` full batches only.)
+`keras_ae.training.batching` gives `fit` full batches under XLA.)
 """
 
 import tensorflow as tf
