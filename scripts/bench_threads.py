@@ -37,12 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ARMS = {
     "default": ("keras_ae as installed", {}, [], {}),
     "plain": ("plain Keras (keras.io pattern), no XLA, 1 batch per call", {}, [], {"plain": 1}),
-    "keras_default": (
-        "keras_ae, TensorFlow's own thread pools (keras_ae's pool setting undone)",
-        {"KERAS_AE_THREADS": "keep"},
-        [],
-        {},
-    ),
     "intra1": ("tf.config intra-op threads = 1", {}, [], {"intra": 1}),
     "inter1": ("tf.config inter-op threads = 1", {}, [], {"inter": 1}),
     "intra1_inter1": ("intra-op = inter-op = 1", {}, [], {"intra": 1, "inter": 1}),
@@ -59,6 +53,28 @@ ARMS = {
     "xla_o1": (
         "XLA_FLAGS=--xla_backend_optimization_level=1",
         {"XLA_FLAGS": "--xla_backend_optimization_level=1"},
+        [],
+        {},
+    ),
+    # XLA's CPU kernel libraries: oneDNN thunks for its matmuls (off by
+    # default), XNNPACK (on by default). If the slow mode were a slow kernel,
+    # samples per CPU second would move; if it is the share of time both
+    # threads are busy, only CPU seconds per second would.
+    "xla_onednn": (
+        "XLA_FLAGS=--xla_cpu_use_onednn=true (oneDNN matmuls inside XLA)",
+        {"XLA_FLAGS": "--xla_cpu_use_onednn=true"},
+        [],
+        {},
+    ),
+    "xla_no_xnnpack": (
+        "XLA_FLAGS=--xla_cpu_use_xnnpack=false",
+        {"XLA_FLAGS": "--xla_cpu_use_xnnpack=false"},
+        [],
+        {},
+    ),
+    "xla_concurrent": (
+        "XLA_FLAGS=--xla_cpu_enable_concurrency_optimized_scheduler=true",
+        {"XLA_FLAGS": "--xla_cpu_enable_concurrency_optimized_scheduler=true"},
         [],
         {},
     ),
