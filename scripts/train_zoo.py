@@ -131,7 +131,7 @@ def resumable(run_dir, resume, spec, seed, model):
     # that use it, so the runs recorded before it still resume.
     settings = {"seed": seed, **{k: spec.get(k) for k in keys}}
     if spec.get("lr_schedule"):
-        settings.update({k: spec[k] for k in ("steps_per_epoch", "lr_schedule", "lr_end")})
+        settings.update({k: spec.get(k) for k in ("steps_per_epoch", "lr_schedule", "lr_end")})
     settings = json.loads(json.dumps(settings))
     if resume:
         if not record.is_file():
@@ -152,23 +152,59 @@ def resumable(run_dir, resume, spec, seed, model):
     return state
 
 
+#: Burda et al. (2016)'s schedule: stage i lasts 3**i epochs at lr * 10**(-i/7),
+#: i = 0..7, 3,280 epochs in all.
+BURDA_STAGES = 8
+
+
+def burda_rate(epoch, lr):
+    """The learning rate of `epoch` (0-based) in Burda et al.'s staged schedule."""
+    stage, end = 0, 1
+    while epoch >= end and stage < BURDA_STAGES - 1:
+        stage += 1
+        end += 3**stage
+    return lr * 10 ** (-stage / 7)
+
+
 def learning_rate(spec):
     """The optimizer's learning rate: `spec["lr"]`, or with `lr_schedule="cosine"`
     a per-step cosine decay from it to `lr_end` over every step the entry asks
     for (`epochs` x `steps_per_epoch`). A schedule in steps, unlike a time
     budget, gives the same weights on any machine, and `--resume` continues it
-    (the optimizer's step count is saved with each epoch)."""
-    if spec.get("lr_schedule") is None:
+    (the optimizer's step count is saved with each epoch). `lr_schedule="burda"`
+    starts at `spec["lr"]`; `train` sets each epoch's rate (`burda_rate`)."""
+    if spec.get("lr_schedule") in (None, "burda"):
+        if spec.get("lr_schedule") and (spec.get("lr_decay") or spec.get("time_budget")):
+            raise ValueError(
+                f"{spec['name']}: lr_schedule='burda' sets every epoch's rate; "
+                "lr_decay and time_budget must be unset"
+            )
         return spec["lr"]
     if spec["lr_schedule"] != "cosine" or not spec.get("steps_per_epoch"):
         raise ValueError(
-            f"{spec['name']}: lr_schedule must be 'cosine' with steps_per_epoch, "
+            f"{spec['name']}: lr_schedule must be 'cosine' with steps_per_epoch or 'burda', "
             f"got {spec['lr_schedule']!r} with steps_per_epoch={spec.get('steps_per_epoch')}"
         )
     total = spec["epochs"] * spec["steps_per_epoch"]
     return keras.optimizers.schedules.CosineDecay(
         spec["lr"], decay_steps=total, alpha=spec["lr_end"] / spec["lr"]
     )
+
+
+def rate_callbacks(spec):
+    """The callbacks that set the learning rate by epoch (`lr_decay`, Burda's
+    stages) or by wall time (`time_budget`); a step schedule needs none."""
+    lr0 = spec["lr"]
+    if spec.get("lr_schedule") == "burda":
+        return [keras.callbacks.LearningRateScheduler(lambda e: burda_rate(e, lr0))]
+    if spec.get("lr_decay"):
+        decay = spec["lr_decay"]
+        return [keras.callbacks.LearningRateScheduler(lambda e: lr0 * decay**e)]
+    if spec.get("time_budget"):
+        if spec.get("lr_schedule"):
+            raise ValueError(f"{spec['name']}: a time budget and an lr_schedule exclude each other")
+        return [TimeBudget(spec["time_budget"], lr0, spec.get("lr_end"))]
+    return []
 
 
 def train(spec, data_dir, seed, run_dir=None, resume=False):
@@ -204,14 +240,7 @@ def train(spec, data_dir, seed, run_dir=None, resume=False):
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate(spec), epsilon=spec.get("adam_epsilon", 1e-7))
     )
-    callbacks = []
-    if spec.get("lr_decay"):
-        lr0, decay = spec["lr"], spec["lr_decay"]
-        callbacks.append(keras.callbacks.LearningRateScheduler(lambda e: lr0 * decay**e))
-    if spec.get("time_budget"):
-        if spec.get("lr_schedule"):
-            raise ValueError(f"{spec['name']}: a time budget and an lr_schedule exclude each other")
-        callbacks.append(TimeBudget(spec["time_budget"], spec["lr"], spec.get("lr_end")))
+    callbacks = rate_callbacks(spec)
     state = resumable(run_dir, resume, spec, seed, model) if run_dir else None
     if state:
         callbacks += [EpochClock(), state]
@@ -378,6 +407,9 @@ def card_text(spec, meta, figures):
         else f"- Adam, learning rate {t['learning_rate']} with a per-step cosine decay to "
         f"{t['lr_end']} over {t['epochs_requested'] * t['steps_per_epoch']:,} steps"
         if t.get("lr_schedule") == "cosine"
+        else f"- Adam, learning rate {t['learning_rate']} in Burda et al.'s stages: "
+        f"3^i epochs at x10^(-i/7), i = 0..{BURDA_STAGES - 1}"
+        if t.get("lr_schedule") == "burda"
         else (
             f"- Adam, learning rate {t['learning_rate']} decayed exponentially in wall "
             f"time to {t['lr_end']} at the end of the time budget"

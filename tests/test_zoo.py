@@ -503,7 +503,9 @@ def test_train_zoo_step_schedule_resumes_where_it_stopped(tmp_path):
     for a, b in zip(whole.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
-    with pytest.raises(ValueError, match="lr_schedule must be 'cosine' with steps_per_epoch"):
+    with pytest.raises(
+        ValueError, match="lr_schedule must be 'cosine' with steps_per_epoch or 'burda'"
+    ):
         tz.learning_rate({**spec, "steps_per_epoch": None})
     # A time-budget entry (lr_end, steps_per_epoch, no schedule) whose run was
     # recorded before the schedule existed, with the keys recorded then:
@@ -779,3 +781,47 @@ def test_write_entry_never_deletes_what_it_did_not_write(tmp_path):
     zoo.write_entry(model, entry_dir, full_metadata("again", model), {"README.md": "# one"})
     zoo.write_entry(model, entry_dir, full_metadata("again", model), {"README.md": "# two"})
     assert (entry_dir / "README.md").read_text() == "# two"
+
+
+def test_train_zoo_burda_schedule_takes_its_stages_and_resumes_on_them(tmp_path):
+    """Burda et al.'s schedule: stage i lasts 3**i epochs at lr * 10**(-i/7),
+    3,280 epochs in all. A run resumed after epoch 2 takes epoch 3's rate
+    from the schedule, not the optimizer's first one."""
+    tz = train_zoo_module()
+    ends = np.cumsum([3**i for i in range(8)])  # 1, 4, 13, ..., 3280
+    assert ends[-1] == 3280
+    for stage, end in enumerate(ends):
+        assert tz.burda_rate(end - 1, 1e-3) == pytest.approx(1e-3 * 10 ** (-stage / 7))
+        if stage < 7:
+            assert tz.burda_rate(end, 1e-3) == pytest.approx(1e-3 * 10 ** (-(stage + 1) / 7))
+    assert tz.burda_rate(5000, 1e-3) == pytest.approx(1e-4)  # past the end: the last stage
+
+    spec = {"name": "b", "epochs": 6, "lr": 1e-2, "lr_schedule": "burda", "batch_size": 8}
+    spec["kwargs"] = {}
+    x = np.random.default_rng(0).random((16, 16)).astype("float32")
+    rates = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: rates.append(float(model.optimizer.learning_rate))
+    )
+    model = Autoencoder(input_shape=(16,), latent_dim=2, hidden_units=(8,), seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(tz.learning_rate(spec)))
+    state = tz.resumable(tmp_path / "run", False, spec, 0, model)
+    model.fit(x, epochs=2, batch_size=8, verbose=0, callbacks=[*tz.rate_callbacks(spec), state])
+    model = Autoencoder(input_shape=(16,), latent_dim=2, hidden_units=(8,), seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(tz.learning_rate(spec)))
+    state = tz.resumable(tmp_path / "run", True, spec, 0, model)
+    model.fit(
+        x,
+        epochs=6,
+        batch_size=8,
+        verbose=0,
+        initial_epoch=2,
+        callbacks=[*tz.rate_callbacks(spec), state, record],
+    )
+    expected = [1e-2 * 10 ** (-s / 7) for s in (1, 1, 2, 2)]  # epochs 2-5
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
+    recorded = json.loads((tmp_path / "run" / "zoo_run.json").read_text())
+    assert recorded["lr_schedule"] == "burda"
+
+    with pytest.raises(ValueError, match="lr_schedule='burda' sets every epoch's rate"):
+        tz.learning_rate({**spec, "lr_decay": 0.99})
