@@ -195,15 +195,18 @@ def rate_callbacks(spec):
     """The callbacks that set the learning rate by epoch (`lr_decay`, Burda's
     stages) or by wall time (`time_budget`); a step schedule needs none."""
     lr0 = spec["lr"]
+    if spec.get("time_budget"):
+        if spec.get("lr_schedule") or spec.get("lr_decay"):
+            raise ValueError(
+                f"{spec['name']}: a time budget sets the rate by wall time; "
+                "lr_schedule and lr_decay must be unset"
+            )
+        return [TimeBudget(spec["time_budget"], lr0, spec.get("lr_end"))]
     if spec.get("lr_schedule") == "burda":
         return [keras.callbacks.LearningRateScheduler(lambda e: burda_rate(e, lr0))]
     if spec.get("lr_decay"):
         decay = spec["lr_decay"]
         return [keras.callbacks.LearningRateScheduler(lambda e: lr0 * decay**e)]
-    if spec.get("time_budget"):
-        if spec.get("lr_schedule"):
-            raise ValueError(f"{spec['name']}: a time budget and an lr_schedule exclude each other")
-        return [TimeBudget(spec["time_budget"], lr0, spec.get("lr_end"))]
     return []
 
 

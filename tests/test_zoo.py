@@ -825,3 +825,5 @@ def test_train_zoo_burda_schedule_takes_its_stages_and_resumes_on_them(tmp_path)
 
     with pytest.raises(ValueError, match="lr_schedule='burda' sets every epoch's rate"):
         tz.learning_rate({**spec, "lr_decay": 0.99})
+    with pytest.raises(ValueError, match="a time budget sets the rate by wall time"):
+        tz.rate_callbacks({"name": "t", "lr": 1e-3, "lr_decay": 0.9, "time_budget": 60})
