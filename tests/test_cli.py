@@ -392,6 +392,7 @@ def test_export_of_a_run_file_verifies_on_the_run_dataset_and_says_so(
         "fashion_mnist",
         "--out",
         str(tmp_path / "out"),
+        "--overwrite",  # bare.tflite, exported just above
     )
     assert code == 0, err
     assert f"mse keras {mse_on('fashion_mnist'):.6g}" in printed, printed

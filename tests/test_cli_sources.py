@@ -203,8 +203,13 @@ def test_csv_run_saves_its_scaler_and_export_reuses_it(tmp_path, satimage_csv, c
     assert code == 0, err
     assert f"verified on 80 validation samples of csv:{satimage_csv.resolve()}" in printed
     assert f"mse keras {mse:.6g}" in printed, printed
+    # named after the run's folder (every run's file is model.keras), so two
+    # runs exported into one folder do not replace each other's files
+    assert [p.name for p in (tmp_path / "e").iterdir()] == [f"{out.name}.tflite"]
     datasets.FeatureScaler("minmax").fit(rows[:, :36]).save(out / "scaler.json")
-    code, printed, err = run(capsys, *args)
+    code, printed, err = run(capsys, *args)  # the same export again: refused
+    assert code == 2 and f"{out.name}.tflite already exists: pass --overwrite" in err, err
+    code, printed, err = run(capsys, *args, "--overwrite")
     assert code == 0 and f"mse keras {mse:.6g}" not in printed, printed
 
 

@@ -38,6 +38,11 @@ def add_parser(sub):
         "mnist); a zoo entry or a run uses its own",
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an export of the same name already in --out (refused without it)",
+    )
+    p.add_argument(
         "--no-verify",
         action="store_true",
         help="skip the parity check on 512 real test images (no data at hand)",
@@ -52,14 +57,19 @@ def load_any(name_or_path):
         `(model, data, stem)`: where the model's data is described (`dataset`,
         `preprocessing` and `source`: the zoo entry's metadata, or the run.json
         of the `keras-ae train` run a `.keras` file sits in; None for a bare
-        `.keras` file) and the name its exports take.
+        `.keras` file) and the name its exports take: a run's files are named
+        after the run's folder (every run's final file is `model.keras`).
     """
     path = Path(name_or_path)
     if path.suffix == ".keras":
         if not path.is_file():
             raise UsageError(f"{path}: no such .keras file")
         model = keras.saving.load_model(str(path), safe_mode=True)
-        return model, _run_data(path, model), path.stem
+        data = _run_data(path, model)
+        if data is None:
+            return model, None, path.stem
+        run = Path(data["source"]).parent.resolve().name
+        return model, data, run if path.stem == "model" else f"{run}_{path.stem}"
     if path.is_dir() and (path / "metadata.json").is_file():
         meta = read_metadata(path)
         run = meta.get("preprocessing", {}).get("run")  # keras-ae zoo pack: the run's data
@@ -119,15 +129,21 @@ def cmd_export(args):
     model, data, name = load_any(args.model)
     data = _export_data(model, data, args.dataset)
     out = Path(args.out)
+    # --out is a folder; each model, part and quantization gets its own name in
+    # it, so exporting another never replaces this one, and an export of the
+    # same name is replaced only when asked.
+    stem = "_".join([name] + [v for v in (args.part, args.quantize) if v not in (None, "full")])
+    target = out / (f"{stem}_saved_model" if args.format == "saved_model" else f"{stem}.tflite")
+    if target.exists() and not args.overwrite:
+        raise UsageError(
+            f"{target} already exists: pass --overwrite to replace it, or another --out"
+        )
     # Every export is checked against the Keras model on real test images.
     verify, verified = (
         (None, None)
         if args.no_verify
         else _images(model, data, args.data_dir, "test", 512, "verification (or pass --no-verify)")
     )
-    # --out is a folder; each model, part and quantization gets its own name in
-    # it, so exporting another never replaces this one.
-    stem = "_".join([name] + [v for v in (args.part, args.quantize) if v not in (None, "full")])
     representative = calibrated = None
     if args.quantize == "int8":
         representative, calibrated = _images(
@@ -135,14 +151,12 @@ def cmd_export(args):
         )
     out.mkdir(parents=True, exist_ok=True)
     if args.format == "saved_model":
-        path = export.export_saved_model(
-            model, str(out / f"{stem}_saved_model"), verify_data=verify
-        )
+        path = export.export_saved_model(model, str(target), verify_data=verify)
     else:
         # (A decoder is verified on the codes of the test images.)
         path = export.export_tflite(
             model,
-            str(out / f"{stem}.tflite"),
+            str(target),
             part=args.part,
             quantize=args.quantize,
             representative_data=representative,
