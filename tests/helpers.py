@@ -336,6 +336,9 @@ def check_conditional_export(model, x, tmp_path):
     assert abs(report.export_metric - report.keras_metric) <= 1e-6
     loaded = tf.saved_model.load(str(tmp_path / "saved_model"))
     expected = {"reconstruct", "encode", "decode", "sample", "serving_default"}
+    if model.num_classes:  # the class count the runners check ids against
+        expected.add("num_classes")
+        assert int(loaded.signatures["num_classes"]()["num_classes"]) == model.num_classes
     assert set(loaded.signatures) == expected
     for n in (1, 7):
         xb, yb = tf.constant(x[:n]), tf.constant(labels[:n])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_ae.models import ConditionalVAE
+from keras_ae.models import VAE, ConditionalVAE
 
 SMALL = {"input_shape": (784,), "latent_dim": 8, "hidden_units": (128,)}
 
@@ -167,3 +167,64 @@ def test_an_export_that_fails_verification_raises_its_report_and_writes_nothing(
         }
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_exports_run_with_labels_in_keras_aes_own_runners(trained, mnist, tmp_path, rng):
+    """`export.load` of a conditional export takes labels as the Keras model
+    does, and matches it: the SavedModel's reconstruct, encode, decode and
+    sample, the LiteRT decoder's decode. Without labels, with too few, or
+    with class ids the model does not know, each runner refuses naming
+    labels (an id past num_classes was one-hot encoded as no class at all);
+    runners of other exports refuse labels."""
+    from keras_ae import export
+
+    model, _ = trained
+    (x, y), _ = mnist
+    x, y = x[:40], y[:40].astype("int32")
+    export.export_saved_model(model, tmp_path / "saved", verify_data=(x, y))
+    export.export_tflite(model, tmp_path / "d.tflite", part="decoder", verify_data=(x, y))
+    saved, lite = export.load(tmp_path / "saved"), export.load(tmp_path / "d.tflite")
+    assert saved.conditional and lite.conditional and saved.num_classes == lite.num_classes == 10
+    z = model.encode(x, y)
+    np.testing.assert_allclose(saved.reconstruct(x, y), model.reconstruct(x, y), atol=1e-5)
+    np.testing.assert_allclose(saved.encode(x, y), z, atol=1e-5)
+    np.testing.assert_allclose(saved.decode(z, y), model.decode(z, y), atol=1e-5)
+    np.testing.assert_allclose(lite.decode(z, y), model.decode(z, y), atol=1e-5)
+    draws = saved.sample(labels=[3, 3, 7], seed=(0, 1))
+    assert draws.shape == (3, 784)
+    np.testing.assert_array_equal(draws, saved.sample(3, seed=(0, 1), labels=[3, 3, 7]))
+    for run in (lambda: saved.reconstruct(x), lambda: lite.decode(z)):
+        with pytest.raises(ValueError, match="conditional model's export: pass labels="):
+            run()
+    with pytest.raises(ValueError, match=r"class ids of shape \(n,\) with n=40, got shape \(3,\)"):
+        saved.encode(x, y[:3])
+    for run in (lambda: saved.decode(z, np.full(40, 10)), lambda: lite.decode(z, y - 1)):
+        with pytest.raises(ValueError, match=r"labels must be class ids in \[0, 10\)"):
+            run()
+    with pytest.raises(ValueError, match="n=2 but 3 labels"):
+        saved.sample(2, labels=[1, 2, 3])
+
+    plain = VAE(input_shape=(784,), latent_dim=4, hidden_units=(16,))
+    plain.compile(optimizer="adam")
+    plain.fit(x, epochs=1, batch_size=20, verbose=0)
+    export.export_saved_model(plain, tmp_path / "plain")
+    with pytest.raises(ValueError, match="takes no labels"):
+        export.load(tmp_path / "plain").reconstruct(x, y)
+
+
+def test_exports_of_condition_vectors_take_vectors(rng, tmp_path):
+    """A model built on condition vectors exports signatures of float
+    vectors, and its runner checks their width."""
+    from keras_ae import export
+
+    x = rng.random((32, 784)).astype("float32")
+    c = rng.random((32, 3)).astype("float32")
+    model = ConditionalVAE(**SMALL, condition_dim=3, seed=0)
+    model.compile(optimizer="adam")
+    model.fit(x, c, epochs=1, batch_size=16, verbose=0)
+    export.export_saved_model(model, tmp_path / "saved", verify_data=(x, c))
+    runner = export.load(tmp_path / "saved")
+    assert runner.conditional and runner.num_classes is None
+    np.testing.assert_allclose(runner.reconstruct(x, c), model.reconstruct(x, c), atol=1e-5)
+    with pytest.raises(ValueError, match=r"condition vectors of shape \(n, 3\)"):
+        runner.reconstruct(x, c[:, :2])

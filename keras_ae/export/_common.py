@@ -133,6 +133,41 @@ def check_batch(name, x, sample_shape, what, codes=False, keep_dtype=None):
     return cast_finite(array, "float32", name)
 
 
+def check_labels(labels, n, spec_dtype, label_shape, what, num_classes=None):
+    """A conditional export's `labels` beside a batch of `n`: class ids
+    `(n,)` for an integer `spec_dtype` (in `[0, num_classes)` where the export
+    records it), else condition vectors `(n,) + label_shape`, as the
+    `ConditionalVAE` takes them; cast to `spec_dtype`."""
+    ids = np.dtype(spec_dtype).kind in "iu"
+    wanted = (
+        "class ids of shape (n,)" if ids else f"condition vectors of shape (n, {label_shape[0]})"
+    )
+    if labels is None:
+        raise ValueError(
+            f"{what} belongs to a conditional model's export: pass labels=, {wanted}, "
+            "one per sample"
+        )
+    array = check_array(labels, None, "labels")
+    want = (n,) if ids else (n, *label_shape)
+    if array.shape != want:
+        raise ValueError(f"{what}: labels must be {wanted} with n={n}, got shape {array.shape}")
+    if ids:
+        if not np.issubdtype(array.dtype, np.integer) and not np.array_equal(
+            array, np.round(array)
+        ):
+            raise ValueError(f"{what}: labels must be whole class ids, got fractional values")
+        high = np.iinfo(np.int32).max if num_classes is None else num_classes
+        outside = (array < 0) | (array >= high)
+        if outside.any():
+            bound = "" if num_classes is None else f", {num_classes}"
+            raise ValueError(
+                f"{what}: labels must be class ids in [0{bound}); got {int(outside.sum())} "
+                f"outside it, e.g. {array[outside][0]:g}"
+            )
+        return array.astype(spec_dtype)
+    return cast_finite(array, spec_dtype, "labels")
+
+
 def integer_codes(name, x, dtype):
     """`x` as integer codes of `dtype` (a VQVAE's code maps), refusing values
     that are not whole numbers rather than truncating them."""

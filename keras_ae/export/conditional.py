@@ -3,7 +3,9 @@
 The SavedModel has the signatures `reconstruct(x, labels)` (also
 `serving_default`), `encode(x, labels)`, `decode(z, labels)` and
 `sample(labels, seed)`: one image per label, a stateless draw (the same
-labels and int64 `[2]` seed give the same images). `labels` are int32
+labels and int64 `[2]` seed give the same images); a model of class ids also
+`num_classes()`, which the LiteRT file carries too, so that the runners
+refuse ids the model does not know. `labels` are int32
 class ids `(batch,)` or float32 vectors `(batch, condition_dim)`; images
 and codes are float32; the batch is dynamic. LiteRT gets the conditional
 decoder, `decode(z, labels)`, the part that generates on a device.
@@ -53,12 +55,20 @@ def endpoints(model):
         return {"samples": tf.cast(model.decode(z, labels), tf.float32)}
 
     seed_spec = tf.TensorSpec((2,), tf.int64, name="seed")
-    return {
+    found = {
         "reconstruct": (reconstruct, [x_spec, label_spec]),
         "encode": (encode, [x_spec, label_spec]),
         "decode": (decode, [z_spec, label_spec]),
         "sample": (sample, [label_spec, seed_spec]),
     }
+    if model.num_classes:
+        # The runners refuse class ids past it, as the Keras model does (the
+        # graph one-hot encodes an id >= num_classes as no class at all).
+        def num_classes():
+            return {"num_classes": tf.constant(model.num_classes, tf.int32)}
+
+        found["num_classes"] = (num_classes, [])
+    return found
 
 
 def _archive(model, names=None):
@@ -176,13 +186,14 @@ def export_decoder_tflite(model, path, verify_data=None):
     if verify_data is not None:
         verify_data = _check_data(model, verify_data)
     path = _common.check_target(path, want_dir=False)
-    archive = _archive(_common.float32_twin(model), ["decode"])
+    keys = ["decode", "num_classes"] if model.num_classes else ["decode"]
+    archive = _archive(_common.float32_twin(model), keys)
     report = None
     with _common.disk_errors(path), atomic_output(path) as staged:
         saved_model_dir = staged.parent / (staged.name + ".saved_model")
         archive.write_out(str(saved_model_dir), verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(
-            str(saved_model_dir), signature_keys=["decode"]
+            str(saved_model_dir), signature_keys=keys
         )
         staged.write_bytes(converter.convert())
         if verify_data is not None:

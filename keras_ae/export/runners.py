@@ -79,24 +79,63 @@ class SavedModelRunner:
             self.input_shape = tuple(spec.shape[1:])
         else:
             self.input_shape = None
+        #: A `ConditionalVAE`'s export: every signature also takes `labels`.
+        self.conditional = any(
+            "labels" in fn.structured_input_signature[1] for fn in self.signatures.values()
+        )
+        #: The class ids a conditional export knows (None: condition vectors,
+        #: or an export written before it recorded them).
+        self.num_classes = (
+            int(self.signatures["num_classes"]()["num_classes"])
+            if "num_classes" in self.signatures
+            else None
+        )
 
-    def _run(self, name, key, x):
+    def _labels(self, fn, name, labels, n):
+        """`labels` checked for signature `fn` (None where it takes none)."""
+        spec = fn.structured_input_signature[1].get("labels")
+        if spec is None:
+            if labels is not None:
+                raise ValueError(
+                    f"the {name!r} signature takes no labels (this is not a conditional "
+                    "model's export)"
+                )
+            return None
+        return _common.check_labels(
+            labels,
+            n,
+            spec.dtype.as_numpy_dtype,
+            tuple(spec.shape[1:]),
+            f"the {name!r} signature",
+            self.num_classes,
+        )
+
+    def _run(self, name, key, x, labels=None):
         if name not in self.signatures:
             raise ValueError(
                 f"this SavedModel has no {name!r} signature; it has {sorted(self.signatures)}"
             )
         fn = self.signatures[name]
-        arg, spec = next(iter(fn.structured_input_signature[1].items()))
+        arg, spec = next(
+            (k, v) for k, v in fn.structured_input_signature[1].items() if k != "labels"
+        )
         # Checked here as the Keras model checks its input (a conv graph given
         # the wrong rank even aborts the process in TensorFlow's CPU kernels).
         x = _common.check_batch(arg, x, spec.shape[1:], f"the {name!r} signature", codes=arg == "z")
         if spec.dtype.is_integer:  # a VQVAE's code maps
             x = _common.integer_codes(arg, x, spec.dtype.as_numpy_dtype)
+        feeds = {arg: x}
+        labels = self._labels(fn, name, labels, len(x))
+        if labels is not None:
+            feeds["labels"] = labels
         keys = key if isinstance(key, tuple) else (key,)
         batches = []
         with tf.device(self.device) if self.device else contextlib.nullcontext():
             for start in range(0, len(x), self.batch_size):
-                out = fn(**{arg: tf.constant(x[start : start + self.batch_size])})
+                batch = {
+                    k: tf.constant(v[start : start + self.batch_size]) for k, v in feeds.items()
+                }
+                out = fn(**batch)
                 batches.append([out[k].numpy() for k in keys])
         outs = [
             check_output(np.concatenate(parts, axis=0), f"the SavedModel's {name!r}")
@@ -104,17 +143,19 @@ class SavedModelRunner:
         ]
         return tuple(outs) if isinstance(key, tuple) else outs[0]
 
-    def reconstruct(self, x):
-        """Reconstructions of `x` (the `reconstruct` signature)."""
-        return self._run("reconstruct", "reconstruction", x)
+    def reconstruct(self, x, labels=None):
+        """Reconstructions of `x` (the `reconstruct` signature); a conditional
+        model's export also takes `labels`, one per sample."""
+        return self._run("reconstruct", "reconstruction", x, labels)
 
-    def encode(self, x):
-        """Codes of `x` (the `encode` signature)."""
-        return self._run("encode", "code", x)
+    def encode(self, x, labels=None):
+        """Codes of `x` (the `encode` signature; `labels` as in `reconstruct`)."""
+        return self._run("encode", "code", x, labels)
 
-    def decode(self, z):
-        """Reconstructions decoded from codes `z` (the `decode` signature)."""
-        return self._run("decode", "reconstruction", z)
+    def decode(self, z, labels=None):
+        """Reconstructions decoded from codes `z` (the `decode` signature;
+        `labels` as in `reconstruct`)."""
+        return self._run("decode", "reconstruction", z, labels)
 
     def hash(self, x):
         """Packed uint8 hash codes (the `hash` signature of hashing models)."""
@@ -124,31 +165,38 @@ class SavedModelRunner:
         """A VAE's `(z_mean, z_log_var)` for `x` (the `encode_distribution` signature)."""
         return self._run("encode_distribution", ("z_mean", "z_log_var"), x)
 
-    def sample(self, n, seed=(0, 0)):
+    def sample(self, n=None, seed=(0, 0), labels=None):
         """`n` samples from a VAE's prior, decoded (the `sample` signature).
 
         Args:
-            n: how many samples, a positive integer.
+            n: how many samples, a positive integer (a conditional model's
+                export: one per label, so `n` may be left out).
             seed: two integers; the same `(n, seed)` gives the same samples,
                 `decode(tf.random.stateless_normal((n, latent_dim), seed))`.
+            labels: a conditional model's export only: the label of each sample.
         """
         if "sample" not in self.signatures:
             raise ValueError(
                 f"this SavedModel has no 'sample' signature; it has {sorted(self.signatures)}"
             )
+        fn = self.signatures["sample"]
+        if "labels" in fn.structured_input_signature[1]:
+            count = None if labels is None else np.atleast_1d(np.asarray(labels)).shape[0]
+            if n is not None and count is not None and check_positive_int("n", n) != count:
+                raise ValueError(f"sample: n={n} but {count} labels were given (one per sample)")
+            labels = self._labels(fn, "sample", labels, count or n or 0)
+            seed = self._seed(seed)
+            with tf.device(self.device) if self.device else contextlib.nullcontext():
+                out = fn(labels=tf.constant(labels), seed=tf.constant(seed, tf.int64))
+            return check_output(out["samples"].numpy(), "the SavedModel's 'sample'")
+        if labels is not None:
+            raise ValueError("the 'sample' signature takes no labels (not a conditional export)")
+        if n is None:
+            raise ValueError("sample needs n, how many samples to draw")
         n = check_positive_int("n", n)
         if n > np.iinfo(np.int32).max:
             raise ValueError(f"n must be at most 2**31 - 1 (the signature takes an int32), got {n}")
-        pair = np.asarray(seed)
-        # (a uint64 2**63 wrapped around to -2**63 in the int64 tensor)
-        if (
-            pair.shape != (2,)
-            or not np.issubdtype(pair.dtype, np.integer)
-            or not all(SEED_RANGE[0] <= int(v) <= SEED_RANGE[1] for v in pair)
-        ):
-            raise ValueError(
-                f"seed must be two integers in [-2**63, 2**63 - 1], e.g. (0, 1), got {seed!r}"
-            )
+        pair = self._seed(seed)
         try:
             out = self.signatures["sample"](
                 n=tf.constant(n, tf.int32), seed=tf.constant(pair, tf.int64)
@@ -159,6 +207,21 @@ class SavedModelRunner:
                 "per call (in a loop, with a new seed each time)"
             ) from None
         return check_output(out["samples"].numpy(), "the SavedModel's 'sample'")
+
+    @staticmethod
+    def _seed(seed):
+        """`seed` as the int64 pair the `sample` signature takes."""
+        pair = np.asarray(seed)
+        # (a uint64 2**63 wrapped around to -2**63 in the int64 tensor)
+        if (
+            pair.shape != (2,)
+            or not np.issubdtype(pair.dtype, np.integer)
+            or not all(SEED_RANGE[0] <= int(v) <= SEED_RANGE[1] for v in pair)
+        ):
+            raise ValueError(
+                f"seed must be two integers in [-2**63, 2**63 - 1], e.g. (0, 1), got {seed!r}"
+            )
+        return pair
 
 
 def _load(path):
@@ -229,6 +292,12 @@ class TFLiteModel:
         except ValueError as err:  # LiteRT's message names no file
             raise ValueError(f"{self.path} is not a valid .tflite model: {err}") from err
         signatures = self.interpreter.get_signature_list()
+        self.batch_size = check_positive_int("batch_size", batch_size)
+        #: A `ConditionalVAE`'s decoder, `decode(z, labels)`.
+        self.conditional = "labels" in signatures.get("decode", {}).get("inputs", ())
+        if self.conditional:
+            self._conditional_decoder()
+            return
         names = {v: k for k, v in PART_SIGNATURES.items()}
         if part is None:
             found = [names[key] for key in signatures if key in names]
@@ -248,7 +317,6 @@ class TFLiteModel:
             )
         self._input, self._output = inputs[0], outputs[0]
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"][1:])
-        self.batch_size = check_positive_int("batch_size", batch_size)
         self._batch = None
         self.output_shape = tuple(int(d) for d in self._output["shape_signature"][1:])
         if any(d < 0 for d in self.output_shape):
@@ -262,14 +330,56 @@ class TFLiteModel:
         #: The values the file's int8 input can hold, `(low, high)`, or None (float).
         self.input_range = _input_range(self.interpreter, self._input)
 
+    def _conditional_decoder(self):
+        """The file of `export_tflite(conditional_vae, part="decoder")`: float32,
+        run through its `decode` signature (LiteRT resizes both inputs)."""
+        self.part = "decoder"
+        self._runner = self.interpreter.get_signature_runner("decode")
+        inputs = self._runner.get_input_details()
+        self._labels_detail = inputs["labels"]
+        self.input_shape = tuple(int(d) for d in inputs["z"]["shape_signature"][1:])
+        output = self._runner.get_output_details()["reconstruction"]
+        self.output_shape = tuple(int(d) for d in output["shape_signature"][1:])
+        self.input_dtype = self.output_dtype = np.dtype("float32")
+        self.quantization = self.input_range = None
+        signatures = self.interpreter.get_signature_list()
+        self.num_classes = (  # (as SavedModelRunner.num_classes)
+            int(self.interpreter.get_signature_runner("num_classes")()["num_classes"])
+            if "num_classes" in signatures
+            else None
+        )
+
+    def _decode_with_labels(self, z, labels):
+        where = f"{self.path.name} (a conditional decoder)"
+        z = _common.check_batch("z", z, self.input_shape, where, codes=True)
+        detail = self._labels_detail
+        shape = tuple(int(d) for d in detail["shape_signature"][1:])
+        labels = _common.check_labels(
+            labels, len(z), detail["dtype"], shape, where, self.num_classes
+        )
+        outs = [
+            self._runner(z=z[i : i + self.batch_size], labels=labels[i : i + self.batch_size])[
+                "reconstruction"
+            ]
+            for i in range(0, len(z), self.batch_size)
+        ]
+        return check_output(np.concatenate(outs, axis=0), where)
+
     @property
     def quantized(self):
         return self.quantization is not None
 
-    def __call__(self, x):
+    def __call__(self, x, labels=None):
         """Runs the file's part on a batch of numpy inputs, checked as the
         Keras model checks its own (NaN, integer images, the wrong shape
-        refused); a NaN or infinite output raises `NonFiniteError`."""
+        refused); a NaN or infinite output raises `NonFiniteError`. A
+        conditional decoder's file also takes `labels`, one per code."""
+        if self.conditional:
+            return self._decode_with_labels(x, labels)
+        if labels is not None:
+            raise ValueError(
+                f"{self.path.name} takes no labels (it is not a conditional model's decoder)"
+            )
         codes = self.part == "decoder"
         x = _common.check_batch(
             "z" if codes else "x",
@@ -322,8 +432,11 @@ class TFLiteModel:
         """Codes of `x` (an encoder file)."""
         return self._only("encoder", x)
 
-    def decode(self, z):
-        """Reconstructions from codes `z` (a decoder file)."""
+    def decode(self, z, labels=None):
+        """Reconstructions from codes `z` (a decoder file; a conditional
+        decoder's also takes `labels`, one per code)."""
+        if self.part == "decoder":
+            return self(z, labels)
         return self._only("decoder", z)
 
 
