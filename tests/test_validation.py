@@ -35,6 +35,14 @@ def test_bad_arrays_are_refused(model, method, x, message):
         fn(x, verbose=0) if method in ("fit", "evaluate", "predict") else fn(x)
 
 
+@pytest.mark.parametrize("method", ["encode", "reconstruct"])
+def test_a_dataset_given_to_a_numpy_method_is_named(model, method):
+    """encode/reconstruct take arrays; a dataset said "dtype object"."""
+    ds = tf.data.Dataset.from_tensor_slices(np.zeros((8, 784), "float32")).batch(4)
+    with pytest.raises(ValueError, match="must be an array of samples, got a .*Dataset"):
+        getattr(model, method)(ds)
+
+
 def test_bad_targets_and_validation_data_are_refused(model):
     x = np.zeros((4, 784), "float32")
     with pytest.raises(ValueError, match="y must have shape"):

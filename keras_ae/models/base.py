@@ -24,7 +24,13 @@ from keras_ae.models.arguments import (
 from keras_ae.networks import CONV_NETWORKS, build_decoder, build_encoder
 from keras_ae.training import Trainer
 from keras_ae.training.inference import run_on_numpy, traced_once  # noqa: F401 (re-exported)
-from keras_ae.utils.validation import check_model_input, check_positive_int, check_seed, check_shape
+from keras_ae.utils.validation import (
+    check_model_input,
+    check_positive_int,
+    check_seed,
+    check_shape,
+    numpy_side,
+)
 from keras_ae.zoo.presets import ClassPresets
 
 
@@ -233,14 +239,14 @@ class Autoencoder(Trainer):
         """The code of `x` (deterministic). Numpy in gives numpy out, in batches;
         a tensor in gives a tensor out, so that `encode` also runs inside a
         graph (a train step, an exported signature)."""
-        if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+        if numpy_side(x):
             return run_on_numpy(self, "encode", x, self.input_shape_)
         return self._encode(x, training=training)
 
     def decode(self, z, training=False):
         """The reconstruction decoded from codes `z`: numpy for numpy (in
         batches), a tensor for a tensor, as `encode`."""
-        if isinstance(z, np.ndarray) or isinstance(z, (list, tuple)):
+        if numpy_side(z):
             shape = getattr(self, "code_shape_", None) or (self.latent_dim,)
             return run_on_numpy(self, "decode", z, shape)
         return self._decode(z, training=training)

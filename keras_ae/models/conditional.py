@@ -13,7 +13,7 @@ from keras_ae.models.vae import VAE
 from keras_ae.networks import build_decoder, build_encoder
 from keras_ae.training.finite import check_output
 from keras_ae.training.inputs import check_batch_spec, check_target_range
-from keras_ae.utils.validation import check_model_input, check_positive_int, check_seed
+from keras_ae.utils.validation import check_model_input, check_positive_int, check_seed, numpy_side
 
 
 @keras.saving.register_keras_serializable(package="keras_ae")
@@ -159,7 +159,7 @@ class ConditionalVAE(VAE):
     def encode_distribution(self, x, labels, training=False):
         """`(z_mean, z_log_var)` of q(z|x, y): numpy arrays for numpy `x` (labels
         checked), tensors for tensors (what the train step uses)."""
-        if isinstance(x, (np.ndarray, list, tuple)):
+        if numpy_side(x):
             x = check_model_input(x, self.input_shape_, "x")
             mean = self._run("_encode", (x, self.check_labels(labels, len(x))))
             log_var = self._run("_encode_log_var", (x, self.check_labels(labels, len(x))))
@@ -348,7 +348,7 @@ class ConditionalVAE(VAE):
 
     def encode(self, x, labels, training=False):
         """The mean code of `x` given `labels` (numpy in, numpy out)."""
-        if not isinstance(x, (np.ndarray, list, tuple)):
+        if not numpy_side(x):
             return self._encode(x, labels, training=training)
         x = check_model_input(x, self.input_shape_, "x")
         return self._run("_encode", (x, self.check_labels(labels, len(x))))

@@ -14,6 +14,7 @@ from keras_ae.utils.validation import (
     check_number,
     check_positive_int,
     check_seed,
+    numpy_side,
 )
 
 BINARIZATIONS = ("noise", "straight_through")
@@ -174,7 +175,7 @@ class SemanticHashingAE(Autoencoder):
 
         `code_logits(x)` before `fit_rotation`; centred and rotated after.
         """
-        if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+        if numpy_side(x):
             return run_on_numpy(self, "_hash_projection", x, self.input_shape_)
         build_from_batch_shape(self, np.shape(x))  # creates code_offset and code_rotation
         return self._hash_projection(x)

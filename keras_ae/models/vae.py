@@ -21,6 +21,7 @@ from keras_ae.utils.validation import (
     check_number,
     check_positive_int,
     check_seed,
+    numpy_side,
 )
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -185,7 +186,7 @@ class VAE(Autoencoder):
         z_log_var]`, or keras.io's `[z_mean, z_log_var, z]`, whose sample `z`
         is ignored.
         """
-        if isinstance(x, (np.ndarray, list, tuple)):
+        if numpy_side(x):
             stats = run_on_numpy(self, "_encode_stats", x, self.input_shape_)
             return tuple(np.split(stats, 2, axis=-1))
         stats = self.encoder(x, training=training)

@@ -54,6 +54,17 @@ def is_low_precision_float(dtype):
     )
 
 
+def numpy_side(x):
+    """Whether a model method takes `x` its numpy way (checked, in batches,
+    numpy out) rather than as a tensor in a graph: arrays and lists, and a
+    `tf.data.Dataset`, which `check_array` then refuses by name."""
+    return isinstance(x, (np.ndarray, list, tuple)) or _is_dataset(x)
+
+
+def _is_dataset(x):
+    return hasattr(x, "element_spec") and hasattr(x, "batch")
+
+
 def check_array(x, sample_shape, name="x", dtype=None):
     """Checks a numpy-convertible batch: numeric, non-empty, finite, right shape.
 
@@ -68,6 +79,11 @@ def check_array(x, sample_shape, name="x", dtype=None):
     Returns:
         `x` as a numpy array (of `dtype` when given).
     """
+    if _is_dataset(x):
+        raise ValueError(
+            f"{name} must be an array of samples, got a {type(x).__name__}: pass arrays "
+            "(a dataset goes to fit, evaluate and predict; or loop over its batches)"
+        )
     try:
         arr = np.asarray(x)
     except Exception as e:  # ragged lists and the like
