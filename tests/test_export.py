@@ -734,3 +734,33 @@ def test_dynamic_range_export_of_a_conv_model_warns_of_its_speed(models, tmp_pat
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         export.export_tflite(dense, tmp_path / "dense_dynamic.tflite", quantize="dynamic")
+
+
+def test_keras_model_export_works_on_a_model_only_fit_or_loaded(tmp_path, rng):
+    """Keras's own `model.export` inferred its input signature from a first
+    call, which keras_ae's fit (train_step calls encoder and decoder) and a
+    load never make: it raised "The model provided has never called". The
+    signature now defaults to the model's own inputs (with labels for a
+    ConditionalVAE), and the artifact serves what the model reconstructs."""
+    from keras_ae.models import Autoencoder, ConditionalVAE
+
+    x = rng.random((40, 784)).astype("float32")
+    y = rng.integers(0, 10, 40).astype("int32")
+    model = Autoencoder(input_shape=(784,), latent_dim=4, hidden_units=(16,))
+    model.compile(optimizer="adam")
+    model.fit(x, epochs=1, batch_size=20, verbose=0)
+    model.export(str(tmp_path / "fit"), verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / "fit"))  # (held: its variables)
+    served = loaded.serve(x[:7]).numpy()
+    np.testing.assert_allclose(served, model.reconstruct(x[:7]), atol=1e-6)
+    model.save(tmp_path / "m.keras")
+    keras.saving.load_model(tmp_path / "m.keras").export(str(tmp_path / "loaded"), verbose=False)
+    assert (tmp_path / "loaded" / "saved_model.pb").is_file()
+
+    cvae = ConditionalVAE(input_shape=(784,), latent_dim=4, hidden_units=(16,), num_classes=10)
+    cvae.compile(optimizer="adam")
+    cvae.fit(x, y, epochs=1, batch_size=20, verbose=0)
+    cvae.export(str(tmp_path / "cvae"), verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / "cvae"))
+    served = loaded.serve((x[:7], y[:7])).numpy()
+    np.testing.assert_allclose(served, cvae.reconstruct(x[:7], y[:7]), atol=1e-6)

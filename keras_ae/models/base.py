@@ -251,6 +251,22 @@ class Autoencoder(Trainer):
             return run_on_numpy(self, "decode", z, shape)
         return self._decode(z, training=training)
 
+    def export(
+        self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs
+    ):
+        """Keras's `Model.export`, whose input signature defaults to this
+        model's own inputs with a batch of any size (Keras infers it from a
+        first call, which a model only fit or loaded has not had).
+        `keras_ae.export` writes the encode/decode signatures and verifies."""
+        if input_signature is None and self.built:
+            input_signature = self._export_input_signature()
+        if verbose is not None:  # (Keras's own default differs between versions)
+            kwargs["verbose"] = verbose
+        return super().export(filepath, format=format, input_signature=input_signature, **kwargs)
+
+    def _export_input_signature(self):
+        return [keras.InputSpec(shape=(None, *self.input_shape_), dtype="float32")]
+
     def reconstruct(self, x):
         """Deterministic reconstruction of `x`, as numpy, computed in batches."""
         return run_on_numpy(self, "call", x, self.input_shape_)

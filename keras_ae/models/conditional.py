@@ -86,6 +86,11 @@ class ConditionalVAE(VAE):
     def label_dtype(self):
         return "int32" if self.num_classes else "float32"
 
+    def _export_input_signature(self):
+        x = keras.InputSpec(shape=(None, *self.input_shape_), dtype="float32")
+        labels = keras.InputSpec(shape=(None, *self.label_shape()), dtype=self.label_dtype())
+        return [(x, labels)]
+
     # ------------------------------------------------------------------ building
     def _image_shape(self):
         shape = tuple(self.input_shape_)
