@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from keras_ae.export import _common
 from keras_ae.export._common import ExportResult
+from keras_ae.export.runners import TFLiteModel
 from keras_ae.export.verify import FLOAT_TOLERANCE, ExportVerificationError, VerificationReport
 from keras_ae.utils.files import atomic_output
 
@@ -197,19 +198,7 @@ def export_decoder_tflite(model, path, verify_data=None):
         )
         staged.write_bytes(converter.convert())
         if verify_data is not None:
-            runner = decoder_runner(staged)
+            runner = TFLiteModel(staged).decode
             report = _verify(model, {"decode": runner}, *verify_data, "tflite")
         _common.check_target(path, want_dir=False)
     return ExportResult(path, "tflite", report)
-
-
-def decoder_runner(path):
-    """`run(z, labels)` -> numpy images, from a conditional decoder's `.tflite` file."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    runner = Interpreter(model_path=str(path)).get_signature_runner("decode")
-
-    def run(z, labels):
-        return runner(z=np.asarray(z, "float32"), labels=np.asarray(labels))["reconstruction"]
-
-    return run

@@ -298,6 +298,7 @@ class TFLiteModel:
         if self.conditional:
             self._conditional_decoder()
             return
+        self.num_classes = None
         names = {v: k for k, v in PART_SIGNATURES.items()}
         if part is None:
             found = [names[key] for key in signatures if key in names]
