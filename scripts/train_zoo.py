@@ -384,6 +384,7 @@ def card_text(spec, meta, figures):
             f"| {bar_text} | {status} |"
         )
     t = meta["training"]
+    adam = f"Adam (epsilon {t['adam_epsilon']:g})" if t.get("adam_epsilon") else "Adam"
     lines += [
         "",
         "Every figure was measured on the model as loaded from this folder; "
@@ -405,19 +406,21 @@ def card_text(spec, meta, figures):
             f"`{json.dumps(meta['preprocessing'])}`"
         ),
         (f"- {meta['variant']} `{json.dumps(spec['kwargs'])}`, {meta['parameters']:,} parameters"),
-        f"- Adam, learning rate {t['learning_rate']} (x{t['lr_decay']} per epoch)"
+        f"- {adam}, learning rate {t['learning_rate']} (x{t['lr_decay']:.6g} per epoch: "
+        f"{t['learning_rate'] * t['lr_decay'] ** t['epochs_requested']:.3g} after "
+        f"{t['epochs_requested']} epochs)"
         if t["lr_decay"]
-        else f"- Adam, learning rate {t['learning_rate']} with a per-step cosine decay to "
+        else f"- {adam}, learning rate {t['learning_rate']} with a per-step cosine decay to "
         f"{t['lr_end']} over {t['epochs_requested'] * t['steps_per_epoch']:,} steps"
         if t.get("lr_schedule") == "cosine"
-        else f"- Adam, learning rate {t['learning_rate']} in Burda et al.'s stages: "
+        else f"- {adam}, learning rate {t['learning_rate']} in Burda et al.'s stages: "
         f"3^i epochs at x10^(-i/7), i = 0..{BURDA_STAGES - 1}"
         if t.get("lr_schedule") == "burda"
         else (
-            f"- Adam, learning rate {t['learning_rate']} decayed exponentially in wall "
+            f"- {adam}, learning rate {t['learning_rate']} decayed exponentially in wall "
             f"time to {t['lr_end']} at the end of the time budget"
             if t.get("lr_end")
-            else f"- Adam, learning rate {t['learning_rate']}"
+            else f"- {adam}, learning rate {t['learning_rate']}"
         ),
         f"- {t['epochs']} epochs"
         + (f" of {t['steps_per_epoch']} steps" if t.get("steps_per_epoch") else "")
@@ -433,8 +436,11 @@ def card_text(spec, meta, figures):
     ]
     if t.get("output_bias"):
         lines.append(
-            "- the decoder's output bias started at the logit of the mean training "
-            "image (from zero, the sigmoid code units saturated in the first epoch)"
+            "- the decoder's output bias started at the logit of the mean training image "
+            + spec.get(
+                "output_bias_why",
+                "(from zero, the sigmoid code units saturated in the first epoch)",
+            )
         )
     if meta["weights_dtype"] == "float16":
         lines.append(
@@ -453,7 +459,9 @@ def card_text(spec, meta, figures):
         "pixel zeroed with p=0.5 (inputs not reproduced here)",
         "gaussian_denoising": "the model's outputs for the first 12 test images with "
         "gaussian noise of sigma 0.1 (top) and 0.2 (bottom) added (inputs not reproduced here)",
-        "samples": "decoded draws from the prior N(0, I)",
+        "samples": "decoded draws from the prior N(0, I)"
+        if meta["variant"] != "HierarchicalVAE"
+        else "z2 drawn from the prior N(0, I), z1 from p(z1|z2), shown as the mean of p(x|z1)",
         "class_grid": "one row per class label, ten draws of z from the prior N(0, I) "
         "decoded given that label (sample(labels=..., seed=0))",
         "manifold": "decoder outputs over a 20x20 grid of the 2-D latent space "
