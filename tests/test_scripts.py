@@ -144,3 +144,35 @@ def test_bench_report_per_process_tables(tmp_path):
     assert verdicts["vae b128: keras_ae's slowest process >= 1.2x the median plain Keras process"]
     assert verdicts["vae b128: keras_ae max/min over processes <= 1.25"]
     assert any("whole 4-epoch fit" in bar and met for bar, met in verdicts.items())
+
+
+def test_likelihood_table_reads_the_cards_of_another_zoo(tmp_path, monkeypatch):
+    """likelihood_table.py describes a zoo row from its config (objective and
+    stochastic layers), places it among the published rows by log p(x), and
+    names an entry the zoo lacks."""
+    monkeypatch.syspath_prepend(str(SCRIPTS_DIR / "experiments"))
+    import likelihood_table
+
+    entry = tmp_path / "iwae2_mnist"
+    entry.mkdir()
+    training = {"epochs": 1000, "batch_size": 100, "seconds": 5400.0, "machine": "x86_64 CPU x2"}
+    metrics = [
+        {"name": "test_log_likelihood", "value": -85.5},
+        {"name": "test_iwae_bound", "value": -87.25},
+        {"name": "test_elbo", "value": -89.0},
+    ]
+    meta = {"variant": "HierarchicalVAE", "training": training, "metrics": metrics}
+    (entry / "metadata.json").write_text(json.dumps(meta))
+    config = {"num_importance_samples": 5, "gradient_estimator": "dreg"}
+    (entry / "config.json").write_text(json.dumps({"config": config}))
+    written = {}
+    monkeypatch.setattr(
+        likelihood_table, "write_result", lambda name, title, body: written.update(body=body)
+    )
+    likelihood_table.main(["--zoo-dir", str(tmp_path)])
+    rows = [line for line in written["body"].splitlines() if line.startswith("| ")][1:]
+    ours = next(i for i, r in enumerate(rows) if "iwae2_mnist" in r)
+    assert "IWAE k=5 (dreg gradients), 2 stochastic layers | -85.50 | -87.25 | -89.00" in rows[ours]
+    assert "1,000 epochs of batch 100, 1.5 h on x86_64 CPU x2" in rows[ours]
+    assert "-85.79" in rows[ours + 1] and "-85.33" in rows[ours - 1]  # sorted by log p(x)
+    assert "Not in the zoo yet: vae50_mnist." in written["body"]
