@@ -564,6 +564,36 @@ def test_binarization(mnist_test):
     assert np.all(e1[x == 0] == 0)
 
 
+@needs_data
+def test_fixed_binarization_is_one_bernoulli_draw_kept(mnist_test):
+    """binarize="fixed" is the papers' statically binarized data: one Bernoulli
+    draw (dim pixels are sometimes on, unlike "static"'s threshold), the same on
+    every pass and for a given seed; it refuses an order that changes."""
+    from keras_ae.zoo import protocols as zp
+
+    x = mnist_test[0][:512]
+    unit = (x / 255.0).astype(np.float32)
+
+    def passes(seed, n=2):
+        ds = datasets.make_dataset(x, batch_size=200, shuffle=False, binarize="fixed", seed=seed)
+        return [np.concatenate(_batches(ds)) for _ in range(n)]
+
+    f1, f2 = passes(4)
+    np.testing.assert_array_equal(f1, f2)  # kept across epochs
+    np.testing.assert_array_equal(f1, passes(4, 1)[0])  # and for the seed
+    assert not np.array_equal(f1, passes(5, 1)[0])
+    assert abs(f1.mean() - unit.mean()) < 0.01
+    assert f1.reshape(unit.shape)[(unit > 0.1) & (unit <= 0.5)].mean() > 0.1  # not a threshold
+    assert np.all(f1[x == 0] == 0)
+    # preprocess draws the numpy copy the zoo's cards measure on
+    fixed = datasets.preprocess(x, binarize="fixed", seed=123)
+    np.testing.assert_array_equal(fixed, zp.static_binarize(unit, 123))
+    assert abs(fixed.mean() - unit.mean()) < 0.01
+    for kwargs in ({}, {"shuffle": False, "repeat": True}):
+        with pytest.raises(ValueError, match="fixed order: shuffle=False and repeat=False"):
+            datasets.make_dataset(x, binarize="fixed", **kwargs)
+
+
 def test_bad_pipeline_arguments():
     x = np.zeros((10, 28, 28), np.uint8)
     with pytest.raises(ValueError, match="scale"):
@@ -720,3 +750,25 @@ def test_make_dataset_arguments_give_errors_naming_them():
             fn(np.float32(0.5))
     # an empty batch through preprocess is an empty batch, flattened or not
     assert datasets.preprocess(x[:0], flatten=True).shape == (0, 16)
+
+
+@needs_data
+def test_a_dynamically_binarized_run_validates_on_one_fixed_draw(shared_data):
+    """keras-ae train of a VAE on mnist binarizes the training images afresh
+    each epoch; its validation images were thresholded at 0.5 (a different
+    data set: val_loss below the training loss, figures unlike the papers').
+    They are now one Bernoulli draw, kept across epochs."""
+    from keras_ae.datasets import records
+    from keras_ae.models import VAE
+
+    settings = {"dataset": "mnist", "scale": None, "validation_split": None}
+    record, _, _, val = records.prepare(
+        settings, VAE, "mlp", shared_data, 256, 0, 1024, binarize="dynamic"
+    )
+    assert record["splits"]["validation"] == "test"
+    first, again = (np.concatenate(_batches(val)) for _ in range(2))
+    np.testing.assert_array_equal(first, again)
+    unit = datasets.load("mnist", split="test", data_dir=shared_data)[: len(first)]
+    unit = unit.reshape(first.shape)
+    assert np.isin(first, (0, 1)).all() and np.all(first[unit == 0] == 0)
+    assert first[(unit > 0.1) & (unit <= 0.5)].mean() > 0.1  # drawn, not thresholded

@@ -17,7 +17,7 @@ from keras_ae.datasets._paths import check_flag
 from keras_ae.utils.validation import check_number, check_positive_int, check_seed
 
 SCALES = ("unit", "symmetric", None)
-BINARIZE = (None, "static", "dynamic")
+BINARIZE = (None, "static", "fixed", "dynamic")
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -36,7 +36,7 @@ def check_transform(scale, binarize, flatten, channels, threshold):
     if scale not in SCALES:
         raise ValueError(f'scale must be one of "unit", "symmetric" or None, got {scale!r}')
     if binarize not in BINARIZE:
-        raise ValueError(f'binarize must be None, "static" or "dynamic", got {binarize!r}')
+        raise ValueError(f'binarize must be None, "static", "fixed" or "dynamic", got {binarize!r}')
     flatten, channels = check_flag("flatten", flatten), check_flag("channels", channels)
     if flatten and channels:
         raise ValueError("flatten=True and channels=True exclude each other; got both")
@@ -131,7 +131,18 @@ def _finish(x, scale, flatten, channels, sample_rank):
     return x
 
 
-def preprocess(x, scale="unit", flatten=False, channels=False, binarize=None, threshold=0.5):
+def bernoulli_draw(x, seed):
+    """One Bernoulli draw per value of `x` (intensities in [0, 1]): `u < x` with
+    `u` from numpy's `default_rng(seed)` (PCG64) over the whole array in C order,
+    so a seed names one binary copy of an array (the papers' statically
+    binarized MNIST is such a copy)."""
+    u = np.random.default_rng(seed).random(np.shape(x), dtype=np.float32)
+    return (u < x).astype(np.float32)
+
+
+def preprocess(
+    x, scale="unit", flatten=False, channels=False, binarize=None, threshold=0.5, seed=0
+):
     """Applies `make_dataset`'s transforms eagerly to a numpy batch.
 
     Args:
@@ -143,9 +154,13 @@ def preprocess(x, scale="unit", flatten=False, channels=False, binarize=None, th
             for the raw values as float32 (any real dtype, within float32's range).
         flatten: Reshape each sample to a vector, e.g. (N, 784).
         channels: Add a channel axis to (N, H, W) input, giving (N, H, W, 1).
-        binarize: `None` or ``"static"`` (intensity > `threshold` gives 1).
-            ``"dynamic"`` is only meaningful in a pipeline.
+        binarize: `None`; ``"static"``: intensity > `threshold` gives 1 (a
+            threshold, not the papers' "statically binarized MNIST", which is
+            ``"fixed"``); ``"fixed"``: one Bernoulli draw per pixel with the
+            intensity as probability (`bernoulli_draw(x, seed)`). ``"dynamic"``
+            (a fresh draw every epoch) is only meaningful in a pipeline.
         threshold: Static binarization threshold on the [0, 1] intensity, in [0, 1).
+        seed: The ``"fixed"`` draw's seed (an int; the same seed, the same copy).
 
     Returns:
         A float32 numpy array, finite.
@@ -161,8 +176,9 @@ def preprocess(x, scale="unit", flatten=False, channels=False, binarize=None, th
     threshold = check_transform(scale, binarize, flatten, channels, threshold).threshold
     if binarize == "dynamic":
         raise ValueError(
-            'binarize="dynamic" needs make_dataset; preprocess accepts None or "static"'
+            'binarize="dynamic" needs make_dataset; preprocess accepts None, "static" or "fixed"'
         )
+    seed = check_seed("seed", seed)
     x = _images(x, "preprocess")
     divisor = _divisor(x, scale, binarize, "preprocess")
     _check_values(x, scale, binarize, "preprocess")
@@ -172,6 +188,8 @@ def preprocess(x, scale="unit", flatten=False, channels=False, binarize=None, th
             out /= np.float32(divisor)
         if binarize == "static":
             out = (out > threshold).astype(np.float32)
+        elif binarize == "fixed":
+            out = bernoulli_draw(out, 0 if seed is None else seed)
         if scale == "symmetric":
             out = 2.0 * out - 1.0
     if flatten:
@@ -273,15 +291,19 @@ def finish_batches(ds, has_y, divisor, transform, sample_rank, seed, prefetch):
         if divisor is not None:
             if binarize == "static":
                 xb = tf.cast(xb > threshold, tf.float32)
-            elif binarize == "dynamic":
+            elif binarize in ("dynamic", "fixed"):
                 u = tf.random.stateless_uniform(tf.shape(xb), seed=noise_seed)
                 xb = tf.cast(u < xb, tf.float32)
         return _finish(xb, scale, flatten, channels, sample_rank)
 
-    if binarize == "dynamic":
+    if binarize in ("dynamic", "fixed"):
         # One int64 pair per batch; rerandomize_each_iteration gives every
-        # epoch fresh draws, repeatable for a given seed.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        # epoch fresh draws, repeatable for a given seed ("dynamic"), or the
+        # same draws every pass ("fixed": batch j always gets pair j).
+        seeds = tf.data.Dataset.random(
+            seed=0 if seed is None and binarize == "fixed" else seed,
+            rerandomize_each_iteration=binarize == "dynamic",
+        ).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds))
         if has_y:
             ds = ds.map(

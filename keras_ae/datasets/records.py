@@ -287,7 +287,8 @@ def prepare(s, variant_cls, network, data_dir, batch_size, seed, limit, scaler=N
         scaler: a resumed run's saved FeatureScaler (else one is fitted on the
             training rows for tables).
         binarize: "dynamic" to binarize the training images afresh each epoch
-            (validation then binarizes once, "static").
+            (validation then keeps one Bernoulli draw, "fixed": the same images
+            every epoch, binarized as the training images are in expectation).
     """
     kind, value = kind_of(s["dataset"])
     opts = _options(kind, s)
@@ -328,7 +329,7 @@ def prepare(s, variant_cls, network, data_dir, batch_size, seed, limit, scaler=N
             False,
             seed,
             limit and max(1, limit // 4),
-            binarize and "static",
+            binarize and "fixed",
         )
         val = _reshaped(val, input_shape)
     return record, scaler, _reshaped(train, input_shape), val

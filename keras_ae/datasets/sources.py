@@ -166,7 +166,11 @@ def make_dataset(
         binarize: `None`; ``"static"`` thresholds the intensity once
             (> `threshold`); ``"dynamic"`` draws a fresh Bernoulli sample with
             the intensity as probability every epoch (Salakhutdinov & Murray,
-            2008). Binary output is {0, 1} ({-1, 1} with ``scale="symmetric"``).
+            2008); ``"fixed"`` draws one and keeps it: every pass gives the same
+            binary batches for a given `seed` (default 0), which needs a fixed
+            order (``shuffle=False``, no ``repeat``): a validation or test
+            pipeline, the papers' "statically binarized" data. Binary output is
+            {0, 1} ({-1, 1} with ``scale="symmetric"``).
         threshold: Static binarization threshold on the [0, 1] intensity, in [0, 1).
         drop_remainder: Drop the last partial batch (refused when no batch would be left).
         prefetch: Prefetch with `tf.data.AUTOTUNE`.
@@ -199,6 +203,12 @@ def make_dataset(
         >>> model.fit(ds, epochs=10)
     """
     kind, value = _kind(source)
+    if binarize == "fixed" and (shuffle is not False or repeat is not False):
+        raise ValueError(
+            'binarize="fixed" keeps one draw per batch position, so it needs a fixed '
+            f"order: shuffle=False and repeat=False (got shuffle={shuffle!r}, "
+            f'repeat={repeat!r}); binarize="dynamic" draws afresh for training'
+        )
     if kind == "array":
         if options or with_labels or validation_split is not None or split != "train":
             extra = sorted(options) + [

@@ -56,7 +56,7 @@ def measure(model, record, run_dir, data_dir=None, n=None):
         records.load_scaler(record, run_dir),
         batch_size=256,
         limit=n,
-        binarize=record.get("binarize") and "static",
+        binarize=record.get("binarize") and "fixed",  # as the run validated
     )
     reseed(model, 0)
     squared, values, count, terms = 0.0, 0, 0, {}
