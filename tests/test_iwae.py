@@ -243,3 +243,22 @@ def test_log_likelihood_ignores_the_training_kl_weight(cls, mnist_small):
     np.testing.assert_allclose(
         one.log_likelihood(x, num_samples=50), two.log_likelihood(x, num_samples=50), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("cls", [IWAE, HierarchicalVAE])
+def test_log_likelihood_seed_repeats_and_leaves_the_generator(cls, mnist_small):
+    """seed= makes the estimate repeatable (users could not reset the model's
+    private generator) and does not move the model's own random stream."""
+    kwargs = SMALL if cls is HierarchicalVAE else dict(input_shape=(784,), latent_dim=8)
+    model = cls(seed=0, **kwargs)
+    x = binarized(mnist_small[1][:6])
+    a, b = (model.log_likelihood(x, num_samples=20, seed=3) for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, model.log_likelihood(x, num_samples=20, seed=4))
+    before = model.seed_generator.state.numpy().copy()
+    model.log_likelihood(x, num_samples=20, seed=5)
+    np.testing.assert_array_equal(model.seed_generator.state.numpy(), before)
+    unseeded = [model.log_likelihood(x, num_samples=20) for _ in range(2)]
+    assert not np.array_equal(*unseeded)  # without a seed, fresh draws each call
+    with pytest.raises(ValueError, match="seed must be an int"):
+        model.log_likelihood(x, num_samples=20, seed="0")

@@ -399,7 +399,7 @@ class ConditionalVAE(VAE):
         )
         return self._run("_decode", (z, labels), batch_size)
 
-    def log_likelihood(self, x, labels, num_samples=5000, batch_size=100, chunk=500):
+    def log_likelihood(self, x, labels, num_samples=5000, batch_size=100, chunk=500, seed=None):
         """Importance-sampled log p(x | y) per sample, in nats (see `VAE.log_likelihood`).
 
         Args:
@@ -408,11 +408,12 @@ class ConditionalVAE(VAE):
             num_samples: K, the importance samples per input.
             batch_size: inputs handled together.
             chunk: importance samples drawn together.
+            seed: an int for a repeatable estimate (see `VAE.log_likelihood`).
         """
         x = check_model_input(x, self.input_shape_, "x")
         check_target_range(self, x, "x")
         labels = self.check_labels(labels, len(x))
-        return self.importance_sampled((x, labels), num_samples, batch_size, chunk)
+        return self.importance_sampled((x, labels), num_samples, batch_size, chunk, seed)
 
     def _log_weights(self, x, labels, k):
         mean, log_var = self._encode_stats(x, labels)

@@ -303,7 +303,7 @@ class VAE(Autoencoder):
         """`sample`'s images for prior draws `z` (a deeper model samples its lower layers)."""
         return self._decode(z)
 
-    def log_likelihood(self, x, num_samples=5000, batch_size=100, chunk=500):
+    def log_likelihood(self, x, num_samples=5000, batch_size=100, chunk=500, seed=None):
         """Importance-sampled estimate of log p(x) per sample, in nats.
 
         `log p(x) ~ logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K`
@@ -322,21 +322,38 @@ class VAE(Autoencoder):
             num_samples: K, the number of importance samples per input.
             batch_size: inputs handled together.
             chunk: importance samples drawn together.
+            seed: an int makes the estimate repeatable: the draws start from it
+                and the model's own generator is left where it was. None draws
+                from the model's generator (each call differs).
 
         Returns:
             A numpy array of shape `(len(x),)`.
         """
         x = check_model_input(x, self.input_shape_, "x")
         check_target_range(self, x, "x")  # Bernoulli: outside [0, 1] the density is NaN
-        return self.importance_sampled((x,), num_samples, batch_size, chunk)
+        return self.importance_sampled((x,), num_samples, batch_size, chunk, seed)
 
-    def importance_sampled(self, inputs, num_samples, batch_size, chunk):
+    def importance_sampled(self, inputs, num_samples, batch_size, chunk, seed=None):
         """`log_likelihood`'s estimate for checked `inputs`, arrays of one row
         per sample handed together to `_log_weights(*rows, k)` (a conditional
         model's images and labels)."""
         num_samples = check_positive_int("num_samples", num_samples)
         batch_size = check_positive_int("batch_size", batch_size)
         chunk = min(check_positive_int("chunk", chunk), num_samples)
+        seed = check_seed("seed", seed)
+        if seed is None:
+            return self._importance_sampled(inputs, num_samples, batch_size, chunk)
+        # The draws of seed s are those of the generator at state [s, 0]
+        # (what zoo.protocols.reseed sets); the model's stream is restored.
+        state = self.seed_generator.state
+        saved = keras.ops.convert_to_numpy(state.value)
+        state.assign(np.array([seed, 0], dtype=saved.dtype))
+        try:
+            return self._importance_sampled(inputs, num_samples, batch_size, chunk)
+        finally:
+            state.assign(saved)
+
+    def _importance_sampled(self, inputs, num_samples, batch_size, chunk):
         fn = self.__dict__.get("_log_weights_fn")
         if fn is None:
             fn = tf.function(self._log_weights, autograph=False, reduce_retracing=True)

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from keras_ae import corruption, datasets, losses
 from keras_ae.datasets._paths import keras_cache_dir
+from keras_ae.datasets.pipeline import bernoulli_draw
 from keras_ae.tasks.metrics import psnr, ssim
 from keras_ae.utils.files import atomic_output
 from keras_ae.zoo.entry import ZooError
@@ -75,10 +76,9 @@ def to_unit(x, preprocessing):
 
 
 def static_binarize(x, seed):
-    """One fixed Bernoulli draw per pixel: `u < intensity`, `u` from numpy's
-    `default_rng(seed)` (PCG64), drawn over the whole array in C order."""
-    u = np.random.default_rng(seed).random(x.shape, dtype=np.float32)
-    return (u < x).astype(np.float32)
+    """The test images as the cards measure them: one fixed Bernoulli draw per
+    pixel (`datasets.pipeline.bernoulli_draw`)."""
+    return bernoulli_draw(x, seed)
 
 
 def _subset(x, n):
@@ -307,9 +307,9 @@ def log_likelihood(model, x, preprocessing, k=5000, n=None, seed=0, binarize_see
     generator is reset to `seed`, and `k` importance samples are drawn per image.
     """
     xb = _subset(static_binarize(x, binarize_seed), n)
-    reseed(model, seed)
     given = _given(model, labels, n)
-    return float(np.mean(model.log_likelihood(xb, *given, num_samples=k).astype(np.float64)))
+    estimate = model.log_likelihood(xb, *given, num_samples=k, seed=seed)
+    return float(np.mean(estimate.astype(np.float64)))
 
 
 def active_units(
