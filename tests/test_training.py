@@ -589,6 +589,19 @@ def test_non_finite_learning_rates_and_data_stop_training():
     assert issubclass(models.NonFiniteError, FloatingPointError)
 
 
+def test_a_nan_from_unscaled_dataset_targets_names_their_range():
+    """uint8-scale values in a tf.data pipeline reach a Bernoulli VAE unchecked
+    (numpy ones are refused before fit); the NaN they cause named only the
+    learning rate, NaN data and float16 as causes."""
+    x = (np.random.default_rng(0).random((256, 784)) < 0.2).astype("float32") * 255.0
+    model = models.IWAE(input_shape=(784,), latent_dim=8, seed=0)
+    model.compile(optimizer="adam")
+    with pytest.raises(models.NonFiniteError, match=r"targets outside \[0, 1\].*tf.data"):
+        model.fit(tf.data.Dataset.from_tensor_slices(x).batch(32), epochs=2, verbose=0)
+    plain = models.Autoencoder(input_shape=(12,), latent_dim=3, output_activation="linear")
+    assert plain.target_range() is None  # unbounded: no such cause to name
+
+
 def test_mixed_float16_refuses_input_beyond_its_range():
     """Data above 65504 became inf in float16: NaN loss, frozen weights, no word."""
     x = np.random.default_rng(0).random((64, 12)).astype("float32") * 1e5

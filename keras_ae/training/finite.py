@@ -83,9 +83,16 @@ class FiniteGuard(keras.callbacks.Callback):
             )
 
     def _stop(self, where):
+        causes = CAUSES
+        bounds = getattr(self.model, "target_range", lambda: None)()
+        if bounds:  # numpy targets are checked before fit; a dataset's are not
+            causes += (
+                f", or targets outside [{bounds[0]:g}, {bounds[1]:g}] ({bounds[2]}) from a "
+                "tf.data pipeline, whose values are not checked (uint8 images: divide by 255)"
+            )
         raise NonFiniteError(
             f"training stopped: the loss became NaN or infinite {where}. Likely causes: "
-            f"{CAUSES}. The model's weights may no longer be finite; checkpoints written "
+            f"{causes}. The model's weights may no longer be finite; checkpoints written "
             "at earlier epoch ends were kept (reload the last good one)."
         )
 
