@@ -8,8 +8,8 @@ BINARY = {"scale": "unit", "layout": "flat", "binarize": "dynamic"}
 #: chosen on the held-out validation images (scripts/experiments/iwae_candidates.py).
 K, ESTIMATOR = 5, "dreg"
 #: Sized so the run and its card fit one working session on this 2-core CPU
-#: (about 4.5 s per epoch): a run directory outside the repository does not
-#: survive between sessions, and a 2000-epoch run was lost at epoch 1656 that way.
+#: (the card records the run's wall time): a run directory outside the repository
+#: does not survive between sessions, and a 2000-epoch run was lost at epoch 1656 that way.
 EPOCHS = 1000
 VALIDATION = 5000
 
